@@ -1,0 +1,74 @@
+"""Input checks shared by the public API: each error names the parameter, what was expected and what came in."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def _describe(value) -> str:
+    """A short description of a received value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float:
+    """Return `value` as a finite float > 0 (>= 0 with `allow_zero`), or raise naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        if not (isinstance(value, np.ndarray) and value.ndim == 0):
+            raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    bound = "a finite number >= 0" if allow_zero else "a finite number > 0"
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def check_sample_count(name: str, value, *, minimum: int = 1) -> int:
+    """Return `value` as an int >= `minimum`; integral floats such as 1e7 are accepted."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a whole number of samples, got {_describe(value)}")
+    if not np.isfinite(value) or float(value) != int(value):
+        raise ValueError(f"{name} must be a whole number of samples >= {minimum}, got {value!r}")
+    if int(value) < minimum:
+        raise ValueError(f"{name} must be a whole number of samples >= {minimum}, got {int(value)}")
+    return int(value)
+
+
+def check_vector(name: str, value, *, length: int | None = None) -> np.ndarray:
+    """Return `value` as a read-only finite float64 1-D array (of `length` if given)."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got {_describe(value)}") from error
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got an array of shape {array.shape}")
+    if length is not None and array.size != length:
+        raise ValueError(f"{name} must have length {length} (the dimension p), got length {array.size}")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must contain only finite numbers, got {array[bad]!r} at index {bad}")
+    array.setflags(write=False)
+    return array
+
+
+def check_real_array(name: str, value) -> np.ndarray:
+    """Return `value` as a float64 array of any shape with no NaN (infinities are allowed)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a real number or array of real numbers, got {_describe(value)}") from error
+    if np.any(np.isnan(array)):
+        raise ValueError(f"{name} must not contain NaN, got {np.count_nonzero(np.isnan(array))} NaN value(s)")
+    return array
+
+
+def check_finite_array(name: str, value) -> np.ndarray:
+    """Return `value` as a float64 array of any shape with only finite entries."""
+    array = check_real_array(name, value)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite numbers, got an infinite value")
+    return array

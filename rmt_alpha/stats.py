@@ -1,0 +1,133 @@
+"""The statistics the theory needs: source and target class means, sample sizes and ridge strengths.
+
+Model (THEORY.md section 1): `x = y * mean + z`, `y` in {-1, +1} balanced, `z ~ N(0, I_p)`.
+A `SourceStats` stands for the source ridge classifier
+`w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained on `n` source samples; a `TargetStats` for the
+target task on which `alpha * w_s` is fine-tuned with `n` samples and ridge strength `gamma`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import numpy as np
+
+from rmt_alpha._validation import check_positive_float, check_sample_count, check_vector
+
+
+def _basis_vector(p: int, index: int) -> np.ndarray:
+    vector = np.zeros(p)
+    vector[index] = 1.0
+    return vector
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _TaskStats:
+    mean: np.ndarray
+    n: int
+    gamma: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "mean", check_vector("mean", self.mean))
+        object.__setattr__(self, "n", check_sample_count("n", self.n))
+        object.__setattr__(self, "gamma", check_positive_float("gamma", self.gamma))
+
+    @property
+    def p(self) -> int:
+        """The dimension: length of the mean vector."""
+        return self.mean.size
+
+    @property
+    def eta(self) -> float:
+        """The aspect ratio `p / n`."""
+        return self.p / self.n
+
+    @property
+    def mean_norm_sq(self) -> float:
+        """`|mean|^2`, the signal strength."""
+        return float(self.mean @ self.mean)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(p={self.p}, |mean|={np.sqrt(self.mean_norm_sq):.4g}, "
+                f"n={self.n}, gamma={self.gamma:.4g})")
+
+
+class SourceStats(_TaskStats):
+    """Statistics of the source task and its ridge classifier (THEORY.md sections 1-2).
+
+    Args:
+        mean: `mu_s`, the source class-mean vector, shape (p,).
+        n: N, the number of source samples (>= 1).
+        gamma: `gamma_s` > 0, the ridge strength of the source classifier.
+
+    Example:
+        >>> SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0).eta
+        0.2
+    """
+
+    @classmethod
+    def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float) -> "SourceStats":
+        """Source whose mean is `mean_norm * e_1` in dimension p (the theory only sees `|mu_s|`)."""
+        p = check_sample_count("p", p)
+        mean_norm = check_positive_float("mean_norm", mean_norm, allow_zero=True)
+        return cls(mean_norm * _basis_vector(p, 0), n, gamma)
+
+
+class TargetStats(_TaskStats):
+    """Statistics of the target task on which the source classifier is fine-tuned.
+
+    Args:
+        mean: `mu_t`, the target class-mean vector, shape (p,).
+        n: the number of target training samples (>= 1).
+        gamma: the fine-tuning ridge strength > 0.
+
+    Example:
+        >>> TargetStats.from_alignment(p=400, source_norm=1.5, beta=0.8, perp_norm=0.6, n=100, gamma=1.0).eta
+        4.0
+    """
+
+    @classmethod
+    def from_alignment(cls, p: int, source_norm: float, beta: float, perp_norm: float, n: int,
+                       gamma: float) -> "TargetStats":
+        """Target with `mu_t = beta * mu_s + mu_perp` for the source of `SourceStats.from_norm`.
+
+        `mu_s = source_norm * e_1` and `mu_perp = perp_norm * e_2`, so `|mu_t|^2 = beta^2 |mu_s|^2 + |mu_perp|^2`
+        (THEORY.md section 1).
+        """
+        p = check_sample_count("p", p)
+        source_norm = check_positive_float("source_norm", source_norm, allow_zero=True)
+        perp_norm = check_positive_float("perp_norm", perp_norm, allow_zero=True)
+        beta = float(beta)
+        if not np.isfinite(beta):
+            raise ValueError(f"beta must be a finite number, got {beta!r}")
+        if p < 2 and perp_norm > 0:
+            raise ValueError(f"p must be >= 2 when perp_norm > 0 (mu_perp needs its own direction), got p={p}")
+        mean = beta * source_norm * _basis_vector(p, 0)
+        if perp_norm > 0:
+            mean = mean + perp_norm * _basis_vector(p, 1)
+        return cls(mean, n, gamma)
+
+
+class Alignment(NamedTuple):
+    """The convenience parameterisation `(|mu_s|, beta, |mu_perp|)` of a source/target pair."""
+
+    source_norm: float
+    beta: float
+    perp_norm: float
+
+
+def alignment(source: SourceStats, target: TargetStats) -> Alignment:
+    """`beta = <mu_s, mu_t> / |mu_s|^2` and `|mu_perp| = |mu_t - beta mu_s|` (THEORY.md section 1)."""
+    check_same_dimension(source.mean, target)
+    source_norm_sq = source.mean_norm_sq
+    beta = float(source.mean @ target.mean) / source_norm_sq if source_norm_sq > 0 else 0.0
+    perp = target.mean - beta * source.mean
+    return Alignment(float(np.sqrt(source_norm_sq)), beta, float(np.sqrt(perp @ perp)))
+
+
+def check_same_dimension(source_vector: np.ndarray, target: TargetStats) -> None:
+    """Raise if the source vector (mean or classifier) and the target mean differ in length."""
+    if source_vector.shape != target.mean.shape:
+        raise ValueError(f"source and target must have the same dimension p: the source has length "
+                         f"{source_vector.shape[0]}, target.mean has length {target.p}")
