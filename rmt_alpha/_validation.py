@@ -50,7 +50,7 @@ def check_vector(name: str, value, *, length: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must have length {length} (the dimension p), got length {array.size}")
     if not np.all(np.isfinite(array)):
         bad = int(np.flatnonzero(~np.isfinite(array))[0])
-        raise ValueError(f"{name} must contain only finite numbers, got {array[bad]!r} at index {bad}")
+        raise ValueError(f"{name} must contain only finite numbers, got {float(array[bad])!r} at index {bad}")
     array.setflags(write=False)
     return array
 
@@ -72,3 +72,11 @@ def check_finite_array(name: str, value) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must contain only finite numbers, got an infinite value")
     return array
+
+
+def check_positive_array(name: str, value) -> np.ndarray:
+    """Return `value` as a float64 array (0-d for a scalar) of finite entries > 0."""
+    array = check_finite_array(name, value)
+    if np.any(array <= 0):
+        raise ValueError(f"{name} must be > 0, got a minimum of {float(array.min())!r}")
+    return array[()] if array.ndim == 0 else array

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rmt_alpha._validation import check_finite_array, check_positive_float, check_sample_count
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float, check_sample_count
 from rmt_alpha.theory import ridge_scalars
 
 
@@ -46,9 +46,7 @@ def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
     w_t, w_s = _check_maps(target_weights, source_weights)
     sigma = check_positive_float("noise_std", noise_std, allow_zero=True)
     n = check_sample_count("n", n)
-    gamma = check_finite_array("gamma", gamma)
-    if np.any(gamma <= 0):
-        raise ValueError(f"gamma must be > 0, got a minimum of {gamma.min()!r}")
+    gamma = check_positive_array("gamma", gamma)
     alpha = check_finite_array("alpha", alpha)
     d, p = w_t.shape
     _, kappa, h = ridge_scalars(p / n, gamma)

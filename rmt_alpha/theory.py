@@ -31,7 +31,7 @@ import jax.scipy.special
 import numpy as np
 import scipy.special
 
-from rmt_alpha._validation import check_finite_array, check_vector
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
 from rmt_alpha.stats import SourceStats, TargetStats, check_same_dimension
 
 Source = Union[SourceStats, np.ndarray]
@@ -158,10 +158,7 @@ def resolve_gamma(target: TargetStats, gamma):
         return target.gamma
     if isinstance(gamma, jax.Array):
         return gamma
-    gamma = check_finite_array("gamma", gamma)
-    if np.any(gamma <= 0):
-        raise ValueError(f"gamma must be > 0, got a minimum of {gamma.min()!r}")
-    return gamma[()]
+    return check_positive_array("gamma", gamma)
 
 
 def _prepare(source: Source, target: TargetStats, alpha, gamma):

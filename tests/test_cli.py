@@ -1,0 +1,59 @@
+"""The rmt-alpha command line: subcommands, JSON output, config files and clear errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rmt_alpha import SourceStats, TargetStats, optimal_alpha, predicted_accuracy
+from rmt_alpha.cli import main
+
+
+def _json(capsys, argv):
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_demo_prints_theory_and_monte_carlo(capsys):
+    payload = _json(capsys, ["demo", "--trials", "4", "--p", "100", "--source-n", "400", "--n", "50"])
+    assert [row["alpha"] for row in payload["rows"]][:2] == [0.0, 1.0]
+    assert payload["rows"][2]["alpha"] == pytest.approx(payload["alpha_star"])
+    for row in payload["rows"]:
+        assert abs(row["gap_in_stderr"]) < 6
+    assert main(["demo", "--trials", "3", "--p", "60", "--source-n", "100", "--n", "20"]) == 0
+    assert "alpha = 1 (LoRA)" in capsys.readouterr().out
+
+
+def test_optimal_alpha_default_is_theory_example(capsys):
+    payload = _json(capsys, ["optimal-alpha"])
+    assert payload["alpha_star"] == pytest.approx(1.7105, abs=5e-5)
+    assert payload["config"]["beta"] == pytest.approx(0.8)
+
+
+def test_config_file_with_mean_vectors_and_flag_override(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    mu_s, mu_t = rng.standard_normal((2, 30)) / 5
+    config = tmp_path / "pair.json"
+    config.write_text(json.dumps({"source_mean": mu_s.tolist(), "target_mean": mu_t.tolist(),
+                                  "source_n": 100, "n": 20, "gamma": 0.5}))
+    payload = _json(capsys, ["curve", "--config", str(config), "--gamma", "2.0", "--num", "5"])
+    source, target = SourceStats(mu_s, 100, 1.0), TargetStats(mu_t, 20, 2.0)
+    np.testing.assert_allclose(payload["accuracy"], predicted_accuracy(source, target, payload["alpha"]),
+                               rtol=1e-12)
+    payload = _json(capsys, ["optimal-alpha", "--config", str(config)])
+    assert payload["alpha_star"] == pytest.approx(optimal_alpha(source, TargetStats(mu_t, 20, 0.5)))
+
+
+def test_errors_name_the_problem(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["curve", "--gamma", "-1"])
+    assert exit_info.value.code == 2
+    assert "gamma must be a finite number > 0, got -1.0" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"beta": 0.5, "colour": "red"}))
+    with pytest.raises(SystemExit):
+        main(["optimal-alpha", "--config", str(bad)])
+    assert "unknown keys ['colour']" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["optimal-alpha", "--config", str(tmp_path / "missing.json")])
+    assert "missing.json" in capsys.readouterr().err

@@ -1,0 +1,69 @@
+"""SourceStats / TargetStats validation: every bad input gets an error naming the parameter and the value."""
+
+import numpy as np
+import pytest
+
+from rmt_alpha import SourceStats, TargetStats, alignment, optimal_alpha, predicted_accuracy
+
+
+@pytest.mark.parametrize("cls", [SourceStats, TargetStats])
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(mean=[1.0, 0.0], n=0, gamma=1.0), ValueError, r"n must be a whole number of samples >= 1, got 0"),
+    (dict(mean=[1.0, 0.0], n=-5, gamma=1.0), ValueError, r"n must be .* got -5"),
+    (dict(mean=[1.0, 0.0], n=2.5, gamma=1.0), ValueError, r"n must be a whole number .* got 2.5"),
+    (dict(mean=[1.0, 0.0], n="10", gamma=1.0), TypeError, r"n must be a whole number of samples, got '10'"),
+    (dict(mean=[1.0, 0.0], n=10, gamma=0.0), ValueError, r"gamma must be a finite number > 0, got 0.0"),
+    (dict(mean=[1.0, 0.0], n=10, gamma=-1.0), ValueError, r"gamma must be .* got -1.0"),
+    (dict(mean=[1.0, 0.0], n=10, gamma=float("nan")), ValueError, r"gamma must be .* got nan"),
+    (dict(mean=[1.0, np.nan], n=10, gamma=1.0), ValueError, r"mean must contain only finite numbers, got nan at index 1"),
+    (dict(mean=[1.0, np.inf], n=10, gamma=1.0), ValueError, r"mean must contain only finite .* inf at index 1"),
+    (dict(mean=np.ones((2, 2)), n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array, got .* \(2, 2\)"),
+    (dict(mean=[], n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array"),
+    (dict(mean=["a", "b"], n=10, gamma=1.0), TypeError, r"mean must be a 1-D array of real numbers"),
+])
+def test_invalid_statistics_are_rejected(cls, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        cls(**kwargs)
+
+
+def test_valid_statistics_are_frozen_and_normalised():
+    source = SourceStats([3.0, 4.0], n=1e7, gamma=2)
+    assert source.n == 10_000_000 and isinstance(source.n, int) and source.gamma == 2.0
+    assert source.mean_norm_sq == 25.0 and source.p == 2 and source.eta == 2e-7
+    with pytest.raises(AttributeError):
+        source.gamma = 3.0
+    with pytest.raises(ValueError):
+        source.mean[0] = 1.0  # the stored mean is read-only
+
+
+def test_alignment_round_trip():
+    source = SourceStats.from_norm(50, 1.5, 100, 1.0)
+    target = TargetStats.from_alignment(50, 1.5, -0.4, 0.7, 20, 1.0)
+    np.testing.assert_allclose(alignment(source, target), (1.5, -0.4, 0.7), rtol=1e-14)
+    assert target.mean_norm_sq == pytest.approx(0.4**2 * 1.5**2 + 0.7**2)
+
+
+def test_convenience_constructors_validate():
+    with pytest.raises(ValueError, match="p must be >= 2 when perp_norm > 0"):
+        TargetStats.from_alignment(1, 1.0, 0.5, 0.3, 10, 1.0)
+    with pytest.raises(ValueError, match="beta must be a finite number"):
+        TargetStats.from_alignment(10, 1.0, float("nan"), 0.3, 10, 1.0)
+    with pytest.raises(ValueError, match="mean_norm must be a finite number >= 0"):
+        SourceStats.from_norm(10, -1.0, 10, 1.0)
+
+
+def test_mismatched_dimensions_and_bad_arguments(example):
+    source, target = example
+    short = TargetStats(np.ones(3), 10, 1.0)
+    with pytest.raises(ValueError, match="same dimension p: the source has length 400, target.mean has length 3"):
+        predicted_accuracy(source, short, 1.0)
+    with pytest.raises(ValueError, match="same dimension p"):
+        optimal_alpha(np.ones(5), short)
+    with pytest.raises(ValueError, match="alpha must not contain NaN"):
+        predicted_accuracy(source, target, [1.0, np.nan])
+    with pytest.raises(ValueError, match="gamma must be > 0"):
+        predicted_accuracy(source, target, 1.0, gamma=[1.0, -1.0])
+    with pytest.raises(TypeError, match="target must be a TargetStats, got SourceStats"):
+        predicted_accuracy(source, source, 1.0)
+    with pytest.raises(TypeError, match="source must be a SourceStats or a 1-D classifier array"):
+        predicted_accuracy(target, target, 1.0)

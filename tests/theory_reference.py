@@ -1,0 +1,39 @@
+"""THEORY.md section 2 transcribed literally (T1, T2, T3 and the ridge-source invariants), as an independent
+implementation for the tests. It subtracts E^2 from E2 naively, so it is only used where that is safe."""
+
+import numpy as np
+from scipy.stats import norm
+
+
+def delta_by_iteration(eta, gamma, iterations=20000):
+    d = eta
+    for _ in range(iterations):
+        d = eta * (1 + d) / (1 + gamma * (1 + d))
+    return d
+
+
+def literal_moments(m, s, omega, eta, gamma, alpha):
+    delta = delta_by_iteration(eta, gamma)
+    kappa = gamma * (1 + delta)
+    lam = m + 1 + kappa
+    h = 1 - eta / (1 + kappa) ** 2
+    e = (m + alpha * kappa * s) / lam
+    t1 = (m * ((m + 1) / lam - 2 * (1 - h)) / lam + (1 - h)) / h
+    t2 = 2 * kappa * s * ((m + 1) / lam - (1 - h)) / (h * lam)
+    t3 = kappa**2 * ((s / lam) ** 2 + (1 - h) * omega / eta + (1 - h) * s**2 * (m / lam - 2) / (eta * lam)) / h
+    return e, t1 + alpha * t2 + alpha**2 * t3
+
+
+def literal_ridge_source(m_s, eta_s, gamma_s):
+    """`(1 / lam_s, |w_s|^2)`: `<w_s, v> -> <mu_s, v> / lam_s`."""
+    delta = delta_by_iteration(eta_s, gamma_s)
+    kappa = gamma_s * (1 + delta)
+    lam = m_s + 1 + kappa
+    h = 1 - eta_s / (1 + kappa) ** 2
+    second = (m_s * ((m_s + 1) / lam - 2 * (1 - h)) / lam + (1 - h)) / h
+    return 1 / lam, second - (m_s / lam) ** 2
+
+
+def literal_accuracy(m, s, omega, eta, gamma, alpha):
+    e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
+    return norm.cdf(e / np.sqrt(e2 - e**2))
