@@ -13,6 +13,10 @@ Degenerate cases, handled explicitly:
   of `w_s` only adds variance.
 - `w_s = 0` or `mu_t = 0`: the accuracy does not depend on alpha (it is 1/2 when `mu_t = 0`); `alpha* = 0`.
 - The accuracy equals 1/2 at `alpha_bar = -e0 / e1 = -m / (kappa s)`, infinite when `s = 0`.
+
+With a covariance on either side (THEORY.md section 8), `(e0, e1, v0, v1, v2)` come from
+`rmt_alpha.covariance.CovarianceProblem` (prepared once per call, one fixed point per gamma) and `num`, `den`
+can have either sign; `argmax_from_stationary` handles both.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.optimize
+import scipy.special
 
 from rmt_alpha._validation import check_finite_array, check_positive_float
 from rmt_alpha.stats import TargetStats
+from rmt_alpha.covariance import CovarianceProblem, has_covariance
 from rmt_alpha.theory import Source, predicted_accuracy, resolve_gamma, ridge_scalars, source_invariants
 
 GAMMA_SEARCH_RANGE = (1e-6, 1e6)
@@ -50,7 +56,15 @@ def argmax_from_stationary(num, den, e1):
 def _stationary_terms(source: Source, target: TargetStats, gamma):
     """`(num, den, e1)` of the isotropic theory, broadcast over gamma."""
     s, _, omega_perp = source_invariants(source, target)
-    m, eta = target.mean_norm_sq, target.eta
+    return stationary_terms_from_invariants(target.mean_norm_sq, target.eta, gamma, s, omega_perp)
+
+
+def stationary_terms_from_invariants(m, eta, gamma, s, omega_perp):
+    """`(num, den, e1)` of the module docstring from scalar invariants, broadcast over every argument (pure).
+
+    `alpha* = argmax_from_stationary(*stationary_terms_from_invariants(...))` vectorises alpha* over any grid of
+    statistics (see `rmt_alpha.theory.ridge_source_invariants` for the ridge source's invariants).
+    """
     delta, kappa, _ = ridge_scalars(eta, gamma)
     c2 = (1.0 + kappa) ** 2
     lam = m + 1.0 + kappa
@@ -79,7 +93,11 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
         1.7105
     """
     gamma = resolve_gamma(target, gamma)
-    alpha = argmax_from_stationary(*_stationary_terms(source, target, gamma))
+    if has_covariance(source, target):
+        terms = CovarianceProblem(source, target).coefficients(gamma).stationary_terms()
+    else:
+        terms = _stationary_terms(source, target, gamma)
+    alpha = argmax_from_stationary(*terms)
     return float(alpha) if np.ndim(alpha) == 0 else alpha
 
 
@@ -89,6 +107,11 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
     Returns `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0). Broadcasts over gamma.
     """
     gamma = resolve_gamma(target, gamma)
+    if has_covariance(source, target):
+        coefficients = CovarianceProblem(source, target).coefficients(gamma)
+        with np.errstate(divide="ignore"):
+            value = np.where(coefficients.e1 == 0, math.inf, -coefficients.e0 / coefficients.e1)[()]
+        return float(value) if np.ndim(value) == 0 else value
     s = source_invariants(source, target).s
     if s == 0:
         return math.inf
@@ -113,8 +136,16 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
     `log gamma` between the grid neighbours of the best point. Warns when the optimum sits on the range's edge.
     """
     alpha = float(check_finite_array("alpha", alpha))
-    return _maximise_over_gamma(lambda gamma: (predicted_accuracy(source, target, alpha, gamma=gamma),
-                                               np.full(np.shape(gamma), alpha)), search_range)
+    accuracy = _accuracy_function(source, target)
+    return _maximise_over_gamma(lambda gamma: (accuracy(alpha, gamma), np.full(np.shape(gamma), alpha)),
+                                search_range)
+
+
+def _accuracy_function(source: Source, target: TargetStats):
+    """`(alpha, gamma) -> predicted accuracy`, with a covariance pair prepared once for the whole search."""
+    if has_covariance(source, target):
+        return CovarianceProblem(source, target).accuracy
+    return lambda alpha, gamma: predicted_accuracy(source, target, alpha, gamma=gamma)
 
 
 def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAMMA_SEARCH_RANGE) -> GammaOptimum:
@@ -127,10 +158,19 @@ def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAM
     and returns that edge (a small alpha, a large gamma, and the limiting accuracy).
     """
 
-    def accuracy_at_best_alpha(gamma):
-        alpha = np.asarray(optimal_alpha(source, target, gamma=gamma), dtype=np.float64)
-        finite = np.where(np.isfinite(alpha), alpha, 0.0)
-        return predicted_accuracy(source, target, finite, gamma=gamma), alpha
+    if has_covariance(source, target):
+        problem = CovarianceProblem(source, target)
+
+        def accuracy_at_best_alpha(gamma):
+            coefficients = problem.coefficients(gamma)
+            alpha = np.asarray(argmax_from_stationary(*coefficients.stationary_terms()), dtype=np.float64)
+            mean, _, variance = coefficients.moments(np.where(np.isfinite(alpha), alpha, 0.0))
+            return scipy.special.ndtr(mean / np.sqrt(variance))[()], alpha
+    else:
+        def accuracy_at_best_alpha(gamma):
+            alpha = np.asarray(optimal_alpha(source, target, gamma=gamma), dtype=np.float64)
+            finite = np.where(np.isfinite(alpha), alpha, 0.0)
+            return predicted_accuracy(source, target, finite, gamma=gamma), alpha
 
     return _maximise_over_gamma(accuracy_at_best_alpha, search_range)
 

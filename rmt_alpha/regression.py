@@ -40,8 +40,9 @@ def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
         float64 array of the broadcast shape of alpha and gamma.
 
     Example:
-        >>> regression_risk(np.ones((1, 4)), np.zeros((1, 4)), 0.0, n=4, gamma=1.0, alpha=0.0) > 0
-        True
+        >>> w_t = np.ones((1, 4))
+        >>> float(regression_risk(w_t, 0.5 * w_t, 0.0, n=4, gamma=1.0, alpha=2.0))  # alpha W_s = W_t: no error
+        0.0
     """
     w_t, w_s = _check_maps(target_weights, source_weights)
     sigma = check_positive_float("noise_std", noise_std, allow_zero=True)

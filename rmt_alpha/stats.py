@@ -1,9 +1,9 @@
 """The statistics the theory needs: source and target class means, sample sizes and ridge strengths.
 
-Model (THEORY.md section 1): `x = y * mean + z`, `y` in {-1, +1} balanced, `z ~ N(0, I_p)`.
-A `SourceStats` stands for the source ridge classifier
-`w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained on `n` source samples; a `TargetStats` for the
-target task on which `alpha * w_s` is fine-tuned with `n` samples and ridge strength `gamma`.
+Model (THEORY.md section 1): `x = y * mean + z`, `y` in {-1, +1} balanced, `z ~ N(0, I_p)`; with an optional
+class-independent noise covariance `cov = C`, `z ~ N(0, C)` (THEORY.md section 8). A `SourceStats` stands for the
+source ridge classifier `w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained on `n` source samples; a
+`TargetStats` for the target task on which `alpha * w_s` is fine-tuned with `n` samples and ridge strength `gamma`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,72 @@ from typing import NamedTuple
 import numpy as np
 
 from rmt_alpha._validation import check_positive_float, check_sample_count, check_vector
+
+
+COVARIANCE_TOLERANCE = 1e-8  # relative: asymmetry, negative eigenvalues and non-orthonormality up to this are rounding
+
+
+class Spectrum(NamedTuple):
+    """Eigen-decomposition of a covariance, `C = eigenvectors @ diag(eigenvalues) @ eigenvectors.T`.
+
+    Attributes:
+        eigenvalues: shape (p,), >= 0.
+        eigenvectors: shape (p, p), orthonormal columns.
+    """
+
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+
+    def matrix(self) -> np.ndarray:
+        """The p x p covariance matrix."""
+        return (self.eigenvectors * self.eigenvalues) @ self.eigenvectors.T
+
+
+def check_covariance(name: str, value, p: int) -> Spectrum:
+    """Validate a covariance (a p x p matrix or a `Spectrum`) and return its read-only `Spectrum`.
+
+    A matrix must be finite, symmetric and positive semi-definite, each up to a relative `COVARIANCE_TOLERANCE`
+    (rounding-level negative eigenvalues are set to 0). A `Spectrum` must have p finite eigenvalues >= 0 (same
+    tolerance) and p x p finite orthonormal eigenvectors.
+    """
+    if isinstance(value, Spectrum):
+        eigenvalues = _finite_array(f"{name}.eigenvalues", value[0], (p,))
+        eigenvectors = _finite_array(f"{name}.eigenvectors", value[1], (p, p))
+        deviation = np.abs(eigenvectors.T @ eigenvectors - np.eye(p)).max()
+        if deviation > np.sqrt(COVARIANCE_TOLERANCE):
+            raise ValueError(f"{name}.eigenvectors must have orthonormal columns, got max |V^T V - I| = "
+                             f"{deviation:.3g}")
+    else:
+        matrix = _finite_array(name, value, (p, p))
+        scale = max(np.abs(matrix).max(), np.finfo(float).tiny)
+        asymmetry = np.abs(matrix - matrix.T).max()
+        if asymmetry > COVARIANCE_TOLERANCE * scale:
+            raise ValueError(f"{name} must be symmetric, got max |C - C^T| = {asymmetry:.3g} "
+                             f"(largest entry {scale:.3g})")
+        eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    largest = max(np.abs(eigenvalues).max(), np.finfo(float).tiny)
+    if eigenvalues.min() < -COVARIANCE_TOLERANCE * largest:
+        raise ValueError(f"{name} must be positive semi-definite, got the eigenvalue {eigenvalues.min():.6g} "
+                         f"(largest {largest:.6g})")
+    eigenvalues = np.maximum(eigenvalues, 0.0)
+    for array in (eigenvalues, eigenvectors):
+        array.setflags(write=False)
+    return Spectrum(eigenvalues, eigenvectors)
+
+
+def _finite_array(name: str, value, shape: tuple) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be an array of real numbers of shape {shape}, got "
+                        f"{type(value).__name__}") from error
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} (p = {shape[0]} is the length of the mean), "
+                         f"got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must contain only finite numbers, got "
+                         f"{np.count_nonzero(~np.isfinite(array))} NaN or infinite value(s)")
+    return array
 
 
 def _basis_vector(p: int, index: int) -> np.ndarray:
@@ -27,11 +93,14 @@ class _TaskStats:
     mean: np.ndarray
     n: int
     gamma: float
+    cov: Spectrum | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "mean", check_vector("mean", self.mean))
         object.__setattr__(self, "n", check_sample_count("n", self.n))
         object.__setattr__(self, "gamma", check_positive_float("gamma", self.gamma))
+        if self.cov is not None:
+            object.__setattr__(self, "cov", check_covariance("cov", self.cov, self.p))
 
     @property
     def p(self) -> int:
@@ -49,8 +118,10 @@ class _TaskStats:
         return float(self.mean @ self.mean)
 
     def __repr__(self) -> str:
+        cov = "" if self.cov is None else f", cov=<spectrum in [{self.cov.eigenvalues.min():.3g}, " \
+                                            f"{self.cov.eigenvalues.max():.3g}]>"
         return (f"{type(self).__name__}(p={self.p}, |mean|={np.sqrt(self.mean_norm_sq):.4g}, "
-                f"n={self.n}, gamma={self.gamma:.4g})")
+                f"n={self.n}, gamma={self.gamma:.4g}{cov})")
 
 
 class SourceStats(_TaskStats):
@@ -60,6 +131,8 @@ class SourceStats(_TaskStats):
         mean: `mu_s`, the source class-mean vector, shape (p,).
         n: N, the number of source samples (>= 1).
         gamma: `gamma_s` > 0, the ridge strength of the source classifier.
+        cov: optional noise covariance `C_s`: a p x p matrix or a `Spectrum`; stored as its validated `Spectrum`.
+            None means `C_s = I` (the closed forms of THEORY.md section 2); otherwise section 8 applies.
 
     Example:
         >>> SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0).eta
@@ -67,11 +140,11 @@ class SourceStats(_TaskStats):
     """
 
     @classmethod
-    def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float) -> "SourceStats":
-        """Source whose mean is `mean_norm * e_1` in dimension p (the theory only sees `|mu_s|`)."""
+    def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float, *, cov=None) -> "SourceStats":
+        """Source whose mean is `mean_norm * e_1` in dimension p (the isotropic theory only sees `|mu_s|`)."""
         p = check_sample_count("p", p)
         mean_norm = check_positive_float("mean_norm", mean_norm, allow_zero=True)
-        return cls(mean_norm * _basis_vector(p, 0), n, gamma)
+        return cls(mean_norm * _basis_vector(p, 0), n, gamma, cov)
 
 
 class TargetStats(_TaskStats):
@@ -81,6 +154,7 @@ class TargetStats(_TaskStats):
         mean: `mu_t`, the target class-mean vector, shape (p,).
         n: the number of target training samples (>= 1).
         gamma: the fine-tuning ridge strength > 0.
+        cov: optional noise covariance `C_t` (as for `SourceStats`); None means `C_t = I`.
 
     Example:
         >>> TargetStats.from_alignment(p=400, source_norm=1.5, beta=0.8, perp_norm=0.6, n=100, gamma=1.0).eta
@@ -89,7 +163,7 @@ class TargetStats(_TaskStats):
 
     @classmethod
     def from_alignment(cls, p: int, source_norm: float, beta: float, perp_norm: float, n: int,
-                       gamma: float) -> "TargetStats":
+                       gamma: float, *, cov=None) -> "TargetStats":
         """Target with `mu_t = beta * mu_s + mu_perp` for the source of `SourceStats.from_norm`.
 
         `mu_s = source_norm * e_1` and `mu_perp = perp_norm * e_2`, so `|mu_t|^2 = beta^2 |mu_s|^2 + |mu_perp|^2`
@@ -106,7 +180,7 @@ class TargetStats(_TaskStats):
         mean = beta * source_norm * _basis_vector(p, 0)
         if perp_norm > 0:
             mean = mean + perp_norm * _basis_vector(p, 1)
-        return cls(mean, n, gamma)
+        return cls(mean, n, gamma, cov)
 
 
 class Alignment(NamedTuple):

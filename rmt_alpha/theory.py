@@ -15,6 +15,10 @@ with `delta` the fixed point of `gamma d^2 + (1 + gamma - eta) d - eta = 0`, `ka
 every term is positive: the variance never comes from subtracting two nearly equal numbers, so large gamma or
 large n cannot turn it into NaN. Test accuracy `-> Phi(E / sqrt(Var))`.
 
+When the source (`SourceStats`) or the target carries a covariance (`cov=`), `margin_moments`,
+`predicted_accuracy`, `predicted_risk` and `source_accuracy` use the general-covariance theory of THEORY.md
+section 8 instead (`rmt_alpha.covariance`); without one they are the closed forms above, unchanged.
+
 Every formula broadcasts over its array arguments. The pure formulas (`ridge_scalars`,
 `moments_from_invariants`) follow their inputs: numpy arrays give float64 numpy results, JAX arrays give JAX
 results in JAX's current precision, so they run under `jax.jit` and `jax.grad` without switching the session to
@@ -65,8 +69,8 @@ def ridge_scalars(eta, gamma) -> RidgeScalars:
     otherwise. `h` uses `eta / (1 + kappa) = delta / (1 + delta)`, so it needs no subtraction either.
 
     Example:
-        >>> float(ridge_scalars(4.0, 1.0).delta)
-        2.0
+        >>> round(float(ridge_scalars(4.0, 1.0).delta), 6)  # 1 + sqrt(5)
+        3.236068
     """
     xp = array_namespace(eta, gamma)
     b = 1.0 + gamma - eta
@@ -99,15 +103,11 @@ def source_invariants(source: Source, target: TargetStats) -> SourceInvariants:
     m = target.mean_norm_sq
     if isinstance(source, SourceStats):
         check_same_dimension(source.mean, target)
-        delta_s, kappa_s, h_s = ridge_scalars(source.eta, source.gamma)
-        m_s = source.mean_norm_sq
-        lam_s = m_s + 1.0 + kappa_s
         projection = float(source.mean @ target.mean)
         along = projection / m if m > 0 else 0.0
         perp = source.mean - along * target.mean
-        noise = ((1.0 - h_s) * m_s + source.eta) / (h_s * lam_s**2)
-        s = projection / lam_s
-        omega_perp = float(perp @ perp) / lam_s**2 + noise
+        return SourceInvariants(*(float(value) for value in ridge_source_invariants(
+            source.mean_norm_sq, source.eta, source.gamma, projection, m, float(perp @ perp))))
     else:
         w_s = _as_classifier(source)
         check_same_dimension(w_s, target)
@@ -116,6 +116,26 @@ def source_invariants(source: Source, target: TargetStats) -> SourceInvariants:
         omega_perp = float(perp @ perp)
     omega_par = s * s / m if m > 0 else 0.0
     return SourceInvariants(float(s), float(omega_par), float(omega_perp))
+
+
+def ridge_source_invariants(source_norm_sq, source_eta, source_gamma, projection, target_norm_sq,
+                            source_perp_sq) -> SourceInvariants:
+    """`SourceInvariants` of the ridge source from scalars, broadcast over every argument (pure; numpy or JAX).
+
+    Args:
+        source_norm_sq: `m_s = |mu_s|^2`. source_eta: `p / N`. source_gamma: `gamma_s`.
+        projection: `<mu_s, mu_t>`. target_norm_sq: `m = |mu_t|^2`.
+        source_perp_sq: `|mu_s - (<mu_s, mu_t> / m) mu_t|^2`, the part of `mu_s` outside `mu_t` (for
+            `mu_t = beta mu_s + mu_perp` it is `m_s |mu_perp|^2 / m`, computed without cancellation).
+    """
+    xp = array_namespace(source_norm_sq, source_eta, source_gamma, projection, target_norm_sq, source_perp_sq)
+    _, kappa_s, h_s = ridge_scalars(source_eta, source_gamma)
+    lam_s = source_norm_sq + 1.0 + kappa_s
+    noise = ((1.0 - h_s) * source_norm_sq + source_eta) / (h_s * lam_s**2)
+    s = projection / lam_s
+    positive = target_norm_sq > 0
+    omega_par = xp.where(positive, s * s / xp.where(positive, target_norm_sq, 1.0), 0.0)
+    return SourceInvariants(s, omega_par, source_perp_sq / lam_s**2 + noise)
 
 
 def _as_classifier(source) -> np.ndarray:
@@ -185,10 +205,19 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
-        0.2034
+        0.2558
     """
+    covariance = _covariance_module()
+    if covariance.has_covariance(source, target):
+        return covariance.covariance_margin_moments(source, target, alpha, gamma=gamma)
     invariants, alpha, gamma = _prepare(source, target, alpha, gamma)
     return moments_from_invariants(target.mean_norm_sq, target.eta, gamma, *invariants, alpha)
+
+
+def _covariance_module():
+    """`rmt_alpha.covariance`, imported on first use (it builds on this module)."""
+    from rmt_alpha import covariance
+    return covariance
 
 
 def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None):
@@ -231,6 +260,8 @@ def source_accuracy(source: SourceStats):
     """
     if not isinstance(source, SourceStats):
         raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")
+    if source.cov is not None:
+        return _covariance_module().covariance_source_accuracy(source)
     h_s = ridge_scalars(source.eta, source.gamma).h
     m_s = source.mean_norm_sq
     return float(scipy.special.ndtr(m_s * np.sqrt(h_s) / np.sqrt(m_s + source.eta)))
