@@ -29,14 +29,14 @@ instead of `x @ kernel`, which is how alpha-LoRA runs its un-merged forward `alp
 from __future__ import annotations
 
 import io
-import os
-import tempfile
+import json
 from dataclasses import asdict, dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmt_alpha._io import atomic_write
 from rmt_alpha._validation import check_positive_float, check_sample_count
 
 _NORM_POSITIONS = ("pre", "post")   # post: BERT/RoBERTa
@@ -117,7 +117,7 @@ class TransformerConfig:
         check_positive_float("layer_norm_eps", self.layer_norm_eps)
 
 
-def _shapes(config: TransformerConfig) -> dict:
+def parameter_shapes(config: TransformerConfig) -> dict:
     """Path -> shape of every parameter, in a fixed order."""
     c, shapes = config, {"embed/token": (config.vocab_size, config.d_model),
                          "embed/position": (config.max_len, config.d_model)}
@@ -148,14 +148,14 @@ def _shapes(config: TransformerConfig) -> dict:
 def init_params(key, config: TransformerConfig) -> dict:
     """Deterministic parameters from a key: normal(0, init_scale) embeddings and kernels, zero biases, unit norms.
 
-    One normal draw of all random entries (one compilation, whatever the shapes), sliced in `_shapes` order.
+    One normal draw of all random entries (one compilation, whatever the shapes), sliced in `parameter_shapes` order.
 
     Example:
         >>> params = init_params(jax.random.key(0), TransformerConfig(num_layers=1))
         >>> params["head"]["kernel"].shape
         (64, 2)
     """
-    shapes = _shapes(config)
+    shapes = parameter_shapes(config)
     random_paths = [p for p in shapes if (p.startswith("embed/") and not p.startswith("embed/ln/"))
                     or p.endswith("/kernel")]
     sizes = [int(np.prod(shapes[p])) for p in random_paths]
@@ -321,29 +321,15 @@ def save_tree(path: str, tree: dict, **metadata) -> None:
 
     `metadata` values (e.g. a config dict) are stored as JSON under the reserved key `__metadata__`.
     """
-    import json
-
     arrays = {key: np.asarray(value) for key, value in flatten_tree(tree).items()}
     arrays["__metadata__"] = np.asarray(json.dumps(metadata, default=str))
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    handle, temp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(buffer.getvalue())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
+    atomic_write(path, buffer.getvalue())
 
 
 def load_tree(path: str) -> tuple[dict, dict]:
     """Read what `save_tree` wrote: `(tree of jnp arrays, metadata dict)`."""
-    import json
-
     with np.load(path) as data:
         metadata = json.loads(str(data["__metadata__"]))
         flat = {key: jnp.asarray(data[key]) for key in data.files if key != "__metadata__"}
