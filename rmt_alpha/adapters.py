@@ -301,3 +301,16 @@ def parameter_counts(params: dict, adapters: dict) -> ParameterCounts:
     part = lambda name: int(sum(np.size(v) for p, v in flat.items() if p.endswith("/" + name)))
     return ParameterCounts(base=count_parameters(params), lora=part("lora_A") + part("lora_B"),
                            alpha=part("alpha"), magnitude=part("magnitude"))
+
+
+def alpha_statistics(adapters: dict) -> dict:
+    """Per adapted weight path: `{"mean", "std", "min", "max"}` of its learned alphas (weights without alpha,
+    such as DoRA's, are left out)."""
+    stats = {}
+    for path in adapter_paths(adapters):
+        alpha = _adapter_at(adapters, path).get("alpha")
+        if alpha is not None:
+            alpha = np.asarray(alpha)
+            stats[path] = {"mean": float(alpha.mean()), "std": float(alpha.std()), "min": float(alpha.min()),
+                           "max": float(alpha.max())}
+    return stats

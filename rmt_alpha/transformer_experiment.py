@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -29,10 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rmt_alpha._io import atomic_write
 from rmt_alpha._validation import check_positive_float, check_sample_count
-from rmt_alpha.adapters import AdapterConfig, adapter_paths, parameter_counts
+from rmt_alpha.adapters import AdapterConfig, alpha_statistics, parameter_counts
 from rmt_alpha.finetune import METHODS, FinetuneConfig, evaluate, finetune, init_state, pretrain
-from rmt_alpha.models import TransformerConfig, flatten_tree, load_tree, save_tree
+from rmt_alpha.models import TransformerConfig, load_tree, save_tree
 from rmt_alpha.reviews import ReviewTask, make_reviews
 
 
@@ -154,20 +154,6 @@ class ExperimentResult(NamedTuple):
     files: dict
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-
-
 def pretrained_params(config: ExperimentConfig, out: str, progress: bool = True) -> tuple[dict, float, bool]:
     """Load the cached pre-trained parameters from `out`, or pre-train and cache them.
 
@@ -206,18 +192,6 @@ def _target_splits(config: ExperimentConfig, level_index: int, seed: int):
     X, y = make_reviews(sum(sizes), task, "target", random_state=[seed, level_index, 7])
     bounds = np.cumsum([0] + sizes)
     return [(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def _alpha_statistics(state: dict) -> dict:
-    """Per adapted weight: mean, std, min, max of its alphas."""
-    flat = flatten_tree(state["adapters"])
-    stats = {}
-    for path in adapter_paths(state["adapters"]):
-        if f"{path}/alpha" in flat:
-            alpha = np.asarray(flat[f"{path}/alpha"])
-            stats[path] = {"mean": float(alpha.mean()), "std": float(alpha.std()), "min": float(alpha.min()),
-                           "max": float(alpha.max())}
-    return stats
 
 
 def _summaries(runs: list, config: ExperimentConfig) -> tuple[list, list]:
@@ -271,54 +245,20 @@ def _table(result_summary, paired, parameters, source_accuracy, config) -> str:
 
 
 def _figures(runs, summary, config, out) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """The accuracy-vs-sharing figure and, when alpha-LoRA ran, the learned-alpha statistics (rmt_alpha.plots)."""
     import matplotlib.pyplot as plt
 
-    files = {}
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for method in _row_names(config):
-        rows = [r for r in summary if r["method"] == method]
-        ax.errorbar([r["sharing"] for r in rows], [r["test_mean"] for r in rows],
-                    yerr=[r["test_stderr"] or 0.0 for r in rows], marker="o", capsize=3, label=method)
-    ax.set_xlabel("sharing (fraction of target sentiment words seen in the source)")
-    ax.set_ylabel("target test accuracy")
-    ax.legend(fontsize=8)
+    from rmt_alpha.plots import plot_accuracy_vs_sharing, plot_alpha_statistics, save_figure
+
+    ax = plot_accuracy_vs_sharing(summary, _row_names(config))
     ax.set_title(f"Fine-tuning methods vs domain sharing (flip fraction {config.flip_fraction})")
-    files["accuracy_figure"] = os.path.join(out, "accuracy_vs_sharing.png")
-    fig.tight_layout()
-    fig.savefig(files["accuracy_figure"] + ".tmp.png", dpi=120)
-    os.replace(files["accuracy_figure"] + ".tmp.png", files["accuracy_figure"])
-    plt.close(fig)
-
-    alpha_runs = [r for r in runs if r["method"] == "alpha_lora"]
-    if alpha_runs:
-        paths = sorted(alpha_runs[0]["alpha"])
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for offset, level in zip(np.linspace(-0.15, 0.15, len(config.sharing)), config.sharing):
-            rows = [r for r in alpha_runs if r["sharing"] == level]
-            means = np.array([[r["alpha"][p]["mean"] for p in paths] for r in rows])
-            spread = np.array([[r["alpha"][p]["std"] for p in paths] for r in rows])
-            lows = np.array([[r["alpha"][p]["min"] for p in paths] for r in rows]).min(axis=0)
-            highs = np.array([[r["alpha"][p]["max"] for p in paths] for r in rows]).max(axis=0)
-            x = np.arange(len(paths)) + offset
-            ax.errorbar(x, means.mean(axis=0), yerr=spread.mean(axis=0), fmt="o", capsize=3,
-                        label=f"sharing {level:.2f}: mean +- within-layer std")
-            ax.vlines(x, lows, highs, alpha=0.3)
-        ax.axhline(1.0, color="gray", lw=0.8)
-        ax.set_xticks(np.arange(len(paths)))
-        ax.set_xticklabels([p.replace("blocks/", "b").replace("/kernel", "") for p in paths], rotation=30,
-                           fontsize=8)
-        ax.set_ylabel("learned alpha (faint bar: min..max)")
-        ax.legend(fontsize=8)
-        files["alpha_figure"] = os.path.join(out, "alpha_per_layer.png")
-        fig.tight_layout()
-        fig.savefig(files["alpha_figure"] + ".tmp.png", dpi=120)
-        os.replace(files["alpha_figure"] + ".tmp.png", files["alpha_figure"])
-        plt.close(fig)
+    files = {"accuracy_figure": save_figure(ax.figure, os.path.join(out, "accuracy_vs_sharing.png"))}
+    plt.close(ax.figure)
+    if any(run["method"] == "alpha_lora" for run in runs):
+        ax = plot_alpha_statistics(runs)
+        files["alpha_figure"] = save_figure(ax.figure, os.path.join(out, "alpha_per_layer.png"))
+        plt.close(ax.figure)
     return files
-
 
 def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) -> ExperimentResult:
     """Pre-train (or load the cache), fine-tune every method over seeds and sharing levels, write the outputs."""
@@ -350,7 +290,8 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
                          "val_accuracy": best.val_accuracy, "best_epoch": best.best_epoch, "steps": best.steps,
                          "alpha_updates": len(best.alpha_steps), "trainable": best.trainable,
                          "alpha_value": grid[choice] if method == "alpha_fixed" else None,
-                         "wall_time": time.perf_counter() - started, "alpha": _alpha_statistics(best.state)})
+                         "wall_time": time.perf_counter() - started,
+                         "alpha": alpha_statistics(best.state["adapters"])})
             bar.update(1)
     bar.close()
 
@@ -362,12 +303,12 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
     summary, paired = _summaries(runs, config)
     files = _figures(runs, summary, config, out)
     files["table"] = os.path.join(out, "table.md")
-    _write_text_atomic(files["table"], _table(summary, paired, parameters, source_accuracy, config))
+    atomic_write(files["table"], _table(summary, paired, parameters, source_accuracy, config))
     files["results"] = os.path.join(out, "results.json")
     payload = {"config": dataclasses.asdict(config), "pretrained_loaded_from_cache": loaded,
                "source_accuracy": source_accuracy, "parameters": parameters, "summary": summary,
                "paired_vs_lora": paired, "runs": runs}
-    _write_text_atomic(files["results"], json.dumps(payload, indent=1, default=str))
+    atomic_write(files["results"], json.dumps(payload, indent=1, default=str))
     return ExperimentResult(runs, summary, paired, parameters, source_accuracy, files)
 
 
