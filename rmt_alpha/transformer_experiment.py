@@ -108,13 +108,14 @@ class ExperimentConfig:
     @classmethod
     def quick(cls, **overrides) -> "ExperimentConfig":
         """A smoke run (under two minutes on two busy CPU cores): a one-block encoder (d_model 32), small
-        pre-training, one seed, one sharing level, short fine-tuning. Compilation is most of its time."""
+        pre-training, one seed, one sharing level, short fine-tuning (alpha stepped every 2 adapter steps, so that it
+        moves within the few steps before early stopping). Compilation is most of its time."""
         model = TransformerConfig(vocab_size=ReviewTask().vocab_size, d_model=32, d_mlp=64, num_layers=1,
                                   init_scale=0.1)
         settings = dict(sharing=(0.25,), seeds=1, model=model, n_source=2000, pretrain_epochs=2,
                         alpha_grid=(0.5, 1.0), n_test=500,
                         finetune=FinetuneConfig(adapter=AdapterConfig(rank=4, lora_alpha=8.0), max_epochs=3,
-                                                patience=2))
+                                                patience=2, alpha_every=2))
         settings.update(overrides)
         return cls(**settings)
 
