@@ -448,9 +448,15 @@ def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=No
     Returns:
         `Scores` of float64 numpy arrays, shape (k,), or (splits, k) when any part has a split axis.
 
-    Example:
-        >>> scores = fit_and_score(w_s, pool_X, pool_y, pool_X, pool_y, alpha, gamma=1.0,
-        ...                        train_index=train_rows, test_index=test_rows)   # rows: (splits, n), (splits, m)
+    Example (30 random splits of a pool: 20 training rows and 100 test rows each):
+        >>> rng = np.random.default_rng(0)
+        >>> pool_y = np.where(np.arange(500) % 2 == 0, 1.0, -1.0)
+        >>> pool_X = np.outer(pool_y, np.full(10, 0.5)) + rng.standard_normal((500, 10))
+        >>> rows = np.stack([rng.permutation(500)[:120] for _ in range(30)])
+        >>> scores = fit_and_score(np.full(10, 0.1), pool_X, pool_y, pool_X, pool_y, [0.0, 1.0], gamma=1.0,
+        ...                        train_index=rows[:, :20], test_index=rows[:, 20:])
+        >>> scores.accuracy.shape
+        (30, 2)
     """
     gamma = check_positive_float("gamma", gamma)
     alpha = _alpha_grid(alpha)

