@@ -13,27 +13,18 @@ Run: python benchmarks/covariance_speed.py [--sizes 400 2000] [--alphas 1000]
 """
 
 import argparse
-import time
 
 import numpy as np
 
 import rmt_alpha as ra
 from rmt_alpha.reference import fit_finetuned, fit_ridge_classifier
+from _timing import median_seconds
 
 
 def power_law(p, exponent, seed):
     basis, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((p, p)))
     eigenvalues = np.arange(1, p + 1) ** -float(exponent)
     return eigenvalues * p / eigenvalues.sum(), basis
-
-
-def median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def monte_carlo_trial(source, target, source_cov, target_cov, alphas, rng):

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.integrate
 
 import rmt_alpha as ra
+from _timing import median_seconds
 
 
 def per_alpha_quad_accuracy(source, target, alphas):
@@ -38,15 +39,6 @@ def per_alpha_quad_accuracy(source, target, alphas):
         density = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # noqa: E731
         out.append(scipy.integrate.quad(density, -mean / std, math.inf)[0])
     return np.array(out)
-
-
-def median_seconds(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main():

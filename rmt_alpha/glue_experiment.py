@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from rmt_alpha._io import atomic_write
+from rmt_alpha._reporting import markdown_table, method_summaries
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.adapters import AdapterConfig, alpha_statistics, parameter_counts
 from rmt_alpha.finetune import METHODS, FinetuneConfig, evaluate, finetune, init_state, parameter_labels
@@ -152,51 +153,23 @@ def _trained_leaves(state: dict, method: str) -> dict:
 
 def _summaries(runs: list, config: GlueConfig, test_sets: list) -> tuple[list, list]:
     summary, paired = [], []
+    rows = {method: [r for r in runs if r["method"] == method] for method in config.row_names()}
     for test_set in test_sets:
-        accuracy = {}
-        for method in config.row_names():
-            rows = sorted((r for r in runs if r["method"] == method), key=lambda r: r["seed"])
-            test = np.array([r["test_accuracy"][test_set] for r in rows])
-            accuracy[method] = test
-            summary.append({"test_set": test_set, "method": method, "seeds": len(rows),
-                            "test_mean": float(test.mean()),
-                            "test_stderr": float(test.std(ddof=1) / np.sqrt(len(test))) if len(test) > 1 else None,
-                            "val_mean": float(np.mean([r["val_accuracy"] for r in rows])),
-                            "trainable": rows[0]["trainable"],
-                            "wall_time_mean": float(np.mean([r["wall_time"] for r in rows]))})
-        for method, test in accuracy.items():
-            if method == "lora" or "lora" not in accuracy:
-                continue
-            diff = test - accuracy["lora"]
-            stderr = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None
-            paired.append({"test_set": test_set, "method": method, "baseline": "lora",
-                           "mean_difference": float(diff.mean()), "stderr": stderr,
-                           "t": float(diff.mean() / stderr) if stderr else None,
-                           "wins": int(np.sum(diff > 0)), "losses": int(np.sum(diff < 0))})
+        set_summary, set_paired = method_summaries({"test_set": test_set}, rows,
+                                                   lambda r, test_set=test_set: r["test_accuracy"][test_set])
+        summary += set_summary
+        paired += set_paired
     return summary, paired
 
 
 def _table(summary: list, paired: list, parameters: dict, sizes: dict, config: GlueConfig, checkpoint: str) -> str:
-    lines = [f"GLUE {config.task}, checkpoint {checkpoint}. Per seed, train.tsv carved into {sizes['train']} train, "
-             f"{sizes['held_out']} held-out (alpha_lora's alpha only), {sizes['val']} validation (selection); the "
-             f"dev set(s) are the test sets, never used for selection. {config.seeds} paired seeds; accuracy."
-             + (f" {CONTROL}: LoRA trained on train + held-out." if CONTROL in config.row_names() else ""), "",
-             "| test set | method | test accuracy (mean +- s.e.) | val | trainable params | wall s/run |",
-             "|---|---|---|---|---|---|"]
-    for row in summary:
-        stderr = f"{row['test_stderr']:.4f}" if row["test_stderr"] is not None else "n/a"
-        lines.append(f"| {row['test_set']} | {row['method']} | {row['test_mean']:.4f} +- {stderr} | "
-                     f"{row['val_mean']:.4f} | {row['trainable']} | {row['wall_time_mean']:.1f} |")
-    if paired:
-        lines += ["", "Paired differences against LoRA (same seed: same splits, initialisation, batch order):", "",
-                  "| test set | method | mean diff | s.e. | diff / s.e. | wins/losses |", "|---|---|---|---|---|---|"]
-        for row in paired:
-            se = f"{row['stderr']:.4f}" if row["stderr"] is not None else "n/a"
-            t = f"{row['t']:+.2f}" if row["t"] is not None else "n/a"
-            lines.append(f"| {row['test_set']} | {row['method']} | {row['mean_difference']:+.4f} | {se} | {t} | "
-                         f"{row['wins']}/{row['losses']} |")
-    lines += ["", f"Parameters: {json.dumps(parameters)}"]
-    return "\n".join(lines) + "\n"
+    preamble = (f"GLUE {config.task}, checkpoint {checkpoint}. Per seed, train.tsv carved into {sizes['train']} "
+                f"train, {sizes['held_out']} held-out (alpha_lora's alpha only), {sizes['val']} validation "
+                f"(selection); the dev set(s) are the test sets, never used for selection. {config.seeds} paired "
+                f"seeds; accuracy." + (f" {CONTROL}: LoRA trained on train + held-out."
+                                       if CONTROL in config.row_names() else ""))
+    return markdown_table(preamble, "test_set", "{}", summary, paired, parameters,
+                          "same seed: same splits, initialisation, batch order")
 
 
 def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progress: bool = True) -> GlueResult:

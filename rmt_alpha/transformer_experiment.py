@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt_alpha._io import atomic_write
+from rmt_alpha._reporting import markdown_table, method_summaries
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.adapters import AdapterConfig, alpha_statistics, parameter_counts
 from rmt_alpha.finetune import METHODS, FinetuneConfig, evaluate, finetune, init_state, pretrain
@@ -198,51 +199,21 @@ def _target_splits(config: ExperimentConfig, level_index: int, seed: int):
 def _summaries(runs: list, config: ExperimentConfig) -> tuple[list, list]:
     summary, paired = [], []
     for level in config.sharing:
-        by_method = {}
-        for method in _row_names(config):
-            rows = sorted((r for r in runs if r["sharing"] == level and r["method"] == method),
-                          key=lambda r: r["seed"])
-            test = np.array([r["test_accuracy"] for r in rows])
-            by_method[method] = test
-            summary.append({"sharing": level, "method": method, "seeds": len(rows), "test_mean": float(test.mean()),
-                            "test_stderr": float(test.std(ddof=1) / np.sqrt(len(test))) if len(test) > 1 else None,
-                            "val_mean": float(np.mean([r["val_accuracy"] for r in rows])),
-                            "trainable": rows[0]["trainable"],
-                            "wall_time_mean": float(np.mean([r["wall_time"] for r in rows]))})
-        if "lora" in by_method:
-            for method, test in by_method.items():
-                if method == "lora":
-                    continue
-                diff = test - by_method["lora"]
-                stderr = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else None
-                paired.append({"sharing": level, "method": method, "baseline": "lora",
-                               "mean_difference": float(diff.mean()), "stderr": stderr,
-                               "t": float(diff.mean() / stderr) if stderr else None,
-                               "wins": int(np.sum(diff > 0)), "losses": int(np.sum(diff < 0))})
+        rows = {method: [r for r in runs if r["sharing"] == level and r["method"] == method]
+                for method in _row_names(config)}
+        level_summary, level_paired = method_summaries({"sharing": level}, rows, lambda r: r["test_accuracy"])
+        summary += level_summary
+        paired += level_paired
     return summary, paired
 
 
 def _table(result_summary, paired, parameters, source_accuracy, config) -> str:
-    lines = [f"Source accuracy of the pre-trained encoder: {source_accuracy:.4f}. Target: {config.n_train} train, "
-             f"{config.n_held_out} held-out (alpha_lora's alpha only), {config.n_val} val, {config.n_test} test; "
-             f"flip_fraction = {config.flip_fraction}; {config.seeds} paired seeds. {CONTROL}: LoRA trained on "
-             f"train + held-out ({config.n_train + config.n_held_out} samples).", "",
-             "| sharing | method | test accuracy (mean +- s.e.) | val | trainable params | wall s/run |",
-             "|---|---|---|---|---|---|"]
-    for row in result_summary:
-        stderr = f"{row['test_stderr']:.4f}" if row["test_stderr"] is not None else "n/a"
-        lines.append(f"| {row['sharing']:.2f} | {row['method']} | {row['test_mean']:.4f} +- {stderr} | "
-                     f"{row['val_mean']:.4f} | {row['trainable']} | {row['wall_time_mean']:.1f} |")
-    if paired:
-        lines += ["", "Paired differences against LoRA (same seed: same data, initialisation, batch order):", "",
-                  "| sharing | method | mean diff | s.e. | diff / s.e. | wins/losses |", "|---|---|---|---|---|---|"]
-        for row in paired:
-            se = f"{row['stderr']:.4f}" if row["stderr"] is not None else "n/a"
-            t = f"{row['t']:+.2f}" if row["t"] is not None else "n/a"
-            lines.append(f"| {row['sharing']:.2f} | {row['method']} | {row['mean_difference']:+.4f} | {se} | {t} | "
-                         f"{row['wins']}/{row['losses']} |")
-    lines += ["", f"Parameters: {json.dumps(parameters)}"]
-    return "\n".join(lines) + "\n"
+    preamble = (f"Source accuracy of the pre-trained encoder: {source_accuracy:.4f}. Target: {config.n_train} "
+                f"train, {config.n_held_out} held-out (alpha_lora's alpha only), {config.n_val} val, "
+                f"{config.n_test} test; flip_fraction = {config.flip_fraction}; {config.seeds} paired seeds. "
+                f"{CONTROL}: LoRA trained on train + held-out ({config.n_train + config.n_held_out} samples).")
+    return markdown_table(preamble, "sharing", "{:.2f}", result_summary, paired, parameters,
+                          "same seed: same data, initialisation, batch order")
 
 
 def _figures(runs, summary, config, out) -> dict:

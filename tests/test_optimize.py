@@ -1,7 +1,6 @@
 """alpha*, alpha_bar, gamma* and the joint optimum against dense grids and scipy.optimize."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest

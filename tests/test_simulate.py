@@ -114,7 +114,7 @@ def test_affine_shortcut_matches_direct_solve_per_alpha(n):
 @pytest.mark.parametrize("n", [300, 60], ids=["primal p<=n", "dual p>n"])
 def test_engine_matches_numpy_reference_on_same_arrays(n):
     rng = np.random.default_rng(1)
-    p, mean = 120, np.r_[1.0, 0.5, np.zeros(118)]
+    mean = np.r_[1.0, 0.5, np.zeros(118)]
     X, y = reference.make_mixture(n, mean, rng)
     Xs, ys = reference.make_mixture(90, mean, rng)
     with jax.enable_x64(True):
