@@ -80,6 +80,12 @@ def _emit(payload: dict, as_json: bool, lines: list[str]) -> None:
         print("\n".join(lines))
 
 
+def _check_trials_for_stderr(trials) -> None:
+    """Theory-vs-simulation gaps are in standard errors, which need at least two trials."""
+    if isinstance(trials, int) and trials < 2:
+        raise ValueError(f"--trials must be >= 2 (a standard error needs two trials), got {trials}")
+
+
 def cmd_optimal_alpha(args) -> None:
     source, target = stats_from_args(args)
     best = optimal_alpha(source, target)
@@ -100,6 +106,7 @@ def cmd_curve(args) -> None:
 def cmd_demo(args) -> None:
     from rmt_alpha.reference import monte_carlo_accuracy
 
+    _check_trials_for_stderr(args.trials)
     source, target = stats_from_args(args)
     best = optimal_alpha(source, target)
     alphas = np.array([0.0, 1.0, best])
@@ -185,6 +192,7 @@ def cmd_validate(args) -> None:
     from rmt_alpha.simulate import simulate
     from rmt_alpha.theory import margin_moments
 
+    _check_trials_for_stderr(args.trials)
     source, target = stats_from_args(args)
     alphas = np.linspace(args.alpha_min, args.alpha_max, args.num)
     result = simulate(source, target, alphas, trials=args.trials, seed=args.seed, n_test=args.n_test,

@@ -57,3 +57,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["optimal-alpha", "--config", str(tmp_path / "missing.json")])
     assert "missing.json" in capsys.readouterr().err
+    for command in ("demo", "validate"):
+        with pytest.raises(SystemExit):
+            main([command, "--trials", "1"])
+        assert "--trials must be >= 2 (a standard error needs two trials), got 1" in capsys.readouterr().err
