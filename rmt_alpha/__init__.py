@@ -1,7 +1,10 @@
 """rmt_alpha: random-matrix theory of alpha-LoRA (arXiv 2510.21345).
 
-The deterministic-equivalent solver (`predicted_accuracy`, `optimal_alpha`, ...), a plain-numpy Monte-Carlo
-reference, and the command line `rmt-alpha`. The maths is in THEORY.md and `theory/`.
+The deterministic-equivalent solver (`predicted_accuracy`, `optimal_alpha`, ...; with covariances,
+`CovarianceProblem`), the JAX simulator (module `rmt_alpha.simulate`), the real-data experiments (`run_transfer`,
+`run_amazon_experiment`), the transformer case (modules `rmt_alpha.adapters`, `rmt_alpha.finetune`,
+`rmt_alpha.transformer_experiment`, `rmt_alpha.pretrained`), figures (`rmt_alpha.plots`) and the command line
+`rmt-alpha`. The maths is in THEORY.md and `theory/`.
 """
 
 from rmt_alpha.adapters import AdapterConfig
@@ -26,7 +29,7 @@ from rmt_alpha.estimation import (
     source_whitening,
     target_stats_from_invariants,
 )
-from rmt_alpha.finetune import FinetuneConfig, finetune
+from rmt_alpha.finetune import FinetuneConfig
 from rmt_alpha.glue import read_task
 from rmt_alpha.glue_experiment import GlueConfig, run_glue
 from rmt_alpha.models import TransformerConfig
@@ -91,7 +94,6 @@ __all__ = [
     "estimate_from_pool",
     "estimate_source_stats",
     "estimate_target_stats",
-    "finetune",
     "fit_standardization",
     "load_amazon",
     "load_amazon_domain",

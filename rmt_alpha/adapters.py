@@ -102,10 +102,6 @@ class ParameterCounts(NamedTuple):
         return self.alpha / self.lora if self.lora else float("nan")
 
 
-def _out_axis(layout: str) -> int:
-    return -1 if layout == "in_out" else 0
-
-
 def _per_output(vector, layout: str):
     """Broadcast a per-output-feature vector against a weight of the given layout."""
     return vector[None, :] if layout == "in_out" else vector[:, None]

@@ -57,6 +57,10 @@ def stats_from_args(args: argparse.Namespace) -> tuple[SourceStats, TargetStats]
     if "source_mean" in config or "target_mean" in config:
         if not ("source_mean" in config and "target_mean" in config):
             raise ValueError("--config must give both 'source_mean' and 'target_mean', or neither")
+        clashing = [key for key in ("p", "source_norm", "beta", "perp_norm")
+                    if key in loaded or getattr(args, key, None) is not None]
+        if clashing:
+            raise ValueError(f"--config gives mean vectors, which fix {clashing}; drop those keys or flags")
         source = SourceStats(config["source_mean"], config["source_n"], config["source_gamma"])
         target = TargetStats(config["target_mean"], config["n"], config["gamma"])
         return source, target

@@ -141,7 +141,11 @@ def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) 
     s, m = float(s), float(m)
     if not (np.isfinite(s) and np.isfinite(m)):
         raise ValueError(f"s and m must be finite, got s={s!r}, m={m!r}")
+    if w_s.size < 2:
+        raise ValueError(f"w_s must have length p >= 2 (the mean needs a direction beside w_s), got {w_s.size}")
     norm = float(np.linalg.norm(w_s))
+    if norm == 0:
+        raise ValueError("w_s must be non-zero: the target mean is placed relative to its direction")
     along = s / norm
     across_sq = max(m - along * along, 0.0)
     if along == 0.0 and across_sq == 0.0:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -334,8 +334,3 @@ def load_tree(path: str) -> tuple[dict, dict]:
         metadata = json.loads(str(data["__metadata__"]))
         flat = {key: jnp.asarray(data[key]) for key in data.files if key != "__metadata__"}
     return unflatten_tree(flat), metadata
-
-
-def config_dict(config: TransformerConfig) -> dict:
-    """The config as a plain dict (for metadata and JSON)."""
-    return asdict(config)

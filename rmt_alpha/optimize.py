@@ -7,7 +7,8 @@ point `num / den`: a maximum when `den > 0`. For the isotropic model (scaled by 
     num = kappa s (m delta / (1 + delta) + eta)
     den = kappa^2 (m lam^2 omega_perp / (1 + kappa)^2 + s^2 (delta / (1 + delta) + m eta / (1 + kappa)^2))
 
-are sums of non-negative terms, so `alpha* = num / den` is always the maximiser, and finite unless `den = 0`.
+`den` is a sum of non-negative terms (and `num` has the sign of s), so `alpha* = num / den` is always the
+maximiser, and finite unless `den = 0`.
 Degenerate cases, handled explicitly:
 - `s = <w_s, mu_t> = 0` (the source carries nothing along the target mean): `alpha* = 0`, because any multiple
   of `w_s` only adds variance.
@@ -114,7 +115,7 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
         return float(value) if np.ndim(value) == 0 else value
     s = source_invariants(source, target).s
     if s == 0:
-        return math.inf
+        return math.inf if np.ndim(gamma) == 0 else np.full(np.shape(gamma), math.inf)
     kappa = ridge_scalars(target.eta, gamma).kappa
     value = -target.mean_norm_sq / (kappa * s)
     return float(value) if np.ndim(value) == 0 else value
@@ -176,6 +177,8 @@ def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAM
 
 
 def _maximise_over_gamma(accuracy_and_alpha, search_range) -> GammaOptimum:
+    if np.ndim(search_range) != 1 or np.size(search_range) != 2:
+        raise ValueError(f"search_range must be a pair (low, high), got {search_range!r}")
     low, high = (check_positive_float("search_range", bound) for bound in search_range)
     if not low < high:
         raise ValueError(f"search_range must be (low, high) with low < high, got {tuple(search_range)!r}")

@@ -426,6 +426,15 @@ def _score_splits(w_s, X, y, X_test, y_test, alpha, gamma, train_index, test_ind
         w_s, X, y, X_test, y_test, alpha, gamma, train_index, test_index)
 
 
+def _check_disjoint(train_rows, test_rows) -> None:
+    """Raise when a split scores rows it was trained on (train and test index the same pool)."""
+    for split in range(max(train_rows.shape[0], test_rows.shape[0])):
+        shared = np.intersect1d(train_rows[split % train_rows.shape[0]], test_rows[split % test_rows.shape[0]])
+        if shared.size:
+            raise ValueError(f"train_index and test_index share rows of the pool in split {split} (e.g. row "
+                             f"{int(shared[0])}): test rows must be disjoint from training rows")
+
+
 def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=None, train_index=None,
                   test_index=None, dtype="float32") -> Scores:
     """Fine-tune on given target data for every alpha and score on given test data: the simulator's own engine
@@ -458,6 +467,7 @@ def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=No
         >>> scores.accuracy.shape
         (30, 2)
     """
+    same_pool = X is X_test  # then train_index and test_index select from one pool and must not overlap
     gamma = check_positive_float("gamma", gamma)
     alpha = _alpha_grid(alpha)
     dtype = _working_dtype(dtype)
@@ -483,6 +493,8 @@ def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=No
     test_splits = None if test_axis is None else (X_test if test_index is None else test_index).shape[0]
     if train_splits is not None and test_splits is not None and train_splits != test_splits:
         raise ValueError(f"the training data have {train_splits} splits and the test data {test_splits}")
+    if train_index is not None and test_index is not None and same_pool:
+        _check_disjoint(np.atleast_2d(train_index), np.atleast_2d(test_index))
     batched = train_axis is not None or test_axis is not None
     with _precision(dtype):
         cast = functools.partial(np.asarray, dtype=dtype)

@@ -9,6 +9,7 @@ source ridge classifier `w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained o
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -172,6 +173,8 @@ class TargetStats(_TaskStats):
         p = check_sample_count("p", p)
         source_norm = check_positive_float("source_norm", source_norm, allow_zero=True)
         perp_norm = check_positive_float("perp_norm", perp_norm, allow_zero=True)
+        if isinstance(beta, bool) or not isinstance(beta, (numbers.Real, np.floating, np.integer)):
+            raise TypeError(f"beta must be a real number, got {beta!r}")
         beta = float(beta)
         if not np.isfinite(beta):
             raise ValueError(f"beta must be a finite number, got {beta!r}")

@@ -40,6 +40,7 @@ from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.covariance import estimate_covariance
 from rmt_alpha.data import Domain
 from rmt_alpha.estimation import (
+    _check_labels,
     estimate_alignment,
     estimate_from_pool,
     fit_standardization,
@@ -125,9 +126,9 @@ def accuracy_outside(fitted: FittedSplits, X, y, train_rows, alpha) -> np.ndarra
 
 
 def fit_source(X, y, gamma: float) -> np.ndarray:
-    """The source ridge classifier `w_s = (X^T X / N + gamma I)^-1 X^T y / N` on every source row (float64; the
-    package's numpy `reference.fit_ridge_classifier`: one p x p solve, faster on a CPU than a JAX call here)."""
-    return fit_ridge_classifier(X, y, gamma)
+    """The source ridge classifier `w_s = (X^T X / N + gamma I)^-1 X^T y / N` on every source row, labels checked
+    to be in {-1, +1} (0/1 labels would silently halve w_s on standardised features)."""
+    return fit_ridge_classifier(X, _check_labels("source labels", y, np.shape(X)[0]), gamma)
 
 
 # ----------------------------------------------------------------------------------------------- splits
@@ -237,6 +238,10 @@ def choose_alphas(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5
             reported as "pool (N=...)".
     """
     splits, n, _ = X_train.shape
+    pool_rounds = check_sample_count("pool_rounds", pool_rounds)
+    for size in pool_sizes:
+        if not 1 <= size <= X_pool.shape[1]:
+            raise ValueError(f"pool_sizes must lie in 1..{X_pool.shape[1]} (the pool's size), got {size}")
     alpha, seconds, fits = {}, {}, {}
     ones = np.ones(splits)
 
@@ -248,8 +253,11 @@ def choose_alphas(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5
 
     timed("alpha=0", 1, lambda: 0.0 * ones)
     timed("alpha=1", 1, lambda: ones)
-    estimate = estimate_alignment(X_train, y_train, w_s)
-    timed("alpha* theory", 1, lambda: _theory_alpha(w_s, estimate.s, estimate.m, n, gamma))
+    def theory_alpha():  # timed with its estimation, so that its cost is comparable with CV's
+        estimate = estimate_alignment(X_train, y_train, w_s)
+        return _theory_alpha(w_s, estimate.s, estimate.m, n, gamma)
+
+    timed("alpha* theory", 1, theory_alpha)
     timed("CV", folds + 1, lambda: cross_validated_alpha(w_s, X_train, y_train, gamma, folds=folds)[0])
     fitted = fit_splits(w_s, X_train, y_train, gamma)
 

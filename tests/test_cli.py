@@ -49,6 +49,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
         main(["curve", "--gamma", "-1"])
     assert exit_info.value.code == 2
     assert "gamma must be a finite number > 0, got -1.0" in capsys.readouterr().err
+    (tmp_path / "vectors.json").write_text(json.dumps({"source_mean": [1.0, 0.0], "target_mean": [0.5, 0.5]}))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"beta": 0.5, "colour": "red"}))
     with pytest.raises(SystemExit):
@@ -57,6 +58,9 @@ def test_errors_name_the_problem(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["optimal-alpha", "--config", str(tmp_path / "missing.json")])
     assert "missing.json" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["curve", "--config", str(tmp_path / "vectors.json"), "--beta", "-3"])
+    assert "fix ['beta']" in capsys.readouterr().err
     for command in ("demo", "validate"):
         with pytest.raises(SystemExit):
             main([command, "--trials", "1"])

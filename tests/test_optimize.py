@@ -144,3 +144,11 @@ def test_gamma_search_range_validated(example):
         optimal_gamma(source, target, 1.0, search_range=(10.0, 1.0))
     with pytest.raises(ValueError, match="search_range"):
         optimal_gamma(source, target, 1.0, search_range=(0.0, 1.0))
+
+
+def test_alpha_bar_broadcasts_when_the_source_is_orthogonal():
+    target = TargetStats(np.array([1.0, 0.0]), n=4, gamma=1.0)
+    values = alpha_bar(np.array([0.0, 1.0]), target, gamma=np.array([0.5, 1.0, 2.0]))
+    assert values.shape == (3,) and np.all(np.isinf(values))
+    with pytest.raises(ValueError, match="search_range must be a pair"):
+        optimal_gamma(np.array([1.0, 0.0]), target, 1.0, search_range=(1.0, 2.0, 3.0))

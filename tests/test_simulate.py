@@ -328,13 +328,16 @@ def _bad_data(case):
         arguments["X_test"], arguments["y_test"] = np.stack([X_test] * 3), np.stack([y_test] * 3)
     elif case == "source_gamma":
         arguments["source"] = (X, y)
+    elif case == "overlap":
+        arguments["X_test"], arguments["y_test"] = arguments["X"], arguments["y"]
+        arguments["train_index"], arguments["test_index"] = np.array([[0, 1, 2]]), np.array([[2, 3, 4, 5]])
     return arguments
 
 
 @pytest.mark.parametrize("case, message", [
     ("labels", r"\{-1, \+1\} or \{0, 1\}"), ("nan", "X must not contain NaN"), ("shapes", "y must have shape"),
     ("p", "X_test must have p = 10"), ("index", "train_index must index rows"), ("splits", "2 splits"),
-    ("source_gamma", "source_gamma is required"),
+    ("source_gamma", "source_gamma is required"), ("overlap", "share rows of the pool in split 0 \\(e.g. row 2\\)"),
 ])
 def test_fit_and_score_rejects_bad_data(case, message):
     arguments = _bad_data(case)

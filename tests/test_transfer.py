@@ -45,6 +45,14 @@ def synthetic_pair():
     return Domain("src", Xs * scales + 2.0, ys), Domain("tgt", Xt * scales - 1.0, yt)
 
 
+def test_source_labels_must_be_signed(synthetic_pair):
+    """0/1 source labels would silently halve w_s on standardised features: they are refused, as for the target."""
+    source, target = synthetic_pair
+    zero_one = Domain(source.name, source.X, (source.y + 1) / 2)
+    with pytest.raises(ValueError, match=r"source labels must hold 600 labels in \{-1, \+1\}"):
+        run_transfer(zero_one, target, n=20, splits=2, pool_size=50)
+
+
 def test_fit_and_score_engine_against_plain_numpy():
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((3, 12, 8)), rng.choice([-1.0, 1.0], size=(3, 12))
