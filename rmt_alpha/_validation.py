@@ -80,3 +80,19 @@ def check_positive_array(name: str, value) -> np.ndarray:
     if np.any(array <= 0):
         raise ValueError(f"{name} must be > 0, got a minimum of {float(array.min())!r}")
     return array[()] if array.ndim == 0 else array
+
+
+def check_finite_float(name: str, value) -> float:
+    """Return `value` as a finite float, or raise naming `name` (TypeError for a non-number)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {float(value)!r}")
+    return float(value)
+
+
+def check_seed(seed) -> np.uint32:
+    """A seed for `jax.random.key`: an integer in [0, 2**32)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    return np.uint32(seed)

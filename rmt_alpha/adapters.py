@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha._validation import check_positive_float
+from rmt_alpha._validation import check_finite_float, check_positive_float
 from rmt_alpha.models import flatten_tree, unflatten_tree
 
 KINDS = ("alpha_lora", "dora")
@@ -79,8 +79,7 @@ class AdapterConfig:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
-        if not np.isfinite(self.alpha_init):
-            raise ValueError(f"alpha_init must be finite, got {self.alpha_init!r}")
+        check_finite_float("alpha_init", self.alpha_init)
 
     @property
     def lora_scale(self) -> float:

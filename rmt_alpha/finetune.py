@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count
 from rmt_alpha.adapters import AdapterConfig, adapted_params, init_adapters
 from rmt_alpha.models import TransformerConfig, apply
 
@@ -73,8 +73,7 @@ class FinetuneConfig:
         check_positive_float("alpha_learning_rate", self.alpha_learning_rate)
         for name in ("batch_size", "max_epochs", "patience", "alpha_every", "alpha_batch_size"):
             check_sample_count(name, getattr(self, name))
-        if not np.isfinite(self.alpha_value):
-            raise ValueError(f"alpha_value must be finite, got {self.alpha_value!r}")
+        check_finite_float("alpha_value", self.alpha_value)
         kind = "dora" if self.method == "dora" else "alpha_lora"
         alpha_init = self.alpha_value if self.method == "alpha_fixed" else 1.0
         object.__setattr__(self, "adapter", dataclasses.replace(self.adapter, kind=kind, alpha_init=alpha_init))

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from rmt_alpha._validation import check_finite_array, check_positive_array, check_sample_count
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_sample_count, check_seed
 from rmt_alpha.optimize import argmax_from_stationary, stationary_terms_from_invariants
 from rmt_alpha.simulate import draw_mixture, finetune, source_classifier
 from rmt_alpha.stats import SourceStats, TargetStats, check_same_dimension
@@ -136,7 +136,7 @@ def decision_values(source: SourceStats, target: TargetStats, alpha: float, *, n
     check_same_dimension(source.mean, target)
     alpha = float(check_finite_array("alpha", alpha))
     n_test = check_sample_count("n_test", n_test, minimum=2)
-    seed = check_sample_count("seed", seed, minimum=0)
+    seed = check_seed(seed)
     decision, labels = _decision_trial(seed, np.asarray(source.mean, np.float32), np.asarray(target.mean, np.float32),
                                        np.float32(alpha), np.float32(source.gamma), np.float32(target.gamma),
                                        source_n=source.n, n=target.n, n_test=n_test)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import numbers
 import sys
 from typing import NamedTuple
 
@@ -45,7 +44,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rmt_alpha import _sharding
-from rmt_alpha._validation import check_finite_array, check_positive_float, check_sample_count, check_vector
+from rmt_alpha._validation import (
+    check_finite_array,
+    check_positive_float,
+    check_sample_count,
+    check_seed,
+    check_vector,
+)
 from rmt_alpha.results import EmpiricalCurve, summarize
 from rmt_alpha.stats import SourceStats, TargetStats, check_same_dimension
 
@@ -251,12 +256,6 @@ def _alpha_grid(alpha) -> np.ndarray:
     return alpha
 
 
-def _seed(seed) -> np.uint32:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    return np.uint32(seed)
-
-
 def _default_chunk(per_trial_values: int, itemsize: int, trials: int, mesh, progress: bool) -> int:
     """Trials per compiled call: within `CHUNK_BYTES`, about ten chunks when a progress bar is shown."""
     chunk = max(1, CHUNK_BYTES // (per_trial_values * itemsize))
@@ -314,7 +313,7 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
     alpha = _alpha_grid(alpha)
     trials = check_sample_count("trials", trials)
     n_test = None if n_test is None else check_sample_count("n_test", n_test)
-    seed = _seed(seed)
+    seed = check_seed(seed)
     dtype = _working_dtype(dtype)
     mesh = _sharding.trial_mesh(devices)
     if progress is None:

@@ -9,12 +9,11 @@ source ridge classifier `w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained o
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._validation import check_positive_float, check_sample_count, check_vector
+from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count, check_vector
 
 
 COVARIANCE_TOLERANCE = 1e-8  # relative: asymmetry, negative eigenvalues and non-orthonormality up to this are rounding
@@ -173,11 +172,7 @@ class TargetStats(_TaskStats):
         p = check_sample_count("p", p)
         source_norm = check_positive_float("source_norm", source_norm, allow_zero=True)
         perp_norm = check_positive_float("perp_norm", perp_norm, allow_zero=True)
-        if isinstance(beta, bool) or not isinstance(beta, (numbers.Real, np.floating, np.integer)):
-            raise TypeError(f"beta must be a real number, got {beta!r}")
-        beta = float(beta)
-        if not np.isfinite(beta):
-            raise ValueError(f"beta must be a finite number, got {beta!r}")
+        beta = check_finite_float("beta", beta)
         if p < 2 and perp_norm > 0:
             raise ValueError(f"p must be >= 2 when perp_norm > 0 (mu_perp needs its own direction), got p={p}")
         mean = beta * source_norm * _basis_vector(p, 0)

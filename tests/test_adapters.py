@@ -157,3 +157,12 @@ def test_select_paths_is_sorted_and_deduplicated():
     params = init_params(jax.random.key(0), SMALL)
     paths = select_paths(params, ["blocks/*/attn/query/kernel", "blocks/0/attn/*/kernel"])
     assert paths == sorted(set(paths)) and len(paths) == 5
+
+
+def test_non_numeric_alpha_settings_name_the_parameter():
+    from rmt_alpha.finetune import FinetuneConfig
+
+    with pytest.raises(TypeError, match="alpha_init must be a real number, got None"):
+        AdapterConfig(alpha_init=None)
+    with pytest.raises(TypeError, match="alpha_value must be a real number, got 'a'"):
+        FinetuneConfig(alpha_value="a")

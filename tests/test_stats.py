@@ -48,6 +48,8 @@ def test_convenience_constructors_validate():
         TargetStats.from_alignment(1, 1.0, 0.5, 0.3, 10, 1.0)
     with pytest.raises(ValueError, match="beta must be a finite number"):
         TargetStats.from_alignment(10, 1.0, float("nan"), 0.3, 10, 1.0)
+    with pytest.raises(TypeError, match="beta must be a real number, got 'x'"):
+        TargetStats.from_alignment(10, 1.0, "x", 0.3, 10, 1.0)
     with pytest.raises(ValueError, match="mean_norm must be a finite number >= 0"):
         SourceStats.from_norm(10, -1.0, 10, 1.0)
 
