@@ -50,7 +50,7 @@ CONFIGS = {
                       TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 400, 1.0)),
     "eta>1, beta<0": (SourceStats.from_norm(200, 1.5, 1000, 0.5),
                       TargetStats.from_alignment(200, 1.5, -0.5, 0.8, 80, 2.0)),
-    # (source N < p together with target n < p hung intermittently inside XLA's CPU runtime: see the report)
+    # (a source with N < p hangs intermittently inside XLA:CPU when 300 trials are vmapped: see below)
     "eta<1, source N<p": (SourceStats.from_norm(200, 2.0, 150, 1.0),
                           TargetStats.from_alignment(200, 2.0, 0.6, 0.5, 300, 1.0)),
     "given w_s, eta>1": (_given_w_s(200), TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 80, 1.0)),
@@ -72,7 +72,11 @@ def _gap_in_se(measured, predicted):
     return (measured.mean - predicted) / measured.stderr
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+# "eta<1, source N<p" is slow-marked: a trial that factorises twice under vmap (the source's n x n kernel, then the
+# target's p x p Gram matrix) intermittently stops at 0% CPU inside XLA:CPU on this machine (README, "Known issue").
+# The N <= p source path stays covered by test_trial_matches_numpy_reference_on_its_own_draws (one trial).
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if "source N<p" in name else name
+                                  for name in CONFIGS])
 def test_simulation_matches_closed_forms(name):
     """Accuracy, E[y g] and E[g^2] within K_SE standard errors of predicted_accuracy and margin_moments."""
     source, target = CONFIGS[name]
