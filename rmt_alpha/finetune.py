@@ -345,3 +345,34 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
 
 __all__ = ["FinetuneConfig", "FinetuneResult", "METHODS", "Trainer", "evaluate", "finetune", "init_state",
            "make_trainer", "parameter_labels", "pretrain", "trainable_count"]
+
+
+LORA_MORE_DATA = "lora_more_data"  # a control row: LoRA trained on the training and the held-out samples
+
+
+class SelectedRun(NamedTuple):
+    """One table row's fit: the run picked on validation, its config, method, alpha value and training size."""
+
+    result: FinetuneResult
+    config: FinetuneConfig
+    method: str
+    alpha_value: float
+    training_samples: int
+
+
+def fit_and_select(key, params: dict, model_config: TransformerConfig, name: str, method_config, train, held_out,
+                   val, alpha_grid) -> SelectedRun:
+    """Fit the table row `name` (a method of `METHODS` or `LORA_MORE_DATA`) with one key, so that every row shares
+    initialisation and batch order; "alpha_fixed" is fitted at each value of `alpha_grid` and the first best on
+    validation is kept. alpha_lora's alpha alone sees `held_out`; the test data never reach here.
+
+    Args:
+        method_config: `(method, alpha_value) -> FinetuneConfig`.
+    """
+    method = "lora" if name == LORA_MORE_DATA else name
+    grid = tuple(alpha_grid) if method == "alpha_fixed" else (1.0,)
+    data = train if name != LORA_MORE_DATA else tuple(np.concatenate(pair) for pair in zip(train, held_out))
+    candidates = [finetune(key, params, model_config, method_config(method, alpha), data, val,
+                           held_out=held_out if method == "alpha_lora" else None) for alpha in grid]
+    choice = int(np.argmax([candidate.val_accuracy for candidate in candidates]))  # first best, validation only
+    return SelectedRun(candidates[choice], method_config(method, grid[choice]), method, grid[choice], len(data[1]))

@@ -33,13 +33,21 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha._reporting import markdown_table, method_summaries
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.adapters import AdapterConfig, alpha_statistics, parameter_counts
-from rmt_alpha.finetune import METHODS, FinetuneConfig, evaluate, finetune, init_state, parameter_labels
+from rmt_alpha.finetune import (
+    LORA_MORE_DATA,
+    METHODS,
+    FinetuneConfig,
+    evaluate,
+    fit_and_select,
+    init_state,
+    parameter_labels,
+)
 from rmt_alpha.glue import read_task, task_spec
 from rmt_alpha.models import flatten_tree, save_tree, unflatten_tree
 from rmt_alpha.pretrained import encode, init_head, load_pretrained
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
-CONTROL = "lora_more_data"
+CONTROL = LORA_MORE_DATA
 
 
 @dataclass(frozen=True)
@@ -198,23 +206,18 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
         params = {**model.params, "head": init_head(jax.random.fold_in(key, 1), model.config)}
         for name in config.row_names():
             started = time.perf_counter()
-            method = "lora" if name == CONTROL else name
-            grid = config.alpha_grid if method == "alpha_fixed" else (1.0,)
-            fit_data = train if name != CONTROL else tuple(np.concatenate(p) for p in zip(train, held_out))
-            candidates = [finetune(key, params, model.config, config.method_config(method, alpha), fit_data, val,
-                                   held_out=held_out if method == "alpha_lora" else None) for alpha in grid]
-            choice = int(np.argmax([c.val_accuracy for c in candidates]))    # first best, validation only
-            best, method_config = candidates[choice], config.method_config(method, grid[choice])
+            best, method_config, method, alpha_value, training_samples = fit_and_select(
+                key, params, model.config, name, config.method_config, train, held_out, val, config.alpha_grid)
             test_accuracy = {test_set: evaluate(best.state, model.config, method_config, *data[test_set])
                              for test_set in test_sets}                     # the one touch of each test set
             save_tree(os.path.join(out, "checkpoints", f"{config.task}_{name}_seed{seed}.npz"),
-                      _trained_leaves(best.state, method), method=method, seed=seed, alpha_value=grid[choice],
+                      _trained_leaves(best.state, method), method=method, seed=seed, alpha_value=alpha_value,
                       task=config.task, checkpoint=os.path.abspath(checkpoint))
             runs.append({"method": name, "seed": seed, "test_accuracy": test_accuracy,
                          "val_accuracy": best.val_accuracy, "best_epoch": best.best_epoch, "steps": best.steps,
                          "alpha_updates": len(best.alpha_steps), "trainable": best.trainable,
-                         "alpha_value": grid[choice] if method == "alpha_fixed" else None,
-                         "training_samples": int(len(fit_data[1])),
+                         "alpha_value": alpha_value if method == "alpha_fixed" else None,
+                         "training_samples": int(training_samples),
                          "wall_time": time.perf_counter() - started, "alpha": alpha_statistics(best.state["adapters"])})
             bar.update(1)
     bar.close()

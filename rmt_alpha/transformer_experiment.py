@@ -32,7 +32,7 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha._reporting import markdown_table, method_summaries
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.adapters import AdapterConfig, alpha_statistics, parameter_counts
-from rmt_alpha.finetune import METHODS, FinetuneConfig, evaluate, finetune, init_state, pretrain
+from rmt_alpha.finetune import LORA_MORE_DATA, METHODS, FinetuneConfig, evaluate, fit_and_select, init_state, pretrain
 from rmt_alpha.models import TransformerConfig, load_tree, save_tree
 from rmt_alpha.reviews import ReviewTask, make_reviews
 
@@ -135,7 +135,7 @@ class ExperimentConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-CONTROL = "lora_more_data"
+CONTROL = LORA_MORE_DATA
 
 
 def _row_names(config: ExperimentConfig) -> tuple:
@@ -247,21 +247,16 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
         key = jax.random.key(1000 + seed)  # paired: same adapters and batch order for every method
         for name in _row_names(config):
             started = time.perf_counter()
-            method = "lora" if name == CONTROL else name
-            grid = config.alpha_grid if method == "alpha_fixed" else (1.0,)
-            data = train if name != CONTROL else tuple(np.concatenate(pair) for pair in zip(train, held_out))
-            candidates = [finetune(key, params, config.model, config.method_config(method, alpha), data, val,
-                                   held_out=held_out if method == "alpha_lora" else None) for alpha in grid]
-            choice = int(np.argmax([c.val_accuracy for c in candidates]))   # first best on validation only
-            best, method_config = candidates[choice], config.method_config(method, grid[choice])
+            best, method_config, method, alpha_value, training_samples = fit_and_select(
+                key, params, config.model, name, config.method_config, train, held_out, val, config.alpha_grid)
             test_accuracy = evaluate(best.state, config.model, method_config, *test)   # the one test touch
             tag = f"{name}_sharing{level:.2f}_seed{seed}"
             save_tree(os.path.join(out, "checkpoints", tag + ".npz"), best.state, method=method, sharing=level,
-                      seed=seed, alpha_value=grid[choice], training_samples=len(data[1]))
+                      seed=seed, alpha_value=alpha_value, training_samples=training_samples)
             runs.append({"method": name, "sharing": level, "seed": seed, "test_accuracy": test_accuracy,
                          "val_accuracy": best.val_accuracy, "best_epoch": best.best_epoch, "steps": best.steps,
                          "alpha_updates": len(best.alpha_steps), "trainable": best.trainable,
-                         "alpha_value": grid[choice] if method == "alpha_fixed" else None,
+                         "alpha_value": alpha_value if method == "alpha_fixed" else None,
                          "wall_time": time.perf_counter() - started,
                          "alpha": alpha_statistics(best.state["adapters"])})
             bar.update(1)
