@@ -1,4 +1,7 @@
-"""Doctests (pytest --doctest-modules over rmt_alpha/) see numpy as `np` and every public name of rmt_alpha."""
+"""Doctests (pytest --doctest-modules over rmt_alpha/) see numpy as `np` and every public maths name of rmt_alpha
+(the subpackage names are left out, so that a module's own `simulate` or `plots` is not shadowed)."""
+
+import types
 
 import numpy as np
 import pytest
@@ -10,4 +13,6 @@ import rmt_alpha
 def _doctest_names(doctest_namespace):
     doctest_namespace["np"] = np
     for name in rmt_alpha.__all__:
-        doctest_namespace[name] = getattr(rmt_alpha, name)
+        value = getattr(rmt_alpha, name)
+        if not isinstance(value, types.ModuleType):
+            doctest_namespace[name] = value

@@ -1,5 +1,5 @@
 """Speed of the full Table-1 protocol (12 pairs x 3 seeds x 10 target splits x the 3 paper methods: alpha = 0, 1,
-alpha*) with `rmt_alpha.transfer.run_paper_table`, against a straightforward numpy implementation that, like the
+alpha*) with `rmt_alpha.experiments._transfer.run_paper_table`, against a straightforward numpy implementation that, like the
 paper's code, reloads and re-standardises the data for every draw and solves the two p x p ridge systems (source and
 fine-tuned) for every draw and every alpha.
 
@@ -19,10 +19,10 @@ import time
 import numpy as np
 import scipy.io
 
-from rmt_alpha.data import AMAZON_FILE, amazon_directory, amazon_pairs, load_amazon
-from rmt_alpha.optimize import optimal_alpha
-from rmt_alpha.stats import TargetStats
-from rmt_alpha.transfer import run_paper_table
+from rmt_alpha._optimize import optimal_alpha
+from rmt_alpha._stats import TargetStats
+from rmt_alpha.data._domains import AMAZON_FILE, amazon_directory, amazon_pairs, load_amazon
+from rmt_alpha.experiments._paper_mode import run_paper_table
 
 SEEDS, SPLITS, N, GAMMA = 3, 10, 20, 1.0
 
@@ -61,7 +61,7 @@ def fast_protocol(directory):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="Amazon data folder (default: as rmt_alpha.data)")
+    parser.add_argument("--data", help="Amazon data folder (default: as rmt_alpha.data._domains)")
     parser.add_argument("--baseline-draws", type=int, default=12, help="draws timed for the baseline (default 12)")
     args = parser.parse_args()
     directory = amazon_directory(args.data)
@@ -86,7 +86,7 @@ def main():
     print(f"Table-1 protocol: {len(pairs)} pairs x {SEEDS} seeds x {SPLITS} splits = {total_draws} draws x 3 methods")
     print(f"baseline (numpy, reload + two p x p solves per draw and alpha): {per_draw * 1e3:.1f} ms per draw, "
           f"timed on {args.baseline_draws} draws, scaled to {total_draws}: {baseline:.1f} s")
-    print(f"rmt_alpha.transfer.run_paper_table: cold (with JAX compilation) {cold:.2f} s, warm {warm:.2f} s")
+    print(f"rmt_alpha.experiments._transfer.run_paper_table: cold (with JAX compilation) {cold:.2f} s, warm {warm:.2f} s")
     print(f"speed-up: {baseline / cold:.0f}x cold, {baseline / warm:.0f}x warm "
           f"(mean alpha = 1 accuracy, paper convention: {mean_alpha1:.4f})")
 

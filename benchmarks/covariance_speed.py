@@ -1,4 +1,4 @@
-"""Speed of the general-covariance theory (THEORY.md section 8) against one Monte-Carlo trial of the same size.
+"""Speed of the general-covariance theory (theory/THEORY.md section 8) against one Monte-Carlo trial of the same size.
 
 Ours: a 1000-alpha accuracy curve from `predicted_accuracy` with anisotropic `C_s` and `C_t` (power-law spectra in
 different random bases): it prepares the pair (the source classifier's moments rotated into the target's eigenbasis,
@@ -15,10 +15,10 @@ Run: python benchmarks/covariance_speed.py [--sizes 400 2000] [--alphas 1000]
 import argparse
 
 import numpy as np
+from _timing import median_seconds
 
 import rmt_alpha as ra
-from rmt_alpha.reference import fit_finetuned, fit_ridge_classifier
-from _timing import median_seconds
+from rmt_alpha.simulate._reference import fit_finetuned, fit_ridge_classifier
 
 
 def power_law(p, exponent, seed):

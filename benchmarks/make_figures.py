@@ -1,4 +1,4 @@
-"""Regenerate the README figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on THEORY.md's example.
+"""Regenerate the README figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on theory/THEORY.md's example.
 
 Usage: python benchmarks/make_figures.py [--amazon] [--out docs/figures]
 `--amazon` also draws the Amazon Review curves (needs the data folder; about a minute on two CPU cores).

@@ -1,6 +1,6 @@
 """Speed of the JAX simulator against the straightforward numpy loop, side by side in one run.
 
-Workload (issue 3): an accuracy-vs-alpha curve of 101 alphas x 64 trials at p = 400, N = 2000, n = 40 (THEORY.md's
+Workload: an accuracy-vs-alpha curve of 101 alphas x 64 trials at p = 400, N = 2000, n = 40 (theory/THEORY.md's
 example means: |mu_s| = 1.5, beta = 0.8, |mu_perp| = 0.6, gamma_s = gamma = 1), exact conditional accuracy.
 
 Baseline (named `numpy_loop`, what the paper's code does): per trial, draw the N x p source sample, fit the source
@@ -31,8 +31,8 @@ import numpy as np
 import scipy.special
 from threadpoolctl import threadpool_limits
 
+from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha.simulate import simulate
-from rmt_alpha.stats import SourceStats, TargetStats
 
 
 def numpy_loop(source: SourceStats, target: TargetStats, alpha, trials: int, seed: int) -> np.ndarray:

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import scipy.integrate
+from _timing import median_seconds
 
 import rmt_alpha as ra
-from _timing import median_seconds
 
 
 def per_alpha_quad_accuracy(source, target, alphas):
@@ -61,7 +61,7 @@ def main():
     one_call = median_seconds(lambda: ra.optimal_alpha(source, target), repeats=2001)
 
     baseline_total = baseline_per_alpha * alphas.size
-    print(f"accuracy curve on {alphas.size:,} alphas (THEORY.md example, p = 400)")
+    print(f"accuracy curve on {alphas.size:,} alphas (theory/THEORY.md example, p = 400)")
     print(f"  baseline, per-alpha quad loop : {baseline_total:10.3f} s  "
           f"({baseline_per_alpha * 1e6:.1f} us per alpha, timed on {subset.size} alphas and scaled)")
     print(f"  rmt_alpha.predicted_accuracy  : {ours:10.3f} s  (median of 5)")

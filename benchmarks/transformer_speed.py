@@ -17,10 +17,10 @@ import time
 import jax
 import numpy as np
 
-from rmt_alpha.finetune import METHODS, init_state, make_trainer
-from rmt_alpha.models import init_params
-from rmt_alpha.reviews import make_reviews
-from rmt_alpha.transformer_experiment import ExperimentConfig
+from rmt_alpha.data._synthetic_reviews import make_reviews
+from rmt_alpha.experiments._transformer import ExperimentConfig
+from rmt_alpha.nn._models import init_params
+from rmt_alpha.nn._training import TRAINING_METHODS, init_state, make_trainer
 
 
 def _seconds_per_step(step, state, opt_state, X, y, repeats):
@@ -44,7 +44,7 @@ def main(argv=None) -> dict:
     params = init_params(jax.random.key(0), config.model)
     X, y = make_reviews(32, config.task, "target", random_state=0)
     seconds = {}
-    for method in METHODS:
+    for method in TRAINING_METHODS:
         method_config = config.method_config(method, 1.0)
         trainer = make_trainer(config.model, method_config)
         state = init_state(jax.random.key(1), params, method_config)

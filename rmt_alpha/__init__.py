@@ -1,129 +1,135 @@
-"""rmt_alpha: random-matrix theory of alpha-LoRA (arXiv 2510.21345).
+"""rmt_alpha: random-matrix theory of alpha-LoRA (El Firdoussi, Chayti, Seddik, Jaggi, arXiv 2510.21345).
 
-The deterministic-equivalent solver (`predicted_accuracy`, `optimal_alpha`, ...; with covariances,
-`CovarianceProblem`), the JAX simulator (module `rmt_alpha.simulate`), the real-data experiments (`run_transfer`,
-`run_amazon_experiment`), the transformer case (modules `rmt_alpha.adapters`, `rmt_alpha.finetune`,
-`rmt_alpha.transformer_experiment`, `rmt_alpha.pretrained`), figures (`rmt_alpha.plots`) and the command line
-`rmt-alpha`. The maths is in THEORY.md and `theory/`.
+The top level is the maths: task statistics (`SourceStats`, `TargetStats`), the deterministic equivalents of the
+alpha-fine-tuned classifier (`predicted_accuracy`, `margin_moments`; with covariances, `CovarianceProblem`), the
+optimal alpha and gamma, the regression variant, phase maps and estimation from data. The subpackages build on it:
+`linear` (the fitting engine for given arrays), `simulate` (the JAX Monte-Carlo), `data` (loaders), `nn`
+(alpha-LoRA in a transformer), `experiments` (protocols, tables), `plots` (figures); the command line is
+`rmt-alpha` (`rmt_alpha.cli`). Every formula is derived in the repository's theory/THEORY.md.
 """
 
-from rmt_alpha.adapters import AdapterConfig
-from rmt_alpha.covariance import (
-    CovarianceProblem,
-    FixedPoint,
-    MarginCoefficients,
-    covariance_conditional_accuracy,
-    covariance_margin_moments,
-    estimate_covariance,
-    estimate_source_stats,
-    estimate_target_stats,
-    make_gaussian_mixture,
-    ridge_classifier_moments,
-    solve_fixed_point,
+from rmt_alpha._accuracy import (
+    margin_moments as margin_moments,
 )
-from rmt_alpha.data import Domain, amazon_pairs, load_amazon, load_amazon_domain, load_digit_pair, load_digit_tasks
-from rmt_alpha.estimation import (
-    estimate_alignment,
-    estimate_from_pool,
-    fit_standardization,
-    source_whitening,
-    target_stats_from_invariants,
+from rmt_alpha._accuracy import (
+    predicted_accuracy as predicted_accuracy,
 )
-from rmt_alpha.finetune import FinetuneConfig
-from rmt_alpha.glue import read_task
-from rmt_alpha.glue_experiment import GlueConfig, run_glue
-from rmt_alpha.models import TransformerConfig
-from rmt_alpha.optimize import (
-    GammaOptimum,
-    alpha_bar,
-    optimal_alpha,
-    optimal_alpha_gamma,
-    optimal_gamma,
+from rmt_alpha._accuracy import (
+    predicted_risk as predicted_risk,
 )
-from rmt_alpha.pretrained import load_pretrained
-from rmt_alpha.regression import regression_optimal_alpha, regression_risk
-from rmt_alpha.results import EmpiricalCurve
-from rmt_alpha.reviews import ReviewTask, make_reviews
-from rmt_alpha.stats import Alignment, SourceStats, Spectrum, TargetStats, alignment
-from rmt_alpha.theory import (
-    Moments,
-    margin_moments,
-    predicted_accuracy,
-    predicted_risk,
-    ridge_scalars,
-    source_accuracy,
-    source_invariants,
+from rmt_alpha._accuracy import (
+    source_accuracy as source_accuracy,
 )
-from rmt_alpha.transfer import (
-    predict_vs_measure,
-    run_amazon_experiment,
-    run_digits_experiment,
-    run_paper_mode,
-    run_paper_table,
-    run_transfer,
+from rmt_alpha._covariance import (
+    CovarianceProblem as CovarianceProblem,
 )
-from rmt_alpha.transformer_experiment import ExperimentConfig, run_experiment
+from rmt_alpha._covariance import (
+    covariance_conditional_accuracy as covariance_conditional_accuracy,
+)
+from rmt_alpha._estimation import (
+    estimate_alignment as estimate_alignment,
+)
+from rmt_alpha._estimation import (
+    estimate_covariance as estimate_covariance,
+)
+from rmt_alpha._estimation import (
+    estimate_from_pool as estimate_from_pool,
+)
+from rmt_alpha._estimation import (
+    estimate_source_stats as estimate_source_stats,
+)
+from rmt_alpha._estimation import (
+    estimate_target_stats as estimate_target_stats,
+)
+from rmt_alpha._estimation import (
+    target_stats_from_invariants as target_stats_from_invariants,
+)
+from rmt_alpha._optimize import (
+    GammaOptimum as GammaOptimum,
+)
+from rmt_alpha._optimize import (
+    alpha_bar as alpha_bar,
+)
+from rmt_alpha._optimize import (
+    optimal_alpha as optimal_alpha,
+)
+from rmt_alpha._optimize import (
+    optimal_alpha_gamma as optimal_alpha_gamma,
+)
+from rmt_alpha._optimize import (
+    optimal_gamma as optimal_gamma,
+)
+from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._regression import (
+    regression_optimal_alpha as regression_optimal_alpha,
+)
+from rmt_alpha._regression import (
+    regression_risk as regression_risk,
+)
+from rmt_alpha._stats import (
+    SourceStats as SourceStats,
+)
+from rmt_alpha._stats import (
+    Spectrum as Spectrum,
+)
+from rmt_alpha._stats import (
+    TargetStats as TargetStats,
+)
+from rmt_alpha._stats import (
+    alignment as alignment,
+)
+from rmt_alpha._theory import (
+    Moments as Moments,
+)
+from rmt_alpha._theory import (
+    ridge_scalars as ridge_scalars,
+)
 
 __version__ = "0.1.0"
 
+# the subpackages are imported on first use (`rmt_alpha.simulate` pulls in no experiment, and so on)
+_SUBPACKAGES = ("data", "experiments", "linear", "nn", "plots", "simulate")
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"rmt_alpha.{name}")
+    raise AttributeError(f"module 'rmt_alpha' has no attribute {name!r}")
+
+
 __all__ = [
-    "AdapterConfig",
-    "Alignment",
     "CovarianceProblem",
-    "Domain",
-    "EmpiricalCurve",
-    "ExperimentConfig",
-    "FinetuneConfig",
-    "FixedPoint",
     "GammaOptimum",
-    "GlueConfig",
-    "MarginCoefficients",
     "Moments",
-    "ReviewTask",
     "SourceStats",
     "Spectrum",
     "TargetStats",
-    "TransformerConfig",
     "alignment",
     "alpha_bar",
-    "amazon_pairs",
     "covariance_conditional_accuracy",
-    "covariance_margin_moments",
+    "data",
     "estimate_alignment",
     "estimate_covariance",
     "estimate_from_pool",
     "estimate_source_stats",
     "estimate_target_stats",
-    "fit_standardization",
-    "load_amazon",
-    "load_amazon_domain",
-    "load_digit_pair",
-    "load_digit_tasks",
-    "load_pretrained",
-    "make_gaussian_mixture",
-    "make_reviews",
+    "experiments",
+    "linear",
     "margin_moments",
+    "nn",
     "optimal_alpha",
     "optimal_alpha_gamma",
     "optimal_gamma",
-    "predict_vs_measure",
+    "phase_map",
+    "plots",
     "predicted_accuracy",
     "predicted_risk",
-    "read_task",
     "regression_optimal_alpha",
     "regression_risk",
-    "ridge_classifier_moments",
     "ridge_scalars",
-    "run_amazon_experiment",
-    "run_digits_experiment",
-    "run_experiment",
-    "run_glue",
-    "run_paper_mode",
-    "run_paper_table",
-    "run_transfer",
-    "solve_fixed_point",
+    "simulate",
     "source_accuracy",
-    "source_invariants",
-    "source_whitening",
     "target_stats_from_invariants",
 ]

@@ -96,3 +96,24 @@ def check_seed(seed) -> np.uint32:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     return np.uint32(seed)
+
+
+def check_signed_labels(name: str, y, n: int | None = None) -> np.ndarray:
+    """Binary labels in {-1, +1} (float64), with `n` labels on the last axis when `n` is given."""
+    y = check_finite_array(name, y)
+    if (n is not None and y.shape[-1:] != (n,)) or not np.all(np.isin(y, (-1.0, 1.0))):
+        expected = "labels" if n is None else f"{n} labels"
+        raise ValueError(f"{name} must hold {expected} in {{-1, +1}}, got shape {y.shape} and the values "
+                         f"{np.unique(y)[:4].tolist()}")
+    return y
+
+
+def as_signed_labels(name: str, y) -> np.ndarray:
+    """Binary labels as float64 in {-1, +1}: {-1, +1} are kept, {0, 1} are mapped explicitly by `2 y - 1`."""
+    y = check_finite_array(name, y)
+    values = set(np.unique(y).tolist())
+    if values <= {-1.0, 1.0}:
+        return y
+    if values <= {0.0, 1.0}:
+        return 2.0 * y - 1.0
+    raise ValueError(f"{name} must hold labels in {{-1, +1}} or {{0, 1}}, got the values {sorted(values)[:6]}")

@@ -1,4 +1,4 @@
-"""Estimators of THEORY.md section 5 and the preprocessing: unbiasedness on synthetic data, against scikit-learn.
+"""Estimators of theory/THEORY.md section 5 and the preprocessing: unbiasedness on synthetic data, against scikit-learn.
 
 Unbiasedness is checked over R independent replicates: |mean(estimate) - truth| < K standard errors of that mean
 (K = 4: a two-sided normal tail of 6e-5 per check, so the tests do not flake, while a bias of the size of the naive
@@ -11,8 +11,7 @@ import scipy.special
 import sklearn.covariance
 import sklearn.preprocessing
 
-from rmt_alpha.covariance import make_gaussian_mixture
-from rmt_alpha.estimation import (
+from rmt_alpha._estimation import (
     estimate_alignment,
     estimate_from_pool,
     fit_standardization,
@@ -20,6 +19,7 @@ from rmt_alpha.estimation import (
     source_whitening,
     target_stats_from_invariants,
 )
+from rmt_alpha.simulate._reference import make_gaussian_mixture
 
 K = 4.0
 

@@ -15,10 +15,10 @@ from rmt_alpha import (
     optimal_gamma,
     predicted_accuracy,
 )
-from rmt_alpha.optimize import argmax_from_stationary
+from rmt_alpha._optimize import argmax_from_stationary
 
 CONFIGS = [
-    (400, 2000, 100, 1.5, 0.8, 0.6, 1.0, 1.0),   # THEORY.md's example
+    (400, 2000, 100, 1.5, 0.8, 0.6, 1.0, 1.0),   # theory/THEORY.md's example
     (200, 400, 400, 1.0, 0.3, 1.2, 0.5, 0.2),    # eta < 1, weak alignment
     (300, 3000, 30, 2.0, -0.7, 0.5, 2.0, 3.0),   # eta = 10, negative beta: alpha* < 0
     (100, 50, 20, 0.5, 1.5, 0.1, 0.1, 0.01),     # small gammas, a source weaker than its target

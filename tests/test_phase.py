@@ -1,11 +1,12 @@
-"""rmt_alpha.phase: the phase maps against the scalar API point by point, and the decision values against the
+"""rmt_alpha._phase: the phase maps against the scalar API point by point, and the decision values against the
 theory's two moments."""
 
 import numpy as np
 import pytest
 
 from rmt_alpha import SourceStats, TargetStats, margin_moments, optimal_alpha, predicted_accuracy
-from rmt_alpha.phase import PhaseMap, decision_values, phase_map
+from rmt_alpha._phase import PhaseMap, phase_map
+from rmt_alpha.simulate._decision import decision_values
 
 
 def _stats(beta, n_over_p, gamma, source_norm=1.5, perp_norm=0.6, source_n_over_p=5.0, source_gamma=1.0, p=400):
@@ -15,7 +16,7 @@ def _stats(beta, n_over_p, gamma, source_norm=1.5, perp_norm=0.6, source_n_over_
 
 
 def test_phase_map_reproduces_theory_example():
-    # THEORY.md section 3: alpha* = 1.7105, accuracy 0.7551 and 0.8493 at alpha = 0 and 1 (4 printed digits).
+    # theory/THEORY.md section 3: alpha* = 1.7105, accuracy 0.7551 and 0.8493 at alpha = 0 and 1 (4 printed digits).
     phase = phase_map(0.8, 0.25, 1.0, source_norm=1.5, perp_norm=0.6, source_n_over_p=5.0, source_gamma=1.0)
     assert isinstance(phase, PhaseMap)
     np.testing.assert_allclose([phase.alpha_star, phase.accuracy_zero, phase.accuracy_one],
@@ -53,7 +54,7 @@ def test_alpha_star_is_the_best_and_negative_transfer_where_expected():
     assert np.all(phase.accuracy_star >= phase.accuracy_zero - 1e-12)
     # A source anti-aligned with the target (beta < 0) hurts when used with alpha = 1 ...
     assert np.all(phase.one_worse_than_zero[:, beta[0] < 0])
-    # ... and a well-aligned source helps with few target samples (THEORY.md's example region).
+    # ... and a well-aligned source helps with few target samples (theory/THEORY.md's example region).
     assert not phase.one_worse_than_zero[np.argmin(np.abs(n_over_p[:, 0] - 0.25)), np.argmin(np.abs(beta[0] - 0.8))]
     # alpha* has the sign of beta (optimize.py: it has the sign of s).
     assert np.all(np.sign(phase.alpha_star) == np.sign(np.broadcast_to(beta, phase.alpha_star.shape)))

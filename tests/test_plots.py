@@ -14,10 +14,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from rmt_alpha import plots  # noqa: E402
+from rmt_alpha.plots import _panels  # noqa: E402
+from rmt_alpha._phase import phase_map
+from rmt_alpha._results import summarize  # noqa: E402
 from rmt_alpha.cli import main  # noqa: E402
-from rmt_alpha.phase import DecisionValues, phase_map  # noqa: E402
-from rmt_alpha.results import summarize  # noqa: E402
-from rmt_alpha.transfer import PredictionCheck  # noqa: E402
+from rmt_alpha.experiments._prediction import PredictionCheck
+from rmt_alpha.simulate._decision import DecisionValues
 
 PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF"
 
@@ -68,11 +70,11 @@ def test_maps_draw_values_colorbar_and_negative_transfer_hatching(draw, phase):
     mesh = [c for c in ax.collections if isinstance(c, matplotlib.collections.QuadMesh)]
     assert len(mesh) == 1
     expected = phase.alpha_star if draw is plots.plot_alpha_map else np.maximum(
-        100 * phase.gain_over_one, plots.GAIN_FLOOR_POINTS)
+        100 * phase.gain_over_one, _panels.GAIN_FLOOR_POINTS)
     np.testing.assert_allclose(np.asarray(mesh[0].get_array()).reshape(expected.shape), expected)
     assert len(ax.figure.axes) == 2                                  # the colorbar
     assert any(list(getattr(c, "hatches", None) or []) == ["////"] for c in ax.collections)
-    assert plots._NEGATIVE_TRANSFER in _legend_texts(ax)
+    assert _panels._NEGATIVE_TRANSFER in _legend_texts(ax)
     assert ax.get_yscale() == "log" and "n / p" in ax.get_ylabel()
 
 
@@ -207,7 +209,7 @@ def test_cli_plot_errors_are_clear(tmp_path):
 @pytest.mark.slow
 def test_cli_plot_amazon_curves(tmp_path, capsys):
     pytest.importorskip("scipy.io")
-    from rmt_alpha.data import load_amazon_domain
+    from rmt_alpha.data._domains import load_amazon_domain
 
     try:
         load_amazon_domain("books")

@@ -1,4 +1,4 @@
-"""The regression variant (THEORY.md section 6) against Monte-Carlo and its alpha* against a grid."""
+"""The regression variant (theory/THEORY.md section 6) against Monte-Carlo and its alpha* against a grid."""
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ def _monte_carlo_risk(w_t, w_s, sigma, n, gamma, alpha, trials, seed):
 
 @pytest.mark.parametrize("p, n, gamma", [(200, 100, 0.5), (200, 400, 1.0)])
 def test_risk_against_monte_carlo(p, n, gamma):
-    """Within 4 standard errors plus 1% (THEORY.md measured about 0.5% at these sizes)."""
+    """Within 4 standard errors plus 1% (theory/THEORY.md measured about 0.5% at these sizes)."""
     rng = np.random.default_rng(p + n)
     d = 3
     w_t = rng.standard_normal((d, p)) / np.sqrt(p)

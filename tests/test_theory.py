@@ -1,4 +1,4 @@
-"""The closed forms of rmt_alpha.theory against THEORY.md's numbers, a literal transcription, Monte-Carlo and JAX."""
+"""The closed forms of rmt_alpha._theory against theory/THEORY.md's numbers, a literal transcription, Monte-Carlo and JAX."""
 
 import subprocess
 import sys
@@ -17,25 +17,24 @@ from rmt_alpha import (
     predicted_risk,
     ridge_scalars,
     source_accuracy,
-    source_invariants,
 )
-from rmt_alpha.reference import conditional_accuracy, fit_finetuned, fit_ridge_classifier, make_mixture
-from tests.conftest import random_means
+from rmt_alpha._theory import source_invariants
+from rmt_alpha.simulate._reference import conditional_accuracy, fit_finetuned, fit_ridge_classifier, make_mixture
+from tests.conftest import K_SE, random_means
 from tests.theory_reference import delta_by_iteration, literal_accuracy, literal_moments, literal_ridge_source
 
 # Monte-Carlo tolerance: K_SE standard errors of the trial mean (two-sided, about 1e-4 false-alarm rate per check
-# under normality), plus the O(1/p) finite-size bias of an asymptotic formula, which THEORY.md measured at about
+# under normality), plus the O(1/p) finite-size bias of an asymptotic formula, which theory/THEORY.md measured at about
 # 0.003 in accuracy for p >= 300; FINITE_P allows for it at the sizes used here.
-K_SE = 4.0
 FINITE_P = 0.002
 
 
 def test_theory_md_example_numbers(example):
-    """THEORY.md section 3 states alpha* = 1.7105 and accuracies 0.7551, 0.8493, 0.8504 (4 decimals)."""
+    """theory/THEORY.md section 3 states alpha* = 1.7105 and accuracies 0.7551, 0.8493, 0.8504 (4 decimals)."""
     source, target = example
     np.testing.assert_allclose(predicted_accuracy(source, target, [0.0, 1.0, 3.0]), [0.7551, 0.8493, 0.8504],
                                atol=5e-5)
-    # THEORY.md section 4: simulation gives E2 between 1.90 and 1.97 at alpha = 3 (the paper's code: 1.81).
+    # theory/THEORY.md section 4: simulation gives E2 between 1.90 and 1.97 at alpha = 3 (the paper's code: 1.81).
     assert 1.90 < margin_moments(source, target, 3.0).second_moment < 1.97
 
 
@@ -48,7 +47,7 @@ def test_fixed_point_root_matches_iteration():
 
 @pytest.mark.parametrize("eta, gamma", [(0.25, 1.0), (4.0, 1.0), (1.0, 0.1), (2.0, 5.0)])
 def test_stable_form_equals_literal_transcription(eta, gamma):
-    """The cancellation-free variance equals THEORY.md's T1 + alpha T2 + alpha^2 T3 - E^2 where the latter is safe."""
+    """The cancellation-free variance equals theory/THEORY.md's T1 + alpha T2 + alpha^2 T3 - E^2 where the latter is safe."""
     p, m, s, omega = 200, 1.3, 0.4, 0.5  # s^2 <= m omega (Cauchy-Schwarz)
     mu_t = np.zeros(p)
     mu_t[0] = np.sqrt(m)
@@ -117,7 +116,7 @@ def test_ridge_source_against_monte_carlo(config):
 
 
 def test_example_against_monte_carlo_rejects_the_papers_second_moment(example):
-    """THEORY.md section 4: at alpha = 3 simulation gives 0.848 to 0.852 and the paper's code predicts 0.868; the
+    """theory/THEORY.md section 4: at alpha = 3 simulation gives 0.848 to 0.852 and the paper's code predicts 0.868; the
     tolerance here (about 0.006) accepts our 0.8504 and would reject the paper's value."""
     source, target = example
     alpha = np.array([1.0, 1.7105, 3.0])

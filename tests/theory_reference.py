@@ -1,4 +1,4 @@
-"""THEORY.md section 2 transcribed literally (T1, T2, T3 and the ridge-source invariants), as an independent
+"""theory/THEORY.md section 2 transcribed literally (T1, T2, T3 and the ridge-source invariants), as an independent
 implementation for the tests. It subtracts E^2 from E2 naively, so it is only used where that is safe."""
 
 import numpy as np

@@ -1,0 +1,97 @@
+"""The public deterministic equivalents (theory/THEORY.md sections 2 and 8): the moments of the decision value,
+the test accuracy, the squared-loss risk and the source accuracy, for any source and target.
+
+Without a covariance on either side these are the closed forms of `rmt_alpha._theory` (section 2); when the
+source (`SourceStats`) or the target carries one (`cov=`), the general-covariance theory of
+`rmt_alpha._covariance` (section 8). Reference: El Firdoussi, Chayti, Seddik, Jaggi, "alpha-LoRA",
+arXiv 2510.21345; theory/THEORY.md.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+
+from rmt_alpha._covariance import covariance_margin_moments, covariance_source_accuracy, has_covariance
+from rmt_alpha._stats import SourceStats, TargetStats
+from rmt_alpha._theory import (
+    Moments,
+    Source,
+    array_namespace,
+    moments_from_invariants,
+    prepare,
+    ridge_scalars,
+    standard_normal_cdf,
+)
+
+
+def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) -> Moments:
+    """Deterministic equivalents of `E[y g]` and `E[g^2]` for the alpha-fine-tuned classifier.
+
+    Args:
+        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
+        target: the `TargetStats`.
+        alpha: scalar or array of any shape.
+        gamma: optional fine-tuning ridge strength(s) overriding `target.gamma`; broadcasts with alpha.
+    Returns:
+        `Moments` of the broadcast shape of alpha and gamma.
+
+    Example:
+        >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
+        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
+        0.2558
+    """
+    if has_covariance(source, target):
+        return covariance_margin_moments(source, target, alpha, gamma=gamma)
+    invariants, alpha, gamma = prepare(source, target, alpha, gamma)
+    return moments_from_invariants(target.mean_norm_sq, target.eta, gamma, *invariants, alpha)
+
+
+def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None):
+    """Asymptotic test accuracy `Phi(E[y g] / sqrt(Var[g]))` of the alpha-fine-tuned classifier.
+
+    Accuracy is the plain probability of a correct sign, below 1/2 when the classifier is worse than chance
+    (never `max(acc, 1 - acc)`).
+
+    Args:
+        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
+        target: the `TargetStats`.
+        alpha: scalar or array of any shape (numpy, or JAX for jit/grad).
+        gamma: optional fine-tuning ridge strength(s) overriding `target.gamma`; broadcasts with alpha.
+    Returns:
+        float64 array of the broadcast shape (a numpy scalar for scalar input); a JAX array for JAX input.
+
+    Example (theory/THEORY.md section 3):
+        >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
+        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
+        array([0.7551, 0.8493, 0.8504])
+    """
+    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
+    xp = array_namespace(mean, variance)
+    accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
+    return accuracy if xp is jnp else np.asarray(accuracy, dtype=np.float64)[()]
+
+
+def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
+    """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2)."""
+    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
+    risk = variance + (1.0 - mean) ** 2
+    return risk if isinstance(risk, jax.Array) else np.asarray(risk, dtype=np.float64)[()]
+
+
+def source_accuracy(source: SourceStats):
+    """Asymptotic accuracy of the ridge source classifier on its own task: the alpha = 0 formula on the source.
+
+    `Phi( (m_s / lam_s) / sqrt((m_s + eta_s) / (h_s lam_s^2)) ) = Phi( m_s sqrt(h_s) / sqrt(m_s + eta_s) )`.
+    """
+    if not isinstance(source, SourceStats):
+        raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")
+    if source.cov is not None:
+        return covariance_source_accuracy(source)
+    h_s = ridge_scalars(source.eta, source.gamma).h
+    m_s = source.mean_norm_sq
+    return float(scipy.special.ndtr(m_s * np.sqrt(h_s) / np.sqrt(m_s + source.eta)))

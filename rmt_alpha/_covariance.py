@@ -1,0 +1,367 @@
+"""Deterministic equivalents with a general noise covariance, and their estimation from data (theory/THEORY.md section 8).
+
+Model: `x = y mu + C^{1/2} z`, class-independent covariance `C` (`C_s` on the source, `C_t` on the target).
+With `u_i = y_i x_i ~ N(mu, C)` and `v_i = (u_i, 1)`, the fine-tuning ridge is a sample-covariance problem in
+dimension p + 1: `Sigma = [[C + mu mu^T, mu], [mu^T, 1]]`, `D = diag(gamma I_p, 1)`, `R = (V V^T / n + D)^-1`,
+`Q X y / n = -R[:p, p] / R[p, p]`, and
+
+- first order: `R ~ Rbar = (Sigma / (1 + d) + D)^-1`, `d = tr(Sigma Rbar) / n` (one scalar fixed point);
+- second order: `R A R ~ M_A = Rbar A Rbar + Rbar Sigma Rbar t_A / ((1 + d)^2 - t_S)`, `t_A = tr(Sigma Rbar A Rbar)/n`,
+  `t_S = tr(Sigma Rbar Sigma Rbar) / n` (`-d/dt` of the first-order map with `D + t A`);
+- the fine-tuned classifier `w = [R g]_{:p}`, `g = c1 e + alpha gamma (w_s, 0)`: `E[y g] ~ (mu, 0)^T Rbar g`,
+  `w^T C w ~ g^T M_{diag(C, 0)} g`; the source classifier `w_s = -R_s[:p, p] / R_s[p, p]` has mean
+  `-Rbar_s[:p, p] / Rbar_s[p, p]` and second moment `M_{e e^T}[:p, :p] / Rbar_s[p, p]^2`.
+
+Implementation. In the eigenbasis of `C` (eigenvalues `c_j`, rotated mean `m_j`), `Sigma = diag(c, 0) + a a^T` with
+`a = (m, 1)`, so `Rbar = diag(q) - b b^T / tau` with `q = (1 / (c / (1 + d) + gamma), 1)`, `b = q a`,
+`tau = 1 + d + a^T b`: every trace is an O(p) sum. With `A0 = a^T b`, `eps = 1 / (d + A0)`, `beta = q m`,
+`nu = c q^2 m`, `B1 = sum c beta^2`, `theta = t_A / ((1 + d)^2 - t_S)`, `H = (1 + theta) B1 + theta (1 + d)^2`, and the
+source classifier's mean `x` and second moment `S` in the target's eigenbasis, the margin is affine in alpha and its
+variance quadratic:
+
+    E[y g]  = e0 + e1 alpha,             e0 = (A0 - 1) eps,  e1 = gamma (1 + d) eps <beta, x>
+    w^T C w = v0 + v1 alpha + v2 alpha^2, v0 = H eps^2,
+              v1 = 2 gamma eps ((1 + theta) <nu, x> - H eps <beta, x>),
+              v2 = gamma^2 ((1 + theta) (sum_j c_j q_j^2 S_jj - 2 eps nu^T S beta) + H eps^2 beta^T S beta)
+
+so a whole alpha curve costs one fixed-point solve per gamma (vectorised over gamma). The fixed point is solved by
+Newton's method on the convex `d - tr(Sigma Rbar(d)) / n` from the upper bound `tr(Sigma D^-1) / n`, so the iterates
+decrease monotonically to the root; the derivative is `1 - t_S / (1 + d)^2`, the same denominator as the second
+order. With `C = I` all of this tends to the closed forms of section 2 (difference O(1/p)).
+
+Estimation uses scikit-learn's shrinkage estimators (`LedoitWolf`, `OAS`).
+Reference: theory/THEORY.md section 8; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import scipy.special
+
+from rmt_alpha._stats import SourceStats, Spectrum, TargetStats, check_same_dimension
+from rmt_alpha._theory import Moments, array_namespace, resolve_gamma, standard_normal_cdf
+from rmt_alpha._validation import check_finite_array, check_vector
+
+FIXED_POINT_TOLERANCE = 1e-12  # relative change of d between Newton steps
+FIXED_POINT_MAX_ITERATIONS = 100
+
+
+def has_covariance(source, target) -> bool:
+    """True when the source (a `SourceStats`) or the target carries a covariance, so section 8 applies."""
+    return getattr(target, "cov", None) is not None or (isinstance(source, SourceStats) and source.cov is not None)
+
+
+# ----------------------------------------------------------------------------------------------- fixed point
+
+
+class FixedPoint(NamedTuple):
+    """Solution `d` of `d = tr(Sigma Rbar(d)) / n`, with the Newton iterations used, the final relative step and
+    whether it met `FIXED_POINT_TOLERANCE` (arrays over gamma)."""
+
+    d: np.ndarray
+    iterations: int
+    step: np.ndarray
+    converged: np.ndarray
+
+
+class _Resolvent(NamedTuple):
+    """The O(p) description of `Rbar` and its traces at one `d` per gamma (arrays shaped (..., p) or (...,))."""
+
+    d: np.ndarray
+    q: np.ndarray      # diagonal part of Rbar on the first p coordinates
+    a0: np.ndarray     # a^T b = 1 + sum m^2 q
+    tau: np.ndarray    # 1 + d + a0
+    b1: np.ndarray     # sum c q^2 m^2
+    trace: np.ndarray  # tr(Sigma Rbar) / n
+    t_s: np.ndarray    # tr(Sigma Rbar Sigma Rbar) / n
+    tr_ka: np.ndarray  # tr(Rbar A Rbar A) for A = diag(c, 0)
+
+
+def _resolvent(eigenvalues, mean_sq, n, gamma, d) -> _Resolvent:
+    """Traces of `Rbar = (Sigma / (1 + d) + D)^-1` in the eigenbasis of C; `gamma` and `d` have shape (...,)."""
+    c, t = eigenvalues, (1.0 + d)[..., None]
+    q = 1.0 / (c / t + gamma[..., None])
+    a0 = 1.0 + (mean_sq * q).sum(-1)
+    t = t[..., 0]
+    tau = t + a0
+    b1 = (c * q * q * mean_sq).sum(-1)
+    trace = ((c * q).sum(-1) - b1 / tau + t * a0 / tau) / n
+    tr_ka = (c * c * q * q).sum(-1) - 2.0 * (c * c * q**3 * mean_sq).sum(-1) / tau + (b1 / tau) ** 2
+    t_s = (tr_ka + 2.0 * t**2 * b1 / tau**2 + (t * a0 / tau) ** 2) / n
+    return _Resolvent(d, q, a0, tau, b1, trace, t_s, tr_ka)
+
+
+def solve_fixed_point(eigenvalues, mean_sq, n: int, gamma, *, tolerance: float = FIXED_POINT_TOLERANCE,
+                      max_iterations: int = FIXED_POINT_MAX_ITERATIONS) -> FixedPoint:
+    """Solve `d = tr(Sigma Rbar(d)) / n` for every gamma (Newton's method, monotone from above).
+
+    Args:
+        eigenvalues: the eigenvalues `c` of C, shape (p,). mean_sq: squared coordinates of mu in C's eigenbasis (p,).
+        n: sample count. gamma: ridge strength(s), any shape.
+        tolerance: stop when every relative step `|d_new - d| / (1 + d)` is below it.
+        max_iterations: iteration cap; when reached, a `RuntimeWarning` names the gammas that did not converge.
+    Returns:
+        `FixedPoint(d, iterations, step, converged)`, d of gamma's shape.
+    """
+    gamma = np.asarray(gamma, dtype=np.float64)
+    d = (eigenvalues.sum() + mean_sq.sum()) / (gamma * n) + 1.0 / n  # tr(Sigma D^-1) / n >= the root
+    step = np.full(gamma.shape, np.inf)
+    for iteration in range(1, max_iterations + 1):
+        r = _resolvent(eigenvalues, mean_sq, n, gamma, d)
+        slope = 1.0 - r.t_s / (1.0 + d) ** 2
+        newton = np.where(slope > 0, d - (d - r.trace) / np.where(slope > 0, slope, 1.0), r.trace)
+        new_d = np.maximum(newton, 0.5 * d)  # never overshoot below the root by more than a halving
+        step = np.abs(new_d - d) / (1.0 + d)
+        d = new_d
+        if np.all(step <= tolerance):
+            break
+    converged = step <= tolerance
+    if not np.all(converged):
+        bad = np.atleast_1d(gamma)[~np.atleast_1d(converged)]
+        warnings.warn(f"the covariance fixed point did not converge in {max_iterations} Newton steps for "
+                      f"{bad.size} gamma value(s) (first: gamma={bad[0]:.4g}, last relative step "
+                      f"{np.max(step):.3g} > tolerance {tolerance:g}); the result may be inaccurate",
+                      RuntimeWarning, stacklevel=2)
+    return FixedPoint(d, iteration, step, converged)
+
+
+# ----------------------------------------------------------------------------------------------- the source side
+
+
+class ClassifierMoments(NamedTuple):
+    """Mean `E[w_s]` (p,) and second-moment matrix `E[w_s w_s^T]` (p, p) of the source classifier."""
+
+    mean: np.ndarray
+    second_moment: np.ndarray
+
+
+class _SecondMoment(NamedTuple):
+    """`S = W diag(sigma) W^T + F core F^T` in some basis (`W = None` means the identity)."""
+
+    rotation: np.ndarray | None
+    sigma: np.ndarray | None
+    factors: np.ndarray
+    core: np.ndarray
+
+    def rotate(self, basis_change: np.ndarray | None) -> "_SecondMoment":
+        """The same matrix in coordinates `x -> basis_change @ x`."""
+        if basis_change is None:
+            return self
+        rotation = basis_change if self.rotation is None else basis_change @ self.rotation
+        return _SecondMoment(rotation if self.sigma is not None else None, self.sigma,
+                             basis_change @ self.factors, self.core)
+
+    def diagonal(self) -> np.ndarray:
+        low_rank = np.einsum("ja,ab,jb->j", self.factors, self.core, self.factors)
+        if self.sigma is None:
+            return low_rank
+        if self.rotation is None:
+            return self.sigma + low_rank
+        return (self.rotation**2) @ self.sigma + low_rank
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """`S @ v` for each row v of `vectors` (..., p)."""
+        result = ((vectors @ self.factors) @ self.core) @ self.factors.T
+        if self.sigma is None:
+            return result
+        if self.rotation is None:
+            return result + vectors * self.sigma
+        return result + ((vectors @ self.rotation) * self.sigma) @ self.rotation.T
+
+    def dense(self) -> np.ndarray:
+        return self.apply(np.eye(self.factors.shape[0]))
+
+
+def _ridge_source_moments(source: SourceStats, spectrum: Spectrum):
+    """Mean and `_SecondMoment` of the ridge source classifier in the eigenbasis of `spectrum` (its C_s, or any
+    orthonormal basis when C_s = I), and that basis. See the module docstring for the symbols."""
+    c, basis = spectrum
+    mean = basis.T @ source.mean
+    mean_sq = mean**2
+    d = solve_fixed_point(c, mean_sq, source.n, np.asarray(source.gamma)).d
+    r = _resolvent(c, mean_sq, source.n, np.asarray(source.gamma), d)
+    t = 1.0 + d
+    eps = 1.0 / (d + r.a0)
+    beta, nu = r.q * mean, c * r.q**2 * mean
+    theta = (r.b1 + t * t) / (r.tau**2 * source.n) / (t * t - r.t_s)
+    scale = theta * (eps * r.tau) ** 2                 # theta / Rbar_s[p, p]^2
+    w_mean = eps * beta
+    core = np.array([[1.0, 0.0, 0.0],
+                     [0.0, scale * (r.b1 + t * t) / r.tau**2, -scale / r.tau],
+                     [0.0, -scale / r.tau, 0.0]])
+    second = _SecondMoment(None, scale * c * r.q**2, np.stack([w_mean, beta, nu], axis=1), core)
+    return w_mean, second, basis
+
+
+def ridge_classifier_moments(source: SourceStats) -> ClassifierMoments:
+    """Deterministic equivalents of the ridge source classifier's mean and second-moment matrix (dense, p x p).
+
+    `E[w_s] ~ -Rbar_s[:p, p] / Rbar_s[p, p]`, `E[w_s w_s^T] ~ M_{e e^T}[:p, :p] / Rbar_s[p, p]^2` (theory/THEORY.md
+    section 8). `C_s = source.cov`, or I when None.
+    """
+    if not isinstance(source, SourceStats):
+        raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")
+    mean, second, basis = _ridge_source_moments(source, _spectrum_or_identity(source))
+    return ClassifierMoments(basis @ mean, basis @ second.dense() @ basis.T)
+
+
+def _spectrum_or_identity(stats, basis_from=None) -> Spectrum:
+    if stats.cov is not None:
+        return stats.cov
+    if basis_from is not None:  # C = I is diagonal in any orthonormal basis: share the other side's
+        return Spectrum(np.ones(stats.p), basis_from.eigenvectors)
+    return Spectrum(np.ones(stats.p), np.eye(stats.p))
+
+
+# ----------------------------------------------------------------------------------------------- the target side
+
+
+class MarginCoefficients(NamedTuple):
+    """`E[y g] = e0 + e1 alpha`, `Var[g] = w^T C_t w = v0 + v1 alpha + v2 alpha^2`, arrays over gamma, with the
+    fixed point behind them."""
+
+    e0: np.ndarray
+    e1: np.ndarray
+    v0: np.ndarray
+    v1: np.ndarray
+    v2: np.ndarray
+    fixed_point: FixedPoint
+
+    def moments(self, alpha) -> Moments:
+        """`Moments(mean, second_moment, variance)` at alpha (broadcast with the gamma shape; numpy or JAX)."""
+        mean = self.e0 + self.e1 * alpha
+        variance = self.v0 + (self.v1 + self.v2 * alpha) * alpha
+        return Moments(mean, variance + mean**2, variance)
+
+    def stationary_terms(self):
+        """`(num, den, e1)` of `optimize.argmax_from_stationary`: `num = e1 v0 - e0 v1 / 2`,
+        `den = e0 v2 - e1 v1 / 2`."""
+        return (self.e1 * self.v0 - 0.5 * self.e0 * self.v1, self.e0 * self.v2 - 0.5 * self.e1 * self.v1, self.e1)
+
+
+class CovarianceProblem:
+    """A source/target pair prepared for the covariance theory: the target's eigenbasis, and the source classifier's
+    mean and second moment rotated into it (the only O(p^3) work, done once). `coefficients(gamma)` then costs one
+    fixed point and O(p) (O(p^2) for two covariances with different eigenbases) per gamma.
+
+    Args:
+        source: a `SourceStats` (ridge source; `cov` or I) or a fixed classifier `w_s` (1-D array).
+        target: a `TargetStats` (`cov` or I).
+    """
+
+    def __init__(self, source, target: TargetStats):
+        if not isinstance(target, TargetStats):
+            raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
+        self.target = target
+        source_cov = source.cov if isinstance(source, SourceStats) else None
+        spectrum = _spectrum_or_identity(target, basis_from=source_cov)
+        self.eigenvalues, basis = spectrum
+        self.mean = basis.T @ target.mean
+        if isinstance(source, SourceStats):
+            check_same_dimension(source.mean, target)
+            w_mean, second, source_basis = _ridge_source_moments(source, _spectrum_or_identity(source, spectrum))
+            change = None if source_basis is basis else basis.T @ source_basis
+            self.source_mean = w_mean if change is None else change @ w_mean
+            self.source_second = second.rotate(change)
+        else:
+            if isinstance(source, TargetStats):
+                raise TypeError("source must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
+            w_s = check_vector("source (the classifier w_s)", source)
+            check_same_dimension(w_s, target)
+            self.source_mean = basis.T @ w_s
+            self.source_second = _SecondMoment(None, None, self.source_mean[:, None], np.ones((1, 1)))
+        self._source_diagonal = self.source_second.diagonal()
+
+    def coefficients(self, gamma=None) -> MarginCoefficients:
+        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (default `target.gamma`; concrete
+        values: the covariance solver runs in numpy, so gamma cannot be a traced JAX value)."""
+        gamma = resolve_gamma(self.target, gamma)
+        if isinstance(gamma, jax.core.Tracer):
+            raise TypeError("gamma must be a concrete number or array with a covariance (the fixed point is solved "
+                            "in numpy); got a traced JAX value. alpha may be traced.")
+        gamma = np.asarray(gamma, dtype=np.float64)
+        c, m, n = self.eigenvalues, self.mean, self.target.n
+        fixed_point = solve_fixed_point(c, m * m, n, gamma)
+        d = fixed_point.d
+        r = _resolvent(c, m * m, n, gamma, d)
+        t = 1.0 + d
+        eps = 1.0 / (d + r.a0)
+        theta = (r.tr_ka + t * t * r.b1 / r.tau**2) / n / (t * t - r.t_s)
+        h = (1.0 + theta) * r.b1 + theta * t * t
+        beta = r.q * m
+        nu = c * r.q * beta
+        x = self.source_mean
+        beta_x, nu_x = beta @ x, nu @ x
+        s_beta = self.source_second.apply(beta)
+        s_beta_beta = (s_beta * beta).sum(-1)
+        s_nu_beta = (s_beta * nu).sum(-1)
+        s_diag = (c * r.q**2) @ self._source_diagonal
+        e0 = (r.a0 - 1.0) * eps
+        e1 = gamma * t * eps * beta_x
+        v0 = h * eps**2
+        v1 = 2.0 * gamma * eps * ((1.0 + theta) * nu_x - h * eps * beta_x)
+        v2 = gamma**2 * ((1.0 + theta) * (s_diag - 2.0 * eps * s_nu_beta) + h * eps**2 * s_beta_beta)
+        return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)
+
+    def margin_moments(self, alpha, gamma=None) -> Moments:
+        """`Moments` at alpha (numpy or JAX) and gamma (numpy), broadcast together."""
+        if not isinstance(alpha, jax.Array):
+            alpha = check_finite_array("alpha", alpha)
+        return self.coefficients(gamma).moments(alpha)
+
+    def accuracy(self, alpha, gamma=None):
+        """`Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma."""
+        mean, _, variance = self.margin_moments(alpha, gamma)
+        xp = array_namespace(mean, variance)
+        accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
+        return accuracy if xp is not np else np.asarray(accuracy, dtype=np.float64)[()]
+
+
+def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None) -> Moments:
+    """`E[y g]`, `E[g^2]` and `Var[g] = w^T C_t w` of the alpha-fine-tuned classifier, general covariance.
+
+    `theory.margin_moments` calls this whenever the source or the target carries `cov`.
+
+    Args:
+        source: a `SourceStats` (ridge source) or a 1-D array `w_s`. target: the `TargetStats`.
+        alpha: any shape (numpy, or JAX). gamma: optional ridge strength(s) overriding `target.gamma` (numpy).
+    Returns:
+        `Moments` of the broadcast shape of alpha and gamma.
+
+    Example (C = I gives section 3's numbers up to O(1/p)):
+        >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0, cov=np.eye(400))
+        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> moments = covariance_margin_moments(src, tgt, [0.0, 1.0, 3.0])
+        >>> np.round(scipy.special.ndtr(moments.mean / np.sqrt(moments.variance)), 3)
+        array([0.755, 0.849, 0.851])
+    """
+    return CovarianceProblem(source, target).margin_moments(alpha, gamma)
+
+
+def covariance_source_accuracy(source: SourceStats) -> float:
+    """Accuracy of the ridge source classifier on its own task: `Phi(mu_s^T E[w_s] / sqrt(tr(C_s E[w_s w_s^T])))`."""
+    if not isinstance(source, SourceStats):
+        raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")
+    spectrum = _spectrum_or_identity(source)
+    w_mean, second, basis = _ridge_source_moments(source, spectrum)
+    mean = (basis.T @ source.mean) @ w_mean
+    variance = spectrum.eigenvalues @ second.diagonal()
+    return float(scipy.special.ndtr(mean / np.sqrt(variance)))
+
+
+def covariance_conditional_accuracy(w, mean, cov) -> np.ndarray:
+    """Exact test accuracy of `sign(w^T x)` on the mixture: `Phi(w^T mean / sqrt(w^T C w))` (over w's last axis).
+
+    `cov` is a p x p matrix or a `Spectrum`.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    eigenvalues, eigenvectors = cov if isinstance(cov, Spectrum) else (None, None)
+    if eigenvalues is None:
+        spread = np.einsum("...i,ij,...j->...", w, np.asarray(cov, dtype=np.float64), w)
+    else:
+        spread = ((w @ eigenvectors) ** 2 * eigenvalues).sum(-1)
+    return scipy.special.ndtr(w @ np.asarray(mean) / np.sqrt(spread))

@@ -1,0 +1,65 @@
+"""The regression variant of alpha fine-tuning (theory/THEORY.md section 6).
+
+Multi-output ridge: `Y = W_t X + sigma E` with `X` (p x n) white, `W_t` (d x p), fine-tuned from a source map
+`W_s` as `W_alpha = (Y X^T / n + alpha gamma W_s) Q`, `Q = (X X^T / n + gamma I)^-1`. With `kappa`, `h` the ridge
+scalars of `(eta, gamma)` (`rmt_alpha._theory.ridge_scalars`), the test risk `E |y - W_alpha x|^2` on a fresh point
+tends to
+
+    [ kappa^2 |W_t - alpha W_s|_F^2 + sigma^2 d (1 + kappa)^2 ] / ((1 + kappa)^2 - eta),
+
+theory/THEORY.md's expression with its square completed, and `(1 + kappa)^2 - eta = h (1 + kappa)^2 > 0`. It is
+minimised at `alpha* = tr(W_t W_s^T) / tr(W_s W_s^T)`, whatever gamma and n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rmt_alpha._theory import ridge_scalars
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float, check_sample_count
+
+
+def _check_maps(target_weights, source_weights):
+    w_t = check_finite_array("target_weights", target_weights)
+    w_s = check_finite_array("source_weights", source_weights)
+    if w_t.ndim not in (1, 2):
+        raise ValueError(f"target_weights must be a (d, p) matrix or a (p,) vector, got shape {w_t.shape}")
+    if w_t.shape != w_s.shape:
+        raise ValueError(f"source_weights must have the shape of target_weights {w_t.shape}, got {w_s.shape}")
+    return np.atleast_2d(w_t), np.atleast_2d(w_s)
+
+
+def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
+    """Asymptotic test risk of the alpha-fine-tuned multi-output ridge regression, broadcast over alpha and gamma.
+
+    Args:
+        target_weights: `W_t`, shape (d, p) (or (p,) for one output).
+        source_weights: `W_s`, same shape.
+        noise_std: `sigma >= 0`. n: target sample count. gamma: ridge strength(s) > 0. alpha: scalar or array.
+    Returns:
+        float64 array of the broadcast shape of alpha and gamma.
+
+    Example:
+        >>> w_t = np.ones((1, 4))
+        >>> float(regression_risk(w_t, 0.5 * w_t, 0.0, n=4, gamma=1.0, alpha=2.0))  # alpha W_s = W_t: no error
+        0.0
+    """
+    w_t, w_s = _check_maps(target_weights, source_weights)
+    sigma = check_positive_float("noise_std", noise_std, allow_zero=True)
+    n = check_sample_count("n", n)
+    gamma = check_positive_array("gamma", gamma)
+    alpha = check_finite_array("alpha", alpha)
+    d, p = w_t.shape
+    _, kappa, h = ridge_scalars(p / n, gamma)
+    # |W_t - alpha W_s|^2 = |W_s|^2 (alpha - alpha*)^2 + |W_t - alpha* W_s|^2: two non-negative terms, so an
+    # alpha grid costs two traces and nothing cancels.
+    best = regression_optimal_alpha(w_t, w_s)
+    misfit = np.sum(w_s * w_s) * (alpha - best) ** 2 + np.sum((w_t - best * w_s) ** 2)
+    return ((kappa**2 * misfit + sigma**2 * d * (1.0 + kappa) ** 2) / (h * (1.0 + kappa) ** 2))[()]
+
+
+def regression_optimal_alpha(target_weights, source_weights) -> float:
+    """`alpha* = tr(W_t W_s^T) / tr(W_s W_s^T)`, the risk minimiser (theory/THEORY.md section 6); 0 when `W_s = 0`."""
+    w_t, w_s = _check_maps(target_weights, source_weights)
+    norm = float(np.sum(w_s * w_s))
+    return float(np.sum(w_t * w_s)) / norm if norm > 0 else 0.0

@@ -1,0 +1,72 @@
+"""Subcommands that run experiments and write result files: amazon, digits, transformer, glue."""
+
+from __future__ import annotations
+
+import sys
+
+from rmt_alpha.cli._options import emit
+
+
+def cmd_transformer(args) -> None:
+    from rmt_alpha.experiments import ExperimentConfig, run_experiment
+
+    overrides = {}
+    if args.seeds is not None:
+        overrides["seeds"] = args.seeds
+    if args.sharing is not None:
+        overrides["sharing"] = tuple(args.sharing)
+    config = ExperimentConfig.quick(**overrides) if args.quick else ExperimentConfig(**overrides)
+    result = run_experiment(config, args.out, progress=not args.json)
+    payload = {"source_accuracy": result.source_accuracy, "parameters": result.parameters,
+               "summary": result.summary, "paired_vs_lora": result.paired, "files": result.files}
+    with open(result.files["table"], encoding="utf-8") as handle:
+        table = handle.read()
+    emit(payload, args.json, [table.rstrip(), *(f"wrote {path}" for path in result.files.values())])
+
+
+def cmd_glue(args) -> None:
+    import dataclasses
+
+    from rmt_alpha.experiments import GlueConfig, run_glue
+
+    base = GlueConfig()
+    tuning = {name: value for name, value in (
+        ("max_epochs", args.epochs), ("batch_size", args.batch_size), ("learning_rate", args.learning_rate),
+        ("alpha_every", args.alpha_every), ("alpha_learning_rate", args.alpha_learning_rate)) if value is not None}
+    adapter = dataclasses.replace(base.finetune.adapter, **{k: v for k, v in (
+        ("rank", args.rank), ("lora_alpha", args.lora_alpha)) if v is not None})
+    overrides = {"task": args.task, "finetune": dataclasses.replace(base.finetune, adapter=adapter, **tuning)}
+    for name in ("methods", "seeds", "max_length", "max_train"):
+        if getattr(args, name) is not None:
+            overrides[name] = tuple(args.methods) if name == "methods" else getattr(args, name)
+    result = run_glue(args.checkpoint, args.data, GlueConfig(**overrides), args.out, progress=not args.json)
+    payload = {"parameters": result.parameters, "sizes": result.sizes, "summary": result.summary,
+               "paired_vs_lora": result.paired, "files": result.files}
+    with open(result.files["table"], encoding="utf-8") as handle:
+        table = handle.read()
+    emit(payload, args.json, [table.rstrip(), *(f"wrote {path}" for path in result.files.values())])
+
+
+def _run_real_data(args, experiment_function, prefix: str, **keywords) -> None:
+    from rmt_alpha.experiments import format_experiment, write_experiment
+
+    say = (lambda line: print(line, file=sys.stderr)) if not args.json else None
+    experiment = experiment_function(quick=args.quick, seed=args.seed, progress=say, **keywords)
+    paths = write_experiment(experiment, args.out, prefix)
+    if args.json:
+        emit({"settings": experiment.settings, "tables": experiment.tables, "files": paths}, True, [])
+    else:
+        print(format_experiment(experiment))
+        print("wrote " + ", ".join(paths))
+
+
+def cmd_amazon(args) -> None:
+    from rmt_alpha.experiments import run_amazon_experiment
+
+    _run_real_data(args, run_amazon_experiment, "amazon", directory=args.data)
+
+
+def cmd_digits(args) -> None:
+    from rmt_alpha.experiments import run_digits_experiment
+
+    _run_real_data(args, run_digits_experiment, "digits")

@@ -1,0 +1,124 @@
+"""The plot subcommand: each figure kind gets its data from one library call and draws it with `rmt_alpha.plots`."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from rmt_alpha.cli._options import describe, emit, stats_from_args
+
+PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "amazon-methods", "alpha-stats")
+
+
+def _load_json(path: str, what: str):
+    if not path:
+        raise ValueError(f"--results is required: the {what}")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _curve(args, plots):
+    from rmt_alpha import alpha_bar, optimal_alpha, predicted_accuracy
+    from rmt_alpha.simulate import empirical_accuracy
+
+    source, target = stats_from_args(args)
+    best = optimal_alpha(source, target)
+    alpha = np.linspace(args.alpha_min, args.alpha_max, 201)
+    measured = None
+    if args.trials > 0:
+        measured = empirical_accuracy(source, target, np.linspace(args.alpha_min, args.alpha_max, args.num),
+                                      trials=args.trials, seed=args.seed)
+    ax = plots.plot_accuracy_curve(alpha, predicted_accuracy(source, target, alpha), measured, alpha_star=best,
+                                   alpha_bar=alpha_bar(source, target),
+                                   measured_label=f"simulation ({args.trials} trials, +-1 s.e.)")
+    config = describe(source, target)
+    ax.set_title(f"p = {config['p']}, N = {config['source_n']}, n = {config['n']}, beta = {config['beta']:.3g}, "
+                 f"|mu_s| = {config['source_norm']:.3g}, |mu_perp| = {config['perp_norm']:.3g}")
+    return ax.figure, {"alpha_star": best}
+
+
+def _histogram(args, plots):
+    from rmt_alpha import margin_moments, optimal_alpha
+    from rmt_alpha.simulate import decision_values
+
+    source, target = stats_from_args(args)
+    chosen = optimal_alpha(source, target) if args.alpha is None else args.alpha
+    values = decision_values(source, target, chosen, n_test=args.n_test, seed=args.seed)
+    moments = margin_moments(source, target, chosen)
+    ax = plots.plot_decision_histogram(values, moments.mean, moments.variance)
+    ax.set_title(f"one trial, p = {source.p}, n = {target.n}, {args.n_test} test points"
+                 + (" (alpha = alpha*)" if args.alpha is None else ""))
+    return ax.figure, {"alpha": chosen, "predicted_mean": float(moments.mean),
+                       "predicted_variance": float(moments.variance)}
+
+
+def _phase_maps(args, plots):
+    from rmt_alpha._phase import phase_maps_around
+
+    source, target = stats_from_args(args)
+    over = ["n_over_p", "gamma"] if args.over == "both" else [args.over]
+    maps = phase_maps_around(source, target, np.linspace(args.beta_min, args.beta_max, args.grid), over=over,
+                             grid=args.grid)
+    config = describe(source, target)
+    title = (f"n / p = {target.n / target.p:.3g} (gamma panel), gamma = {target.gamma:.3g} (n / p panel), "
+             f"|mu_s| = {config['source_norm']:.3g}, |mu_perp| = {config['perp_norm']:.3g}, "
+             f"N / p = {source.n / source.p:.3g}")
+    return plots.figure_phase_maps(maps, kind=args.kind, title=title), {"over": over}
+
+
+def _amazon_curves(args, plots):
+    from rmt_alpha.experiments import ALPHA_GRID, check_pairs
+
+    pairs = [tuple(pair.split(":")) for pair in args.pairs]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"--pairs must be SOURCE:TARGET items such as books:dvd, got {args.pairs}")
+    checks = check_pairs(pairs, ALPHA_GRID, directory=args.data, splits=args.splits, seed=args.seed)
+    return plots.figure_amazon_curves(checks, splits=args.splits), {"pairs": args.pairs, "splits": args.splits}
+
+
+def _amazon_methods(args, plots):
+    import matplotlib.pyplot as plt
+
+    payload = _load_json(args.results, "amazon.json written by `rmt-alpha amazon --out DIR`")
+    rows = [row for row in payload["tables"]["honest"] if row["n"] == args.n_labelled
+            and row["source_gamma"] == 1 and row["gamma"] == 1 and not row["whiten"]]
+    if not rows:
+        raise ValueError(f"{args.results} holds no honest-protocol rows with n = {args.n_labelled}, gammas (1, 1), "
+                         "not whitened")
+    methods = [m for m in ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "oracle")
+               if any(row["method"] == m for row in rows)]
+    figure, ax = plt.subplots(figsize=(8.0, 4.0))
+    plots.plot_method_comparison(rows, methods=methods, ax=ax)
+    ax.set_title(f"Amazon Review, n = {args.n_labelled} labelled target reviews, "
+                 f"{payload['settings']['splits']} splits")
+    return figure, {"methods": methods}
+
+
+def _alpha_stats(args, plots):
+    payload = _load_json(args.results, "results.json written by `rmt-alpha transformer --out DIR`")
+    ax = plots.plot_alpha_statistics(payload["runs"])
+    ax.set_title("alpha-LoRA in a transformer: learned alphas per adapted weight")
+    return ax.figure, {}
+
+
+_FIGURES = {"curve": _curve, "histogram": _histogram, "alpha-map": _phase_maps, "gain-map": _phase_maps,
+            "amazon-curves": _amazon_curves, "amazon-methods": _amazon_methods, "alpha-stats": _alpha_stats}
+
+
+def cmd_plot(args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rmt_alpha import plots
+
+    extension = os.path.splitext(args.out)[1].lower()
+    if extension not in (".png", ".pdf"):
+        raise ValueError(f"--out must end in .png or .pdf, got {args.out!r}")
+    with plt.rc_context(plots.STYLE):
+        figure, summary = _FIGURES[args.kind](args, plots)
+    path = plots.save_and_close(figure, args.out)
+    emit({"kind": args.kind, "file": path, **summary}, args.json, [f"wrote {path}"])

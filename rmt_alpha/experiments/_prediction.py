@@ -1,0 +1,105 @@
+"""The theory against the measurement on real features (theory/THEORY.md sections 5 and 8): statistics
+from the whole target domain (a check of the theory, not a method), isotropic and covariance-aware predictions of
+the accuracy curve, and the measured curve on random splits.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rmt_alpha._accuracy import predicted_accuracy
+from rmt_alpha._estimation import (
+    source_whitening,
+)
+from rmt_alpha._optimize import optimal_alpha
+from rmt_alpha._results import EmpiricalCurve, summarize
+from rmt_alpha._stats import TargetStats
+from rmt_alpha.data._domains import Domain
+from rmt_alpha.experiments._splits import (
+    accuracy_outside,
+    draw_splits,
+    fit_source,
+    fit_splits,
+    whole_domain_standardised,
+    within_class_covariance,
+)
+
+
+def whole_domain_target(X, y, n: int, gamma: float, *, covariance: bool = False,
+                        shrinkage: str | None = None) -> TargetStats:
+    """The target statistics from a whole (standardised) domain, test rows included (paper mode; a check of the
+    theory, never a method): `mu = (mean(x | +1) - mean(x | -1)) / 2`, optionally the within-class covariance."""
+    mean = (X[y > 0].mean(0) - X[y < 0].mean(0)) / 2.0
+    cov = None
+    if covariance:
+        cov = within_class_covariance(X - np.where(y[:, None] > 0, 1.0, -1.0) * mean, shrinkage)
+    return TargetStats(mean, n, gamma, cov)
+
+
+
+class PredictionCheck(NamedTuple):
+    """Predicted (isotropic and covariance-aware, whole-domain statistics) against measured accuracy on one pair.
+
+    alpha: the alphas checked (k,); measured: `EmpiricalCurve` over draws; predicted_isotropic, predicted_covariance:
+    (k,) (NaN when the covariance theory was not asked for); alpha_star_covariance: alpha* of the covariance theory.
+    """
+
+    source: str
+    target: str
+    whiten: bool
+    alpha: np.ndarray
+    measured: EmpiricalCurve
+    predicted_isotropic: np.ndarray
+    predicted_covariance: np.ndarray
+    alpha_star_isotropic: float
+    alpha_star_covariance: float
+
+
+def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, source_gamma: float = 1.0,
+                       gamma: float = 1.0, splits: int = 20, seed: int = 0, whiten: bool = False,
+                       covariance: bool = True) -> PredictionCheck:
+    """The theory's predicted accuracy next to the measured one (plain accuracy, test = rest of the domain), with
+    each domain standardised by its own rows (and optionally whitened with the source covariance), statistics from
+    the whole target domain: a check of the theory, not a method.
+    """
+    alpha = np.atleast_1d(np.asarray(alpha, np.float64))
+    source_X = whole_domain_standardised(source)
+    transform = source_whitening(source_X, source.y) if whiten else None
+    source_X = source_X if transform is None else source_X @ transform
+    target_X = whole_domain_standardised(target, transform)
+    w_s = fit_source(source_X, source.y, source_gamma)
+    isotropic = whole_domain_target(target_X, target.y, n, gamma)
+    predicted_iso = np.asarray(predicted_accuracy(w_s, isotropic, alpha))
+    star_iso = optimal_alpha(w_s, isotropic)
+    predicted_cov, star_cov = np.full(alpha.shape, np.nan), np.nan
+    if covariance:
+        anisotropic = whole_domain_target(target_X, target.y, n, gamma, covariance=True)
+        predicted_cov = np.asarray(predicted_accuracy(w_s, anisotropic, alpha))
+        star_cov = optimal_alpha(w_s, anisotropic)
+    rows = draw_splits(target_X.shape[0], n, 0, splits, seed).train
+    fitted = fit_splits(w_s, target_X[rows], target.y[rows], gamma)
+    measured = accuracy_outside(fitted, target_X, target.y, rows, np.broadcast_to(alpha, (splits, alpha.size)))
+    return PredictionCheck(source.name, target.name, whiten, alpha, summarize(alpha, measured), predicted_iso,
+                           predicted_cov, float(star_iso), float(star_cov))
+
+
+def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, seed: int = 0) -> list:
+    """`predict_vs_measure` for several Amazon pairs, loading only the domains they name.
+
+    Args:
+        pairs: list of (source, target) domain names, e.g. [("books", "dvd")].
+        alpha: 1-D grid of alphas. directory: the Amazon data folder (as `load_amazon`).
+        n: labelled target rows per split. splits: random splits. seed: seed of the splits.
+    Returns:
+        list of `PredictionCheck`, one per pair.
+    """
+    from rmt_alpha.data import load_amazon
+
+    pairs = [tuple(pair) for pair in pairs]
+    if not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"pairs must be (source, target) name pairs such as ('books', 'dvd'), got {pairs}")
+    domains = load_amazon(directory, domains=sorted({name for pair in pairs for name in pair}))
+    return [predict_vs_measure(domains[source], domains[target], alpha, n=n, splits=splits, seed=seed)
+            for source, target in pairs]

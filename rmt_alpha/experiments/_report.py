@@ -1,0 +1,88 @@
+"""Text tables and result files of a transfer campaign (written atomically)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rmt_alpha._io import atomic_write
+from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES
+from rmt_alpha.experiments._campaign import CURVE_PAIRS, Experiment
+
+TABLE_METHODS = ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "pool covariance", "oracle")
+
+
+def format_experiment(experiment: Experiment) -> str:
+    """The main tables as text: honest (n = 20, gammas 1/1), paper mode beside the paper, prediction vs measurement,
+    and the averages of every configuration."""
+    honest = [row for row in experiment.tables["honest"]
+              if row["n"] == 20 and row["source_gamma"] == 1 and row["gamma"] == 1 and not row["whiten"]]
+    methods = [m for m in TABLE_METHODS if any(row["method"] == m for row in honest)]
+    pairs = list(dict.fromkeys((row["source"], row["target"]) for row in honest))
+    cell = {(row["source"], row["target"], row["method"]): row for row in honest}
+    lines = [f"Honest protocol: n = 20, gammas (1, 1), {experiment.settings['splits']} splits per pair, plain test "
+             "accuracy, mean +- standard error", f"{'pair':18s}" + "".join(f"{m:>16s}" for m in methods)]
+    for pair in pairs:
+        lines.append(f"{pair[0] + '->' + pair[1]:18s}" + "".join(
+            f"{cell[pair + (m,)]['accuracy']:9.3f}+-{cell[pair + (m,)]['stderr']:.3f}" for m in methods))
+    lines.append(f"{'mean':18s}" + "".join(
+        f"{np.mean([cell[p + (m,)]['accuracy'] for p in pairs]):16.3f}" for m in methods))
+    lines.append("Data used: " + "; ".join(f"{m}: {ALPHA_CHOICES[m]}" for m in methods))
+    if "paper_mode" in experiment.tables:
+        lines += ["", "Paper mode (whole-target statistics, max(acc, 1 - acc)) | the paper's Table 1 | plain alpha*",
+                  f"{'pair':18s}{'a=0':>7s}{'paper':>7s}{'a=1':>7s}{'paper':>7s}{'a*':>7s}{'paper':>7s}"
+                  f"{'alpha*':>8s}{'plain a*':>9s}"]
+        for row in experiment.tables["paper_mode"]:
+            lines.append(f"{row['source'] + '->' + row['target']:18s}" + "".join(
+                f"{row[k + '_max_convention']:7.3f}{row[k + '_paper']:7.3f}" for k in ("alpha0", "alpha1",
+                                                                                       "alpha_star"))
+                + f"{row['alpha_star']:8.2f}{row['alpha_star_plain']:9.3f}")
+    lines += ["", "Prediction vs measurement (whole-target statistics: a check of the theory, not a method)",
+              f"{'pair':18s}{'prep':>10s}{'alpha':>6s}{'measured':>15s}{'isotropic':>10s}{'covariance':>11s}"
+              f"{'max|gap| iso':>13s}{'cov':>7s}"]
+    for row in experiment.tables["prediction"]:
+        lines.append(f"{row['source'] + '->' + row['target']:18s}{'whitened' if row['whiten'] else 'standard':>10s}"
+                     f"{row['alpha']:6.1f}{row['measured']:9.3f}+-{row['stderr']:.3f}"
+                     f"{row['predicted_isotropic']:10.3f}{row['predicted_covariance']:11.3f}"
+                     f"{row['max_abs_gap_isotropic_over_grid']:13.3f}{row['max_abs_gap_covariance_over_grid']:7.3f}")
+    lines += ["", "Averages over pairs (per configuration)"]
+    for row in experiment.tables["honest_average"]:
+        config = {k: row[k] for k in row if k not in ("method", "pairs", "accuracy", "stderr_over_pairs")}
+        lines.append(f"  {str(config):70s} {row['method']:16s} {row['accuracy']:.4f}")
+    return "\n".join(lines)
+
+
+def write_experiment(experiment: Experiment, out_dir, prefix: str, *, curve_pairs=CURVE_PAIRS) -> list[str]:
+    """Write every table as `<prefix>_<table>.csv`, all of them with the settings as `<prefix>.json`, and the
+    accuracy-vs-alpha curves (measured with standard errors, isotropic and covariance theory) as
+    `<prefix>_curves.png`, each atomically. Returns the paths written."""
+    import csv
+    import io
+    import json
+    import os
+
+    import matplotlib.pyplot as plt
+
+    from rmt_alpha.plots import plot_amazon_curve, save_figure
+
+    paths = []
+    for name, rows in experiment.tables.items():
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        path = os.path.join(out_dir, f"{prefix}_{name}.csv")
+        atomic_write(path, buffer.getvalue())
+        paths.append(path)
+    payload = {"settings": experiment.settings, "tables": experiment.tables}
+    path = os.path.join(out_dir, f"{prefix}.json")
+    atomic_write(path, json.dumps(payload, indent=1, default=float, allow_nan=True))
+    paths.append(path)
+    checks = [c for c in experiment.checks if not c.whiten]
+    chosen = [c for c in checks if (c.source, c.target) in set(curve_pairs)] or checks[:3]
+    figure, axes = plt.subplots(1, len(chosen), figsize=(5.0 * len(chosen), 3.8), squeeze=False)
+    for ax, check in zip(axes[0], chosen):
+        plot_amazon_curve(check, ax=ax)
+    path = save_figure(figure, os.path.join(out_dir, f"{prefix}_curves.png"))
+    plt.close(figure)
+    paths.append(path)
+    return paths

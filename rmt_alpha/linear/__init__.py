@@ -1,0 +1,44 @@
+"""The one fitting engine for given arrays (theory/THEORY.md section 1), shared by the Monte-Carlo
+(`rmt_alpha.simulate`) and the real-data experiments (`rmt_alpha.experiments`), so that neither imports the other.
+
+`fit_affine(w_s, X, y, gamma)` gives the alpha-fine-tuned ridge classifier
+`w_alpha = Q (X^T y / n + alpha gamma w_s)` as `target_part + alpha * source_part` (one factorisation for every
+alpha); `ridge_classifier` is its alpha = 0 part with `w_s = 0`; `exact_scores` and `test_scores` score a grid of
+alphas; `fit_and_score` does all of it on given arrays, vectorised over splits, with its inputs checked.
+"""
+
+from rmt_alpha.linear._engine import (
+    FineTuned as FineTuned,
+)
+from rmt_alpha.linear._engine import (
+    Scores as Scores,
+)
+from rmt_alpha.linear._engine import (
+    exact_scores as exact_scores,
+)
+from rmt_alpha.linear._engine import (
+    fit_affine as fit_affine,
+)
+from rmt_alpha.linear._engine import (
+    ridge_classifier as ridge_classifier,
+)
+from rmt_alpha.linear._engine import (
+    test_scores as test_scores,
+)
+from rmt_alpha.linear._given_data import (
+    fit_and_score as fit_and_score,
+)
+from rmt_alpha.linear._given_data import (
+    fit_ridge as fit_ridge,
+)
+
+__all__ = [
+    "exact_scores",
+    "FineTuned",
+    "fit_affine",
+    "fit_and_score",
+    "fit_ridge",
+    "ridge_classifier",
+    "Scores",
+    "test_scores",
+]

@@ -1,0 +1,121 @@
+"""The one fitting engine for given arrays (theory/THEORY.md section 1): the ridge classifier and the
+alpha-fine-tuned classifier as an affine function of alpha, and their scores.
+
+    w_alpha = Q X^T y / n + alpha * gamma Q w_s = target_part + alpha * source_part,   Q = (X^T X / n + gamma I)^-1,
+
+so a grid of alphas costs one Cholesky factorisation (two right-hand sides), and the scores are scalar functions
+of alpha: `w^T mu_t = a + alpha b`, `|w|^2 = A + 2 alpha B + alpha^2 C`. When p > n the factorisation is of the
+n x n kernel instead (push-through and Woodbury identities); the choice is made statically from the shapes.
+
+Scores per alpha (`Scores`): the accuracy, `E[y g]` and `E[g^2]` of the decision `g = w^T x` on the target task,
+either exact given w (`Phi(w^T mu_t / |w|)`, `w^T mu_t`, `|w|^2 + (w^T mu_t)^2`; noise-free) or averaged over a
+finite test set. These pieces are pure and jax-traceable; the Monte-Carlo (`rmt_alpha.simulate`) and the
+real-data experiments (`rmt_alpha.experiments`, through `fit_and_score`) both fit through them.
+Data follow scikit-learn: `X` has shape (n_samples, p), labels in {-1, +1}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg
+import jax.scipy.special
+import numpy as np
+
+from rmt_alpha._validation import check_finite_array
+
+
+class FineTuned(NamedTuple):
+    """The fine-tuned classifier as an affine function of alpha: `w_alpha = target_part + alpha * source_part`.
+
+    `target_part = Q X^T y / n` (the target-only ridge, alpha = 0), `source_part = gamma Q w_s`; both shape (p,).
+    """
+
+    target_part: jax.Array
+    source_part: jax.Array
+
+    def at(self, alpha) -> jax.Array:
+        """`w_alpha` for every alpha: shape alpha.shape + (p,)."""
+        return self.target_part + jnp.asarray(alpha)[..., None] * self.source_part
+
+
+class Scores(NamedTuple):
+    """Per-alpha scores of `sign(g)`, `g = w_alpha^T x`, on the target task (each shape (..., k))."""
+
+    accuracy: jax.Array              # P(y g > 0)
+    margin_mean: jax.Array           # E[y g]
+    margin_second_moment: jax.Array  # E[g^2]
+
+
+def fit_affine(w_s, X, y, gamma) -> FineTuned:
+    """`w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1`, as `FineTuned` parts.
+
+    One Cholesky factorisation with two right-hand sides serves every alpha. p <= n: the p x p system.
+    p > n: the n x n kernel `K = X X^T / n + gamma I`, with `Q X^T y / n = X^T K^-1 y / n` (push-through) and
+    `gamma Q w_s = w_s - X^T K^-1 X w_s / n` (Woodbury).
+
+    Args:
+        w_s: (p,) source classifier. X: (n, p). y: (n,) in {-1, +1}. gamma: ridge strength > 0 (traced).
+    """
+    n, p = X.shape
+    if p <= n:
+        gram = X.T @ X / n + gamma * jnp.eye(p, dtype=X.dtype)
+        rhs = jnp.stack([X.T @ y / n, gamma * w_s], axis=1)
+        target_part, source_part = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(gram), rhs).T
+        return FineTuned(target_part, source_part)
+    kernel = X @ X.T / n + gamma * jnp.eye(n, dtype=X.dtype)
+    rhs = jnp.stack([y, X @ w_s], axis=1)
+    dual_y, dual_w = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(kernel), rhs).T
+    return FineTuned(X.T @ dual_y / n, w_s - X.T @ dual_w / n)
+
+
+def ridge_classifier(X, y, gamma):
+    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n`: `fit_affine`'s target part (primal or dual)."""
+    return fit_affine(jnp.zeros(X.shape[1], X.dtype), X, y, gamma).target_part
+
+def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
+    """Exact scores given w on the mixture with this mean: `Phi(w^T mu / |w|)`, `w^T mu`, `|w|^2 + (w^T mu)^2`.
+
+    Computed from five inner products, `w^T mu = a + alpha b` and `|w|^2 = A + 2 alpha B + alpha^2 C`, so a grid
+    of alphas never materialises the (k, p) classifiers. alpha: shape (k,).
+    """
+    t, s = fine
+    margin = t @ mean + alpha * (s @ mean)
+    norm_sq = t @ t + 2.0 * alpha * (t @ s) + alpha**2 * (s @ s)
+    accuracy = jax.scipy.special.ndtr(margin / jnp.sqrt(norm_sq))
+    return Scores(accuracy, margin, norm_sq + margin**2)
+
+
+def test_scores(fine: FineTuned, X_test, y_test, alpha) -> Scores:
+    """Test-set scores: the fraction with `y g > 0` (a tie `g = 0` counts as wrong), `mean(y g)`, `mean(g^2)`.
+
+    `g = X_test target_part + alpha X_test source_part`, two matrix-vector products for the whole grid.
+    X_test: (n_test, p); y_test: (n_test,) in {-1, +1}; alpha: (k,).
+    """
+    g = (X_test @ fine.target_part)[:, None] + (X_test @ fine.source_part)[:, None] * alpha[None, :]
+    signed = y_test[:, None] * g
+    return Scores(jnp.mean((signed > 0).astype(g.dtype), axis=0), jnp.mean(signed, axis=0), jnp.mean(g * g, axis=0))
+
+def working_dtype(dtype) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from error
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {resolved}")
+    return resolved
+
+
+def precision(dtype: np.dtype):
+    """`jax.enable_x64` around float64 work (the session's global setting is not touched)."""
+    return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+
+
+def alpha_grid(alpha) -> np.ndarray:
+    alpha = np.atleast_1d(check_finite_array("alpha", alpha))
+    if alpha.ndim != 1:
+        raise ValueError(f"alpha must be a scalar or a 1-D array, got an array of shape {alpha.shape}")
+    return alpha

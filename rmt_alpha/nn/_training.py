@@ -1,0 +1,378 @@
+"""Pre-training and fine-tuning of the transformer classifier with optax (theory/THEORY.md section 7, Algorithm 1).
+
+Fine-tuning methods (what is trained; everything else is frozen by an `optax.partition` label `"frozen"` whose
+transformation is `optax.set_to_zero()`, never by editing arrays):
+    head_only    the head's kernel and bias (AdamW).
+    full         every parameter (AdamW).
+    lora         LoRA A, B and the head (AdamW); alpha fixed at 1.
+    alpha_fixed  as lora with alpha fixed at `alpha_value` (a scalar; the experiment picks it on validation data).
+    alpha_lora   A, B and the head by AdamW on the training stream; alpha (one per output feature) by its own Adam
+                 on a batch drawn from a held-out split (never the adapters' training data), once every
+                 `alpha_every` (T) adapter steps: the paper's Algorithm 1.
+    dora         A, B, the DoRA magnitude and the head (AdamW).
+
+The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
+use the validation split only; `evaluate` on the test split is for the caller to run once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count
+from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters
+from rmt_alpha.nn._models import TransformerConfig, apply
+
+TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "dora")
+_ADAPTER_METHODS = ("lora", "alpha_fixed", "alpha_lora", "dora")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Hyper-parameters of one fine-tuning run.
+
+    Attributes:
+        method: one of `TRAINING_METHODS`.
+        adapter: targets, rank, lora_alpha, layout, rescale_bias (its `kind` and `alpha_init` are set by `method`).
+        learning_rate, weight_decay: AdamW on the trained parameters (constant learning rate).
+        batch_size: training batch (the last incomplete batch of an epoch is dropped).
+        max_epochs, patience: early stopping on validation accuracy (stop after `patience` epochs without a
+            strict improvement; the best epoch's state is returned).
+        alpha_value: alpha for "alpha_fixed".
+        alpha_learning_rate, alpha_every, alpha_batch_size: alpha's Adam, its period T and held-out batch size.
+    """
+
+    method: str = "alpha_lora"
+    adapter: AdapterConfig = AdapterConfig()
+    learning_rate: float = 3e-3
+    weight_decay: float = 0.01
+    batch_size: int = 32
+    max_epochs: int = 30
+    patience: int = 5
+    alpha_value: float = 1.0
+    alpha_learning_rate: float = 5e-3
+    alpha_every: int = 10
+    alpha_batch_size: int = 32
+
+    def __post_init__(self):
+        if self.method not in TRAINING_METHODS:
+            raise ValueError(f"method must be one of {TRAINING_METHODS}, got {self.method!r}")
+        if not isinstance(self.adapter, AdapterConfig):
+            raise TypeError(f"adapter must be an AdapterConfig, got {type(self.adapter).__name__}")
+        check_positive_float("learning_rate", self.learning_rate)
+        check_positive_float("weight_decay", self.weight_decay, allow_zero=True)
+        check_positive_float("alpha_learning_rate", self.alpha_learning_rate)
+        for name in ("batch_size", "max_epochs", "patience", "alpha_every", "alpha_batch_size"):
+            check_sample_count(name, getattr(self, name))
+        check_finite_float("alpha_value", self.alpha_value)
+        kind = "dora" if self.method == "dora" else "alpha_lora"
+        alpha_init = self.alpha_value if self.method == "alpha_fixed" else 1.0
+        object.__setattr__(self, "adapter", dataclasses.replace(self.adapter, kind=kind, alpha_init=alpha_init))
+
+
+class Trainer(NamedTuple):
+    """Jitted pieces of a method: `train_step` (AdamW on the training batch; alpha untouched) and `alpha_step`
+    (Adam on alpha only, from the batch it is given), `loss`, `accuracy`, and the optimizers."""
+
+    labels: Callable
+    main: optax.GradientTransformation
+    alpha: optax.GradientTransformation
+    loss: Callable
+    train_step: Callable
+    alpha_step: Callable
+    accuracy: Callable
+
+
+class FinetuneResult(NamedTuple):
+    """Outcome of `finetune`: the best-validation state and its history.
+
+    Attributes:
+        state: `{"params", "adapters"}` at the best validation epoch.
+        val_accuracy: its validation accuracy.
+        best_epoch: that epoch (1-based); epochs_run: epochs run before stopping; steps: adapter steps run.
+        alpha_steps: the adapter-step numbers after which alpha was updated (alpha_lora only).
+        val_history: validation accuracy after each epoch.
+        trainable: number of trained parameters (alpha included for alpha_lora).
+        wall_time: seconds, compilation included.
+    """
+
+    state: dict
+    val_accuracy: float
+    best_epoch: int
+    epochs_run: int
+    steps: int
+    alpha_steps: list
+    val_history: list
+    trainable: int
+    wall_time: float
+
+
+def parameter_labels(state: dict, method: str) -> dict:
+    """Per leaf of `state`, "train", "alpha" (alpha_lora's alpha) or "frozen", for `optax.partition`."""
+    if method not in TRAINING_METHODS:
+        raise ValueError(f"method must be one of {TRAINING_METHODS}, got {method!r}")
+
+    def label(path: str) -> str:
+        if path.startswith("params/"):
+            if method == "full" or path.startswith("params/head/"):
+                return "train"
+            return "frozen"
+        name = path.rsplit("/", 1)[-1]          # adapters/.../{lora_A, lora_B, alpha, magnitude}
+        if name == "alpha":
+            return "alpha" if method == "alpha_lora" else "frozen"
+        return "train"
+
+    def leaf_label(key_path, _):
+        return label("/".join(str(getattr(entry, "key", entry)) for entry in key_path))
+
+    return jax.tree_util.tree_map_with_path(leaf_label, state)
+
+
+def trainable_count(state: dict, method: str) -> int:
+    """Number of parameters that `method` trains (labels "train" and "alpha")."""
+    labels = jax.tree_util.tree_leaves(parameter_labels(state, method))
+    return int(sum(np.size(leaf) for leaf, label in zip(jax.tree_util.tree_leaves(state), labels)
+                   if label != "frozen"))
+
+
+def _check_dataset(name: str, X, y, num_classes: int):
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"{name} must be (X, y) with X of shape (n, length) and y of shape (n,), got "
+                         f"{X.shape} and {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"{name} labels must be integers in [0, {num_classes - 1}], got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{name} labels must be in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}]")
+    return X.astype(np.int32), y.astype(np.int32)
+
+
+def make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
+    """The jitted steps for a method (cached: one compilation per model, method and optimizer settings).
+
+    alpha's value is part of the state, not of the compiled function, so an alpha grid shares one compilation;
+    the loop settings (epochs, patience, T, batch sizes) do not enter the compiled functions either.
+    """
+    compiled_fields = dict(alpha_value=1.0, max_epochs=1, patience=1, alpha_every=1, batch_size=1,
+                           alpha_batch_size=1)
+    if config.method == "alpha_fixed":      # the same labels as LoRA: only alpha's (state) value differs
+        compiled_fields["method"] = "lora"
+    return _make_trainer(model_config, dataclasses.replace(config, **compiled_fields))
+
+
+@functools.lru_cache(maxsize=None)
+def _make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
+    adapter_config = config.adapter
+
+    def forward(state, X):
+        params = state["params"]
+        if state["adapters"]:
+            params = adapted_params(params, state["adapters"], adapter_config)
+        return apply(params, X, model_config)
+
+    def loss(state, X, y):
+        return optax.softmax_cross_entropy_with_integer_labels(forward(state, X), y).mean()
+
+    labels = functools.partial(parameter_labels, method=config.method)
+    main = optax.partition({"train": optax.adamw(config.learning_rate, weight_decay=config.weight_decay),
+                            "frozen": optax.set_to_zero(), "alpha": optax.set_to_zero()}, labels)
+    alpha = optax.partition({"alpha": optax.adam(config.alpha_learning_rate), "train": optax.set_to_zero(),
+                             "frozen": optax.set_to_zero()}, labels)
+
+    @jax.jit
+    def train_step(state, opt_state, X, y):
+        value, grads = jax.value_and_grad(loss)(state, X, y)
+        updates, opt_state = main.update(grads, opt_state, state)
+        return optax.apply_updates(state, updates), opt_state, value
+
+    @jax.jit
+    def alpha_step(state, opt_state, X, y):
+        value, grads = jax.value_and_grad(loss)(state, X, y)
+        updates, opt_state = alpha.update(grads, opt_state, state)
+        return optax.apply_updates(state, updates), opt_state, value
+
+    @jax.jit
+    def correct(state, X, y):
+        return jnp.sum(jnp.argmax(forward(state, X), axis=-1) == y)
+
+    def accuracy(state, X, y, chunk: int = 256):
+        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile."""
+        X, y = np.asarray(X), np.asarray(y)
+        total = 0
+        for start in range(0, len(y), chunk):
+            rows = np.arange(start, start + chunk)
+            valid = rows < len(y)
+            rows = np.where(valid, rows, 0)
+            labels = np.where(valid, y[rows], -1)          # padded rows never count as correct
+            total += int(correct(state, X[rows], labels))
+        return total / len(y)
+
+    return Trainer(labels, main, alpha, loss, train_step, alpha_step, accuracy)
+
+
+def init_state(key, params: dict, config: FinetuneConfig) -> dict:
+    """`{"params": params, "adapters": ...}`: adapters (from `key`) for the adapter methods, `{}` otherwise."""
+    adapters = init_adapters(key, params, config.adapter) if config.method in _ADAPTER_METHODS else {}
+    return {"params": params, "adapters": adapters}
+
+
+def _seed_from(key) -> int:
+    return int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
+
+
+def finetune_network(key, params: dict, model_config: TransformerConfig, config: FinetuneConfig, train, val,
+             held_out=None, callback: Callable | None = None) -> FinetuneResult:
+    """Fine-tune `params` on `train = (X, y)` with early stopping on `val`; alpha_lora also uses `held_out`.
+
+    `key` fixes the adapter initialisation and the batch order (the same key gives the same `A` and the same
+    batches for every method: paired comparisons). alpha_lora draws `alpha_batch_size` held-out samples without
+    replacement at every alpha step. `callback(event, step, state, batch)` (optional) is called after each
+    update with event "train" or "alpha" and the `(X, y)` batch that produced it.
+
+    Raises:
+        ValueError: labels outside [0, num_classes); alpha_lora without `held_out`; a training set smaller than
+            one batch; a held-out set smaller than `alpha_batch_size`.
+    """
+    started = time.perf_counter()
+    X_train, y_train = _check_dataset("train", *train, model_config.num_classes)
+    X_val, y_val = _check_dataset("val", *val, model_config.num_classes)
+    uses_alpha = config.method == "alpha_lora"
+    if uses_alpha:
+        if held_out is None:
+            raise ValueError("held_out must be given for method 'alpha_lora' (alpha is trained on it)")
+        X_held, y_held = _check_dataset("held_out", *held_out, model_config.num_classes)
+        if len(y_held) < config.alpha_batch_size:
+            raise ValueError(f"held_out must have at least alpha_batch_size = {config.alpha_batch_size} samples, "
+                             f"got {len(y_held)}")
+    if len(y_train) < config.batch_size:
+        raise ValueError(f"train must have at least batch_size = {config.batch_size} samples, got {len(y_train)}")
+
+    key_adapter, key_order, key_alpha = jax.random.split(key, 3)
+    trainer = make_trainer(model_config, config)
+    state = init_state(key_adapter, params, config)
+    opt_state, alpha_opt_state = trainer.main.init(state), trainer.alpha.init(state)
+    order_rng, alpha_rng = np.random.default_rng(_seed_from(key_order)), np.random.default_rng(_seed_from(key_alpha))
+    batches = len(y_train) // config.batch_size
+
+    best_state, best_accuracy, best_epoch, since, step = state, -1.0, 0, 0, 0
+    alpha_steps, history = [], []
+    for epoch in range(1, config.max_epochs + 1):
+        order = order_rng.permutation(len(y_train))
+        for index in range(batches):
+            rows = order[index * config.batch_size: (index + 1) * config.batch_size]
+            batch = (X_train[rows], y_train[rows])
+            state, opt_state, _ = trainer.train_step(state, opt_state, *batch)
+            step += 1
+            if callback is not None:
+                callback("train", step, state, batch)
+            if uses_alpha and step % config.alpha_every == 0:
+                rows = alpha_rng.choice(len(y_held), size=config.alpha_batch_size, replace=False)
+                batch = (X_held[rows], y_held[rows])
+                state, alpha_opt_state, _ = trainer.alpha_step(state, alpha_opt_state, *batch)
+                alpha_steps.append(step)
+                if callback is not None:
+                    callback("alpha", step, state, batch)
+        accuracy = float(trainer.accuracy(state, X_val, y_val))
+        history.append(accuracy)
+        if accuracy > best_accuracy:
+            best_state, best_accuracy, best_epoch, since = state, accuracy, epoch, 0
+        else:
+            since += 1
+            if since >= config.patience:
+                break
+    return FinetuneResult(best_state, best_accuracy, best_epoch, epoch, step, alpha_steps, history,
+                          trainable_count(state, config.method), time.perf_counter() - started)
+
+
+def evaluate(state: dict, model_config: TransformerConfig, config: FinetuneConfig, X, y) -> float:
+    """Accuracy of a fine-tuned state on `(X, y)` (run it once, on the test split, after model selection)."""
+    X, y = _check_dataset("test", X, y, model_config.num_classes)
+    trainer = make_trainer(model_config, config)
+    return float(trainer.accuracy(state, X, y))
+
+
+def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, batch_size: int = 64,
+             learning_rate: float = 3e-3, weight_decay: float = 0.01, warmup_fraction: float = 0.1,
+             init_params: dict | None = None, progress: bool = True) -> tuple[dict, list]:
+    """Train every parameter on `(X, y)` with AdamW and a warmup-cosine schedule.
+
+    Returns:
+        `(params, losses)`: the trained parameters and the mean training loss of each epoch.
+    """
+    from tqdm.auto import tqdm
+
+    from rmt_alpha.nn._models import init_params as make_params
+
+    X, y = _check_dataset("pretraining data", X, y, model_config.num_classes)
+    epochs, batch_size = check_sample_count("epochs", epochs), check_sample_count("batch_size", batch_size)
+    if len(y) < batch_size:
+        raise ValueError(f"pretraining data must have at least batch_size = {batch_size} samples, got {len(y)}")
+    key_init, key_order = jax.random.split(key)
+    params = make_params(key_init, model_config) if init_params is None else init_params
+    batches = len(y) // batch_size
+    total = epochs * batches
+    schedule = optax.warmup_cosine_decay_schedule(0.0, learning_rate, max(1, int(warmup_fraction * total)), total)
+    optimizer = optax.adamw(schedule, weight_decay=weight_decay)
+
+    def loss(params, X, y):
+        return optax.softmax_cross_entropy_with_integer_labels(apply(params, X, model_config), y).mean()
+
+    @jax.jit
+    def step(params, opt_state, X, y):
+        value, grads = jax.value_and_grad(loss)(params, X, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value
+
+    opt_state, rng, losses = optimizer.init(params), np.random.default_rng(_seed_from(key_order)), []
+    for _ in tqdm(range(epochs), desc="pre-training", disable=not progress, leave=False):
+        order, total_loss = rng.permutation(len(y)), 0.0
+        for index in range(batches):
+            rows = order[index * batch_size: (index + 1) * batch_size]
+            params, opt_state, value = step(params, opt_state, X[rows], y[rows])
+            total_loss += float(value)
+        losses.append(total_loss / batches)
+    return params, losses
+
+
+__all__ = ["FinetuneConfig", "FinetuneResult", "TRAINING_METHODS", "Trainer", "evaluate", "finetune_network", "init_state",
+           "make_trainer", "parameter_labels", "pretrain", "trainable_count"]
+
+
+LORA_MORE_DATA = "lora_more_data"  # a control row: LoRA trained on the training and the held-out samples
+
+
+class SelectedRun(NamedTuple):
+    """One table row's fit: the run picked on validation, its config, method, alpha value and training size."""
+
+    result: FinetuneResult
+    config: FinetuneConfig
+    method: str
+    alpha_value: float
+    training_samples: int
+
+
+def fit_and_select(key, params: dict, model_config: TransformerConfig, name: str, method_config, train, held_out,
+                   val, alpha_grid) -> SelectedRun:
+    """Fit the table row `name` (a method of `TRAINING_METHODS` or `LORA_MORE_DATA`) with one key, so that every row shares
+    initialisation and batch order; "alpha_fixed" is fitted at each value of `alpha_grid` and the first best on
+    validation is kept. alpha_lora's alpha alone sees `held_out`; the test data never reach here.
+
+    Args:
+        method_config: `(method, alpha_value) -> FinetuneConfig`.
+    """
+    method = "lora" if name == LORA_MORE_DATA else name
+    grid = tuple(alpha_grid) if method == "alpha_fixed" else (1.0,)
+    data = train if name != LORA_MORE_DATA else tuple(np.concatenate(pair) for pair in zip(train, held_out))
+    candidates = [finetune_network(key, params, model_config, method_config(method, alpha), data, val,
+                           held_out=held_out if method == "alpha_lora" else None) for alpha in grid]
+    choice = int(np.argmax([candidate.val_accuracy for candidate in candidates]))  # first best, validation only
+    return SelectedRun(candidates[choice], method_config(method, grid[choice]), method, grid[choice], len(data[1]))

@@ -1,0 +1,68 @@
+"""Figures. Every function takes precomputed results (from the library), draws on an optional `ax` and
+returns the Axes (panels) or the Figure (several panels); none computes theory or calls `plt.show()`. Files are
+written atomically by `save_figure`.
+"""
+
+from rmt_alpha.plots._figures import (
+    figure_amazon_curves as figure_amazon_curves,
+)
+from rmt_alpha.plots._figures import (
+    figure_phase_maps as figure_phase_maps,
+)
+from rmt_alpha.plots._figures import (
+    figure_theory_check as figure_theory_check,
+)
+from rmt_alpha.plots._figures import (
+    save_and_close as save_and_close,
+)
+from rmt_alpha.plots._panels import (
+    STYLE as STYLE,
+)
+from rmt_alpha.plots._panels import (
+    plot_accuracy_curve as plot_accuracy_curve,
+)
+from rmt_alpha.plots._panels import (
+    plot_accuracy_vs_sharing as plot_accuracy_vs_sharing,
+)
+from rmt_alpha.plots._panels import (
+    plot_alpha_map as plot_alpha_map,
+)
+from rmt_alpha.plots._panels import (
+    plot_alpha_statistics as plot_alpha_statistics,
+)
+from rmt_alpha.plots._panels import (
+    plot_amazon_curve as plot_amazon_curve,
+)
+from rmt_alpha.plots._panels import (
+    plot_decision_histogram as plot_decision_histogram,
+)
+from rmt_alpha.plots._panels import (
+    plot_gain_map as plot_gain_map,
+)
+from rmt_alpha.plots._panels import (
+    plot_gap_vs_dimension as plot_gap_vs_dimension,
+)
+from rmt_alpha.plots._panels import (
+    plot_method_comparison as plot_method_comparison,
+)
+from rmt_alpha.plots._panels import (
+    save_figure as save_figure,
+)
+
+__all__ = [
+    "figure_amazon_curves",
+    "figure_phase_maps",
+    "figure_theory_check",
+    "plot_accuracy_curve",
+    "plot_accuracy_vs_sharing",
+    "plot_alpha_map",
+    "plot_alpha_statistics",
+    "plot_amazon_curve",
+    "plot_decision_histogram",
+    "plot_gain_map",
+    "plot_gap_vs_dimension",
+    "plot_method_comparison",
+    "save_and_close",
+    "save_figure",
+    "STYLE",
+]

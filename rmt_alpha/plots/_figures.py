@@ -1,0 +1,88 @@
+"""Whole figures from precomputed results: several panels laid out, titled and styled. Nothing here computes
+theory or runs a simulation; the data come from library functions (`phase_maps_around`,
+`rmt_alpha.experiments.check_pairs`, `rmt_alpha.simulate.compare_with_theory`)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rmt_alpha._results import EmpiricalCurve
+from rmt_alpha.plots._panels import (
+    STYLE,
+    plot_accuracy_curve,
+    plot_alpha_map,
+    plot_amazon_curve,
+    plot_gain_map,
+    save_figure,
+)
+
+
+def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
+    """One panel per `PhaseMap` of `maps` (as returned by `phase_maps_around`), alpha* ("alpha-map") or the gain
+    of alpha* over alpha = 1 ("gain-map").
+
+    Args:
+        maps: dict from the vertical axis name ("n_over_p" or "gamma") to a 2-D `PhaseMap`.
+        kind: "alpha-map" or "gain-map".
+        title: a line drawn above the panels.
+    Returns:
+        the Figure.
+    """
+    if kind not in ("alpha-map", "gain-map"):
+        raise ValueError(f"kind must be 'alpha-map' or 'gain-map', got {kind!r}")
+    draw = plot_alpha_map if kind == "alpha-map" else plot_gain_map
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(1, len(maps), figsize=(5.6 * len(maps), 4.2), squeeze=False)
+        for ax, (name, phase) in zip(axes[0], maps.items()):
+            draw(phase, y=name, ax=ax)
+        if title:
+            figure.suptitle(title, fontsize=10)
+        figure.tight_layout()
+    return figure
+
+
+def figure_amazon_curves(checks, *, splits: int):
+    """One panel per `PredictionCheck`: the measured curve and the isotropic and covariance-aware predictions.
+
+    Args:
+        checks: list of `PredictionCheck` (from `rmt_alpha.experiments.check_pairs`).
+        splits: the number of random splits behind each measured curve (for the title).
+    Returns:
+        the Figure.
+    """
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(1, len(checks), figsize=(4.6 * len(checks), 3.8), squeeze=False)
+        for ax, check in zip(axes[0], checks):
+            plot_amazon_curve(check, ax=ax)
+        figure.suptitle(f"Amazon Review: n = 20 labelled target reviews, {splits} random draws; theory from "
+                        "whole-domain statistics (a check of the theory, not a method)", fontsize=10)
+        figure.tight_layout()
+    return figure
+
+
+def figure_theory_check(rows: list, *, trials: int):
+    """Accuracy against alpha: theory as a line, simulation as points with +-1 s.e. bars.
+
+    Args:
+        rows: the rows of `rmt_alpha.simulate.compare_with_theory`.
+        trials: Monte-Carlo trials behind each point (for the legend).
+    Returns:
+        the Figure.
+    """
+    alpha = np.array([row["alpha"] for row in rows])
+    measured = EmpiricalCurve(alpha, np.array([row["measured"] for row in rows]),
+                              np.array([row["stderr"] for row in rows]), np.empty((0, alpha.size)))
+    ax = plot_accuracy_curve(alpha, [row["predicted"] for row in rows], measured,
+                             label="theory (deterministic equivalent)",
+                             measured_label=f"simulation ({trials} trials, +-1 s.e.)")
+    ax.set_title("alpha-fine-tuning: theory vs simulation")
+    return ax.figure
+
+
+def save_and_close(figure, path) -> str:
+    """`save_figure`, then close the figure (for scripts that draw many)."""
+    try:
+        return save_figure(figure, path)
+    finally:
+        plt.close(figure)

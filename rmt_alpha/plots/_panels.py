@@ -1,0 +1,349 @@
+"""Theory-vs-empirics figures (matplotlib). Functions take precomputed results and an optional `ax`, draw, and
+return the Axes; they never compute theory and never call `plt.show()`. Save with `save_figure` (atomic).
+
+What each function expects (and where it comes from):
+- `plot_accuracy_curve`: a theory curve (`predicted_accuracy`) and an `EmpiricalCurve` (`rmt_alpha.simulate`).
+- `plot_decision_histogram`: `rmt_alpha._phase.DecisionValues` and the two moments of `margin_moments`.
+- `plot_alpha_map`, `plot_gain_map`: a 2-D `rmt_alpha._phase.PhaseMap` (beta along one axis, n/p or gamma along
+  the other).
+- `plot_gap_vs_dimension`: theory-minus-simulation gaps with standard errors, one per dimension p.
+- `plot_amazon_curve`: one `rmt_alpha.experiments.PredictionCheck` (measured curve, isotropic and covariance theory).
+- `plot_method_comparison`: the rows of the Amazon experiment's `honest` table (`rmt_alpha.experiments.summary_rows`).
+- `plot_alpha_statistics`: the `runs` of the transformer experiment's `results.json` (per adapted weight: mean,
+  std, min, max of the learned alphas).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import matplotlib.colors
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import numpy as np
+import scipy.stats
+
+from rmt_alpha._io import atomic_write
+from rmt_alpha._results import EmpiricalCurve
+
+STYLE = {
+    "figure.figsize": (5.5, 3.8), "figure.dpi": 110, "savefig.dpi": 150, "font.size": 10,
+    "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.6,
+}
+
+
+def _axes(ax):
+    """`ax`, or the Axes of a new figure of the style's size. The figure is created outside `rc_context` on
+    purpose: a figure created inside one stops Jupyter's inline backend from showing any later figure."""
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=STYLE["figure.figsize"], dpi=STYLE["figure.dpi"])
+    ax.grid(STYLE["axes.grid"], alpha=STYLE["grid.alpha"])       # what rc_context would have set at creation
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def plot_accuracy_curve(alpha, predicted, measured: EmpiricalCurve | None = None, *, alpha_star=None,
+                        alpha_bar=None, label="theory", measured_label="simulation", color=None,
+                        star_label="alpha*", ax=None):
+    """Accuracy against alpha: the theory as a line, measurements as points with +-1 standard-error bars.
+
+    Args:
+        alpha, predicted: the theory curve, shapes (k,).
+        measured: an `EmpiricalCurve` (its own alphas), or None.
+        alpha_star, alpha_bar: optional vertical markers (best alpha; accuracy 1/2).
+        label, measured_label, star_label: legend names of the line, the points and the alpha* marker.
+    Returns:
+        the Axes.
+    """
+    ax = _axes(ax)
+    with plt.rc_context(STYLE):
+        line, = ax.plot(alpha, predicted, color=color, label=label)
+        color = line.get_color()
+        if measured is not None:
+            ax.errorbar(measured.alpha, measured.mean, yerr=measured.stderr, fmt="o", ms=3.5, capsize=2,
+                        color=color, alpha=0.85, label=measured_label)
+        if alpha_star is not None and np.isfinite(alpha_star):
+            ax.axvline(alpha_star, color=color, linestyle="--", linewidth=1, label=f"{star_label} = {alpha_star:.3g}")
+        if alpha_bar is not None and np.isfinite(alpha_bar) and np.min(alpha) <= alpha_bar <= np.max(alpha):
+            ax.axvline(alpha_bar, color="grey", linestyle=":", linewidth=1, label=f"accuracy 1/2 at {alpha_bar:.3g}")
+        ax.set_xlabel("alpha (rescaling of the source classifier)")
+        ax.set_ylabel("test accuracy")
+        ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def plot_decision_histogram(values, mean, variance, *, bins=60, ax=None):
+    """Histogram of the decision `g = w_alpha^T x` per class against the predicted `N(y E[y g], Var[g])`.
+
+    Args:
+        values: a `DecisionValues` (alpha, decision (n_test,), labels (n_test,) in {-1, +1}).
+        mean, variance: the predicted `E[y g]` and `Var[g]` at that alpha (`margin_moments(...).mean/.variance`).
+        bins: histogram bins (shared by both classes).
+    Returns:
+        the Axes.
+    """
+    ax = _axes(ax)
+    decision, labels = np.asarray(values.decision), np.asarray(values.labels)
+    mean, std = float(mean), float(np.sqrt(variance))
+    edges = np.histogram_bin_edges(decision, bins=bins)
+    grid = np.linspace(edges[0], edges[-1], 400)
+    with plt.rc_context(STYLE):
+        for label, color in ((-1, "tab:blue"), (+1, "tab:orange")):
+            ax.hist(decision[labels == label], bins=edges, density=True, color=color, alpha=0.35,
+                    label=f"y = {label:+d}: simulation")
+            ax.plot(grid, scipy.stats.norm.pdf(grid, label * mean, std), color=color,
+                    label=f"y = {label:+d}: N({label * mean:+.2f}, {std:.2f}^2) theory")
+        ax.axvline(0.0, color="grey", linewidth=0.8)
+        ax.set_xlabel(f"decision value g = w^T x  (alpha = {values.alpha:.3g})")
+        ax.set_ylabel("density (per class)")
+        ax.legend(loc="upper left", frameon=False, fontsize=7.5)
+    return ax
+
+
+_MAP_AXES = {"n_over_p": ("n / p (target samples per dimension)", "log"),
+             "gamma": ("gamma (fine-tuning ridge strength)", "log")}
+_NEGATIVE_TRANSFER = "alpha = 1 worse than alpha = 0"
+GAIN_FLOOR_POINTS = 0.01                          # gain map: smallest gain (accuracy points) with its own colour
+GAIN_CONTOURS_POINTS = (0.1, 0.5, 1, 2, 5, 10, 20)  # gain map: labelled contours (accuracy points)
+
+
+def _map_coordinates(phase, y: str):
+    if y not in _MAP_AXES:
+        raise ValueError(f"y must be one of {sorted(_MAP_AXES)}, got {y!r}")
+    beta, other = np.asarray(phase.beta), np.asarray(getattr(phase, y))
+    if beta.ndim != 2 or beta.shape != other.shape or np.ptp(beta) == 0 or np.ptp(other) == 0:
+        raise ValueError(f"the PhaseMap must be a 2-D grid varying in beta and in {y}, got beta of shape "
+                         f"{beta.shape} and {y} of shape {other.shape}")
+    return beta, other
+
+
+def _finish_map(ax, image, phase, beta, other, y, colorbar_label):
+    advantage = np.asarray(phase.accuracy_one) - np.asarray(phase.accuracy_zero)  # < 0: negative transfer
+    if np.any(advantage < 0):
+        ax.contourf(beta, other, advantage, levels=[float(advantage.min()) - 1.0, 0.0], colors="none",
+                    hatches=["////"])
+        ax.contour(beta, other, advantage, levels=[0.0], colors="k", linewidths=0.8)
+    label, scale = _MAP_AXES[y]
+    ax.set_yscale(scale)
+    ax.set_xlabel("beta = <mu_s, mu_t> / |mu_s|^2 (task alignment)")
+    ax.set_ylabel(label)
+    ax.grid(False)
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+    handles = [matplotlib.patches.Patch(facecolor="none", edgecolor="k", hatch="////", label=_NEGATIVE_TRANSFER)]
+    handles = handles + ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(handles),
+              frameon=False, fontsize=7.5, handlelength=2.5)
+
+
+def plot_alpha_map(phase, *, y="n_over_p", ax=None):
+    """alpha* over (beta, y) with the alpha* = 1 contour and the region where alpha = 1 is worse than alpha = 0
+    hatched.
+
+    Args:
+        phase: a 2-D `PhaseMap` (from `rmt_alpha._phase.phase_map` on a meshgrid of beta and `y`).
+        y: the vertical coordinate, "n_over_p" or "gamma" (log scale).
+    Returns:
+        the Axes.
+    """
+    beta, other = _map_coordinates(phase, y)
+    ax = _axes(ax)
+    alpha_star = np.asarray(phase.alpha_star)
+    finite = alpha_star[np.isfinite(alpha_star)]
+    low, high = float(finite.min()), float(finite.max())
+    norm = (matplotlib.colors.TwoSlopeNorm(vcenter=1.0, vmin=low, vmax=high) if low < 1.0 < high
+            else matplotlib.colors.Normalize(low, high))
+    with plt.rc_context(STYLE):
+        image = ax.pcolormesh(beta, other, alpha_star, shading="auto", cmap="RdBu_r", norm=norm)
+        for level, style in ((1.0, "-"), (0.0, ":")):
+            if low < level < high:
+                ax.contour(beta, other, alpha_star, levels=[level], colors="dimgrey", linestyles=style,
+                           linewidths=1.2)
+                ax.plot([], [], color="dimgrey", linestyle=style, label=f"alpha* = {level:g}")
+        _finish_map(ax, image, phase, beta, other, y, "alpha* (best rescaling)")
+    return ax
+
+
+def plot_gain_map(phase, *, y="n_over_p", ax=None):
+    """The accuracy gained by alpha* over plain fine-tuning (alpha = 1), in percentage points, over (beta, y),
+    with the region where alpha = 1 is worse than alpha = 0 hatched.
+
+    The colour scale is logarithmic (gains below `GAIN_FLOOR_POINTS` share the darkest colour); white contours
+    at `GAIN_CONTOURS_POINTS`.
+
+    Args, Returns: as `plot_alpha_map`.
+    """
+    beta, other = _map_coordinates(phase, y)
+    ax = _axes(ax)
+    gain = 100.0 * np.asarray(phase.gain_over_one)
+    floor = GAIN_FLOOR_POINTS
+    norm = matplotlib.colors.LogNorm(vmin=floor, vmax=max(float(gain.max()), 10 * floor), clip=True)
+    with plt.rc_context(STYLE):
+        image = ax.pcolormesh(beta, other, np.maximum(gain, floor), shading="auto", cmap="viridis", norm=norm)
+        levels = [level for level in GAIN_CONTOURS_POINTS if gain.min() < level < gain.max()]
+        if levels:
+            lines = ax.contour(beta, other, gain, levels=levels, colors="white", linewidths=0.8)
+            ax.clabel(lines, fmt=lambda value: f"{value:g}", fontsize=7)
+        _finish_map(ax, image, phase, beta, other, y, "accuracy(alpha*) - accuracy(1)  [points, log scale]")
+    return ax
+
+
+def plot_gap_vs_dimension(p, gap, stderr, *, label="simulation - theory", ax=None):
+    """Theory-minus-simulation gaps against the dimension p (log scale), with +-2 standard-error bars.
+
+    Args:
+        p: dimensions (k,). gap: `measured - predicted` (k,) or (k, j) for j curves. stderr: same shape as gap.
+        label: legend label, or a list of j labels.
+    Returns:
+        the Axes.
+    """
+    ax = _axes(ax)
+    p = np.asarray(p, dtype=float)
+    gap, stderr = np.atleast_2d(np.asarray(gap, float).T).T, np.atleast_2d(np.asarray(stderr, float).T).T
+    labels = [label] if isinstance(label, str) else list(label)
+    if gap.shape != stderr.shape or gap.shape[0] != p.size or len(labels) != gap.shape[1]:
+        raise ValueError(f"p (length {p.size}), gap {gap.shape}, stderr {stderr.shape} and {len(labels)} labels "
+                         "do not match")
+    offsets = np.linspace(-0.03, 0.03, gap.shape[1]) if gap.shape[1] > 1 else [0.0]
+    with plt.rc_context(STYLE):
+        for column, (name, offset) in enumerate(zip(labels, offsets)):
+            ax.errorbar(p * 10**offset, gap[:, column], yerr=2 * stderr[:, column], fmt="o-", ms=3.5, capsize=2,
+                        label=name)
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xticks(p, [f"{value:g}" for value in p])
+        ax.minorticks_off()
+        ax.set_xlabel("dimension p (n, N grow with it)")
+        ax.set_ylabel("accuracy gap (+-2 s.e.)")
+        ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def plot_amazon_curve(check, *, ax=None):
+    """One Amazon pair: the measured accuracy against alpha (mean +-1 s.e. over splits) and the isotropic and
+    covariance-aware predictions.
+
+    Args:
+        check: a `rmt_alpha.experiments.PredictionCheck` (or any object with its fields: source, target, alpha,
+            measured (`EmpiricalCurve`), predicted_isotropic, predicted_covariance, alpha_star_isotropic,
+            alpha_star_covariance); NaN predictions are skipped.
+    Returns:
+        the Axes.
+    """
+    ax = _axes(ax)
+    plot_accuracy_curve(check.alpha, check.predicted_isotropic, alpha_star=check.alpha_star_isotropic,
+                        label="theory (isotropic)", star_label="alpha* isotropic", color="tab:blue", ax=ax)
+    if np.all(np.isfinite(check.predicted_covariance)):
+        plot_accuracy_curve(check.alpha, check.predicted_covariance, alpha_star=check.alpha_star_covariance,
+                            label="theory (covariance)", star_label="alpha* covariance", color="tab:red", ax=ax)
+    with plt.rc_context(STYLE):
+        measured = check.measured
+        ax.errorbar(measured.alpha, measured.mean, yerr=measured.stderr, fmt="o", ms=3, capsize=1.5, color="black",
+                    label="measured (test rows, +-1 s.e.)")
+        ax.legend(loc="lower right", frameon=False)
+        ax.set_title(f"{check.source} -> {check.target}" + (" (whitened)" if check.whiten else ""))
+    return ax
+
+
+def plot_method_comparison(rows, *, methods=None, ax=None):
+    """Test accuracy of each way of choosing alpha, per source -> target pair (mean +-1 s.e. over splits).
+
+    Args:
+        rows: dicts with keys source, target, method, accuracy, stderr (the `honest` table of the Amazon
+            experiment, filtered to one configuration).
+        methods: the methods to show, in order (default: every method in the rows, in order of appearance).
+    Returns:
+        the Axes.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows must hold at least one result row, got none")
+    pairs = list(dict.fromkeys((row["source"], row["target"]) for row in rows))
+    methods = list(methods) if methods is not None else list(dict.fromkeys(row["method"] for row in rows))
+    cell = {(row["source"], row["target"], row["method"]): row for row in rows}
+    ax = _axes(ax)
+    offsets = np.linspace(-0.3, 0.3, len(methods)) if len(methods) > 1 else [0.0]
+    with plt.rc_context(STYLE):
+        for method, offset in zip(methods, offsets):
+            present = [(i, cell[pair + (method,)]) for i, pair in enumerate(pairs) if pair + (method,) in cell]
+            if not present:
+                continue
+            ax.errorbar([i + offset for i, _ in present], [float(r["accuracy"]) for _, r in present],
+                        yerr=[float(r["stderr"]) for _, r in present], fmt="o", ms=3.5, capsize=2, label=method)
+        ax.set_xticks(np.arange(len(pairs)))
+        ax.set_xticklabels([f"{s}->{t}" for s, t in pairs], rotation=45, ha="right")
+        ax.set_ylabel("target test accuracy")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    return ax
+
+
+def plot_alpha_statistics(runs, *, method="alpha_lora", ax=None):
+    """The learned alphas of alpha-LoRA per adapted weight: the mean over seeds of each weight's mean alpha, the
+    within-weight spread (mean std, error bars) and the range over features and seeds (thin line), per sharing
+    level; alpha = 1 (LoRA) as a reference line.
+
+    Args:
+        runs: the `runs` of the transformer experiment's `results.json`: dicts with keys method, sharing and alpha
+            (`{weight path: {"mean", "std", "min", "max"}}`).
+        method: which runs to show.
+    Returns:
+        the Axes.
+    """
+    chosen = [run for run in runs if run.get("method") == method and run.get("alpha")]
+    if not chosen:
+        raise ValueError(f"runs hold no {method!r} run with learned alphas")
+    paths = sorted(chosen[0]["alpha"])
+    levels = sorted({float(run["sharing"]) for run in chosen})
+    ax = _axes(ax)
+    offsets = np.linspace(-0.15, 0.15, len(levels)) if len(levels) > 1 else [0.0]
+    with plt.rc_context(STYLE):
+        for level, offset in zip(levels, offsets):
+            rows = [run for run in chosen if float(run["sharing"]) == level]
+            table = {key: np.array([[run["alpha"][path][key] for path in paths] for run in rows])
+                     for key in ("mean", "std", "min", "max")}
+            x = np.arange(len(paths)) + offset
+            bars = ax.errorbar(x, table["mean"].mean(axis=0), yerr=table["std"].mean(axis=0), fmt="o", ms=4,
+                               capsize=2, label=f"sharing {level:.2f} ({len(rows)} seed{'s' * (len(rows) > 1)})")
+            ax.vlines(x, table["min"].min(axis=0), table["max"].max(axis=0), color=bars[0].get_color(),
+                      alpha=0.35, linewidth=1)
+        ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--", label="alpha = 1 (LoRA)")
+        ax.set_xticks(np.arange(len(paths)))
+        ax.set_xticklabels([_short_path(path) for path in paths], rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel("learned alpha (bar: mean within-weight std;\nline: min to max)")
+        ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def _short_path(path: str) -> str:
+    return path.replace("blocks/", "b").replace("/kernel", "").replace("attention", "attn")
+
+
+def plot_accuracy_vs_sharing(summary, methods, *, ax=None):
+    """Target test accuracy of each fine-tuning method against the sharing knob (mean +-1 s.e. over seeds).
+
+    Args:
+        summary: the `summary` rows of the transformer experiment (dicts with method, sharing, test_mean,
+            test_stderr). methods: the methods to draw, in order.
+    Returns:
+        the Axes.
+    """
+    ax = _axes(ax)
+    with plt.rc_context(STYLE):
+        for method in methods:
+            rows = sorted((r for r in summary if r["method"] == method), key=lambda r: r["sharing"])
+            ax.errorbar([r["sharing"] for r in rows], [r["test_mean"] for r in rows],
+                        yerr=[r["test_stderr"] or 0.0 for r in rows], marker="o", ms=4, capsize=3, label=method)
+        ax.set_xlabel("sharing (fraction of target sentiment words seen in the source)")
+        ax.set_ylabel("target test accuracy")
+        ax.legend(loc="best", frameon=False)
+    return ax
+
+
+def save_figure(figure, path) -> str:
+    """Write `figure` to `path` (format from the extension: .png, .pdf, .svg) atomically; returns the path."""
+    suffix = os.path.splitext(os.fspath(path))[1] or ".png"
+    buffer = io.BytesIO()
+    figure.savefig(buffer, bbox_inches="tight", format=suffix.lstrip("."))
+    return atomic_write(path, buffer.getvalue())

@@ -1,0 +1,269 @@
+"""JAX Monte-Carlo of the linear alpha-LoRA model (theory/THEORY.md section 1), on one device or many.
+
+One trial draws the source sample (N points of `x = y mu_s + z`) and fits the source ridge classifier (or takes a
+given `w_s`), draws n target points, fits the fine-tuned classifier for a whole grid of alphas, and scores it.
+The fit is affine in alpha,
+
+    w_alpha = Q X^T y / n + alpha * gamma Q w_s = target_part + alpha * source_part,   Q = (X^T X / n + gamma I)^-1,
+
+so a grid of alphas costs one Cholesky factorisation per trial (two right-hand sides), and the scores are
+scalar functions of alpha: `w^T mu_t = a + alpha b`, `|w|^2 = A + 2 alpha B + alpha^2 C`. When p > n the
+factorisation is of the n x n kernel instead (push-through and Woodbury identities), likewise for the source
+when p > N; the choice is made statically from the shapes.
+
+Scores per trial and alpha (`Scores`): the accuracy, `E[y g]` and `E[g^2]` of the decision `g = w^T x` on the
+target task, either exact given w (`Phi(w^T mu_t / |w|)`, `w^T mu_t`, `|w|^2 + (w^T mu_t)^2`; the default,
+noise-free) or averaged over a finite test set of `n_test` fresh points.
+
+Layout: key-first single-trial `trial(key, ...)`, `jax.vmap` over trials, `jax.jit` over everything, the trial
+axis sharded over a device mesh by `rmt_alpha.simulate._sharding`. alpha, gamma, the means, `w_s` and the seed are traced
+(a new value never recompiles); only the sizes are static. Trial i always uses `fold_in(key(seed), i)`, so the
+numbers do not depend on the device count or the chunking. Random numbers are drawn in float32 and then cast, so
+`dtype="float64"` sees exactly the same draws as float32 (and runs in a `jax.enable_x64` context: the session's
+own precision setting is left alone). Data follow scikit-learn: `X` has shape (n_samples, p), labels in {-1, +1}.
+
+The pure pieces (`draw_mixture`, `source_classifier`, `trial`; the fit itself is `rmt_alpha.linear`) are
+jax-traceable and unchecked; `simulate`, `empirical_accuracy` and `fit_and_score` check their inputs and compile.
+Reference: El Firdoussi, Chayti, Seddik, Jaggi, "alpha-LoRA", arXiv 2510.21345; theory/THEORY.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg
+import jax.scipy.sparse.linalg
+import jax.scipy.special
+import numpy as np
+from tqdm.auto import tqdm
+
+import rmt_alpha.simulate._sharding as _sharding
+from rmt_alpha._results import EmpiricalCurve, summarize
+from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
+from rmt_alpha._validation import (
+    check_sample_count,
+    check_seed,
+    check_vector,
+)
+from rmt_alpha.linear._engine import (
+    Scores,
+    alpha_grid,
+    exact_scores,
+    fit_affine,
+    precision,
+    ridge_classifier,
+    test_scores,
+    working_dtype,
+)
+
+DRAW_DTYPE = jnp.float32  # every random number is drawn in this dtype, then cast to the working dtype
+CHUNK_BYTES = 1 << 30     # default working-memory budget of one chunk of trials
+
+
+class Simulation(NamedTuple):
+    """Monte-Carlo curves over alpha: accuracy, `E[y g]` and `E[g^2]`, each an `EmpiricalCurve` (per-trial values,
+    mean and standard error), to compare with `predicted_accuracy` and `margin_moments` term by term."""
+
+    accuracy: EmpiricalCurve
+    margin_mean: EmpiricalCurve
+    margin_second_moment: EmpiricalCurve
+
+
+# ----------------------------------------------------------------------------------------------- pure pieces
+
+def draw_mixture(key, n_samples: int, mean, dtype=None):
+    """Draw `x = y * mean + z`, `z ~ N(0, I_p)`, balanced labels (half +1, half -1, shuffled).
+
+    Randoms are drawn in float32 and cast to `dtype` (default: mean's dtype), so every precision sees the same
+    draws. Returns `(X, y)`: X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
+    """
+    mean = jnp.asarray(mean)
+    dtype = mean.dtype if dtype is None else dtype
+    label_key, noise_key = jax.random.split(key)
+    labels = jnp.where(jnp.arange(n_samples) < (n_samples + 1) // 2, 1.0, -1.0)
+    y = jax.random.permutation(label_key, labels).astype(dtype)
+    z = jax.random.normal(noise_key, (n_samples, mean.shape[0]), DRAW_DTYPE).astype(dtype)
+    return y[:, None] * mean.astype(dtype)[None, :] + z, y
+
+
+def source_classifier(key, mean, n_samples: int, gamma):
+    """The ridge classifier of a fresh source sample of `n_samples` points of `x = y mean + z` (theory/THEORY.md section 1).
+
+    The fit sees the sample only through `Xs^T Xs` and `Xs^T ys`. With `u = Zs^T ys ~ N(0, N I_p)` and
+    `W = Zs^T (I - ys ys^T / N) Zs ~ Wishart_p(N - 1, I)` independent of u, the class-mean estimate is
+    `c = Xs^T ys / N = mean + u / N` and `Xs^T Xs / N = c c^T + W / N`, so (Sherman-Morrison)
+
+        w_s = (c c^T + W / N + gamma I)^-1 c = v / (1 + c^T v),   v = (W / N + gamma I)^-1 c.
+
+    When N > p these statistics are drawn directly, exactly in distribution (W by the Bartlett decomposition
+    `W = L L^T`, L lower triangular with `L_ii^2 ~ chi^2(N - 1 - i)` and standard normals below the diagonal):
+    about p^2 / 2 random numbers instead of N p. v is found by conjugate gradients with the matrix-free product
+    `x -> L (L^T x) / N + gamma x` (`jax.scipy.sparse.linalg.cg`; the condition number is at most
+    `((1 + sqrt(p / N))^2 + gamma) / gamma` asymptotically, so a few dozen iterations of 2 p^2 operations each,
+    against the N p^2 Gram matrix of the sample). A solve whose final relative residual exceeds
+    sqrt(machine epsilon) returns NaN, which `simulate` reports as an error. When N <= p the sample itself is
+    drawn and fitted in the dual form (`draw_mixture` and `ridge_classifier`).
+    """
+    mean = jnp.asarray(mean)
+    p = mean.shape[0]
+    if n_samples <= p:
+        return ridge_classifier(*draw_mixture(key, n_samples, mean), gamma)
+    mean_key, chi_key, lower_key = jax.random.split(key, 3)
+    u = jax.random.normal(mean_key, (p,), DRAW_DTYPE) * np.float32(np.sqrt(n_samples))
+    half_dof = (n_samples - 1 - jnp.arange(p, dtype=DRAW_DTYPE)) / 2.0
+    diagonal = jnp.sqrt(2.0 * jax.random.gamma(chi_key, half_dof, dtype=DRAW_DTYPE))
+    rows, columns = np.tril_indices(p, -1)
+    below = jax.random.normal(lower_key, (rows.size,), DRAW_DTYPE)
+    lower = jnp.zeros((p, p), DRAW_DTYPE).at[rows, columns].set(below) + jnp.diag(diagonal)
+    lower = lower.astype(mean.dtype)
+    class_mean = mean + u.astype(mean.dtype) / n_samples
+
+    def regularised(x):
+        return lower @ (lower.T @ x) / n_samples + gamma * x
+
+    epsilon = jnp.finfo(mean.dtype).eps
+    v, _ = jax.scipy.sparse.linalg.cg(regularised, class_mean, tol=10 * epsilon, maxiter=p)
+    residual = jnp.linalg.norm(regularised(v) - class_mean) / jnp.linalg.norm(class_mean)
+    v = jnp.where(residual <= jnp.sqrt(epsilon), v, jnp.nan)
+    return v / (1.0 + class_mean @ v)
+
+
+def trial(key, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, n_test) -> Scores:
+    """One Monte-Carlo trial: source fit (`source_classifier`, unless w_s is given), target draw, fine-tuning
+    for every alpha, scores.
+
+    Args:
+        key: a PRNG key. source: `mu_s` (p,) when `source_n` is an int (the source ridge classifier is fitted
+            on `source_n` fresh points with `source_gamma`), or the fixed classifier `w_s` (p,) when it is None.
+        target_mean: `mu_t` (p,). alpha: (k,). gamma: fine-tuning ridge strength.
+        n: target training size. n_test: None for exact scores, else the size of a fresh test set.
+    Returns:
+        `Scores`, each of shape (k,).
+    """
+    source_key, target_key, test_key = jax.random.split(key, 3)
+    if source_n is None:
+        w_s = source
+    else:
+        w_s = source_classifier(source_key, source, source_n, source_gamma)
+    fine = fit_affine(w_s, *draw_mixture(target_key, n, target_mean), gamma)
+    if n_test is None:
+        return exact_scores(fine, target_mean, alpha)
+    return test_scores(fine, *draw_mixture(test_key, n_test, target_mean), alpha)
+
+
+@functools.partial(jax.jit, static_argnames=("source_n", "n", "n_test"))
+def _simulate_trials(seed, trial_indices, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, n_test):
+    """`trial` for every index, key `fold_in(key(seed), index)`; vmapped, compiled once per shape."""
+    base_key = jax.random.key(seed)
+    keys = jax.vmap(lambda index: jax.random.fold_in(base_key, index))(trial_indices)
+    one = functools.partial(trial, source_n=source_n, n=n, n_test=n_test)
+    return jax.vmap(one, in_axes=(0, None, None, None, None, None))(keys, source, target_mean, alpha,
+                                                                      source_gamma, gamma)
+
+
+# ------------------------------------------------------------------------------------------------- checks
+
+def _default_chunk(per_trial_values: int, itemsize: int, trials: int, mesh, progress: bool) -> int:
+    """Trials per compiled call: within `CHUNK_BYTES`, about ten chunks when a progress bar is shown."""
+    chunk = max(1, CHUNK_BYTES // (per_trial_values * itemsize))
+    if progress:
+        chunk = min(chunk, math.ceil(trials / 10))
+    return _sharding.padded_count(min(chunk, trials), mesh)
+
+
+# ------------------------------------------------------------------------------------------------- public API
+
+def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, n_test: int | None = None,
+             dtype="float32", devices=None, chunk_trials: int | None = None, progress: bool | None = False
+             ) -> Simulation:
+    """Monte-Carlo accuracy, `E[y g]` and `E[g^2]` of the alpha-fine-tuned classifier, for every alpha.
+
+    Per trial: fit the source ridge classifier on `source.n` fresh points (or use the given `w_s`), draw
+    `target.n` target points, fine-tune `w_alpha = Q (X^T y / n + alpha gamma w_s)` for the whole grid (one
+    factorisation), and score: exactly given w (default, `Phi(w^T mu_t / |w|)`) or on `n_test` fresh points.
+
+    Args:
+        source: a `SourceStats` (a fresh source sample and ridge fit every trial) or a fixed classifier `w_s`
+            (1-D array of length p).
+        target: the `TargetStats` (mean, n, gamma).
+        alpha: scalar or 1-D array of alphas, shape (k,).
+        trials: number of independent trials (>= 1). seed: integer in [0, 2**32).
+        n_test: None for the exact conditional scores, else the size of a fresh test set per trial.
+        dtype: 'float32' (default; fast on every accelerator) or 'float64' (run inside `jax.enable_x64`; use it
+            for very small gamma, where float32 factorisations lose accuracy). Both see the same random draws.
+        devices: None (every visible device, across processes), an int k (the first k) or a list of devices;
+            the trial axis is sharded over them.
+        chunk_trials: trials per compiled call (rounded up to a multiple of the device count); default: as many
+            as fit in about 1 GiB of working memory. The numbers do not depend on it.
+        progress: show a tqdm bar over chunks on stderr (None: only when stderr is a terminal).
+    Returns:
+        `Simulation(accuracy, margin_mean, margin_second_moment)`, each an `EmpiricalCurve` with per-trial
+        values of shape (trials, k); results are float64 numpy arrays.
+    Raises:
+        ValueError or TypeError for bad input, before anything is compiled; ValueError if a factorisation broke
+        down (non-finite results: gamma too small for the precision).
+
+    Example:
+        >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
+        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> sim = simulate(src, tgt, [0.0, 1.0, 3.0], trials=64, seed=0)   # compare with predicted_accuracy
+    """
+    if not isinstance(target, TargetStats):
+        raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
+    if isinstance(source, SourceStats):
+        source_vector, source_n, source_gamma = source.mean, source.n, source.gamma
+    else:
+        if isinstance(source, TargetStats):
+            raise TypeError("source must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
+        source_vector, source_n, source_gamma = check_vector("source (the classifier w_s)", source), None, 1.0
+    check_same_dimension(source_vector, target)
+    alpha = alpha_grid(alpha)
+    trials = check_sample_count("trials", trials)
+    n_test = None if n_test is None else check_sample_count("n_test", n_test)
+    seed = check_seed(seed)
+    dtype = working_dtype(dtype)
+    mesh = _sharding.trial_mesh(devices)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    p = target.p
+    per_trial_values = (p * (source_n or 0) + min(p, source_n or 1) ** 2 + target.n * p + min(p, target.n) ** 2
+                        + (n_test or 0) * (p + alpha.size))
+    if chunk_trials is None:
+        chunk = _default_chunk(per_trial_values, dtype.itemsize, trials, mesh, progress)
+    else:
+        chunk = _sharding.padded_count(check_sample_count("chunk_trials", chunk_trials), mesh)
+    chunk = min(chunk, _sharding.padded_count(trials, mesh))
+
+    arguments = (np.asarray(source_vector, dtype), np.asarray(target.mean, dtype), np.asarray(alpha, dtype),
+                 np.asarray(source_gamma, dtype), np.asarray(target.gamma, dtype))
+    pieces = []
+    with precision(dtype), tqdm(total=trials, unit="trial", file=sys.stderr, disable=not progress,
+                                 desc="simulate") as bar:
+        for start in range(0, trials, chunk):
+            indices = _sharding.shard_trials(np.arange(start, start + chunk, dtype=np.uint32), mesh)
+            scores = _simulate_trials(seed, indices, *arguments, source_n=source_n, n=target.n, n_test=n_test)
+            pieces.append(_sharding.gather(scores))
+            bar.update(min(chunk, trials - start))
+    per_trial = Scores(*(np.concatenate(values)[:trials].astype(np.float64) for values in zip(*pieces)))
+    if not all(np.all(np.isfinite(values)) for values in per_trial):
+        raise ValueError(f"the simulation produced non-finite values in {dtype} (gamma={target.gamma:g}"
+                         f"{'' if source_n is None else f', source gamma={source_gamma:g}'} is too small for "
+                         f"this precision); use dtype='float64' or a larger gamma")
+    return Simulation(*(summarize(alpha, values) for values in per_trial))
+
+
+def empirical_accuracy(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, n_test: int | None = None,
+                       dtype="float32", devices=None, chunk_trials: int | None = None,
+                       progress: bool | None = False) -> EmpiricalCurve:
+    """The Monte-Carlo accuracy-vs-alpha curve: `simulate(...).accuracy` (same arguments, see `simulate`).
+
+    Returns:
+        `EmpiricalCurve(alpha, mean, stderr, per_trial)`, per_trial of shape (trials, k).
+    """
+    return simulate(source, target, alpha, trials=trials, seed=seed, n_test=n_test, dtype=dtype, devices=devices,
+                    chunk_trials=chunk_trials, progress=progress).accuracy

@@ -1,0 +1,264 @@
+"""Tests of the JAX simulator (rmt_alpha.simulate) and `rmt-alpha validate`.
+
+Tolerances:
+- Monte-Carlo vs closed form: |gap| < K_SE standard errors, the standard error computed from the trials. K_SE = 4:
+  a 4-sigma two-sided gap has probability 6e-5 per comparison, so over the ~60 comparisons below a false alarm
+  has probability under 0.4%; the seeds are fixed, so the outcome is deterministic. Configurations use p >= 200,
+  where the closed forms' finite-size bias (O(1/p), theory/THEORY.md: about 0.003 at p = 300) is below one standard error.
+- Same arithmetic in another form (affine shortcut vs direct solve, JAX vs numpy reference, float64): 1e-9
+  relative, a few thousand ulps of float64 for systems with condition number below 1e3.
+- float32 vs float64 on the same draws: 1e-4 absolute in accuracy (float32 epsilon 1.2e-7 times the condition
+  number of the Gram matrix, < 1e3 here).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+
+from rmt_alpha import linear
+from rmt_alpha import simulate as sim
+from rmt_alpha.simulate import _montecarlo
+from rmt_alpha._accuracy import margin_moments, predicted_accuracy
+from rmt_alpha._stats import SourceStats, TargetStats
+from rmt_alpha.cli import main as cli_main
+from rmt_alpha.simulate import _reference as reference
+from tests.conftest import K_SE
+
+ALPHA = np.array([-1.0, 0.0, 1.0, 2.0, 4.0])
+
+
+def _given_w_s(p: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    w_s = 0.3 * rng.standard_normal(p) / np.sqrt(p)
+    w_s[0] += 0.5
+    return w_s
+
+
+CONFIGS = {
+    # name: (source, target); eta = p / n below and above 1, positive and negative beta, source fit in the
+    # sufficient-statistics form (N > p) and in the sampled dual form (N <= p), and a given w_s.
+    "eta<1, beta>0": (SourceStats.from_norm(200, 1.5, 1000, 1.0),
+                      TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 400, 1.0)),
+    "eta>1, beta<0": (SourceStats.from_norm(200, 1.5, 1000, 0.5),
+                      TargetStats.from_alignment(200, 1.5, -0.5, 0.8, 80, 2.0)),
+    # (a source with N < p hangs intermittently inside XLA:CPU when 300 trials are vmapped: see below)
+    "eta<1, source N<p": (SourceStats.from_norm(200, 2.0, 150, 1.0),
+                          TargetStats.from_alignment(200, 2.0, 0.6, 0.5, 300, 1.0)),
+    "given w_s, eta>1": (_given_w_s(200), TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 80, 1.0)),
+}
+
+
+SMALL = (SourceStats.from_norm(30, 1.5, 120, 0.5), TargetStats.from_alignment(30, 1.5, -0.5, 0.8, 20, 2.0))
+TRIALS = 300  # closed-form checks: standard errors of about 0.002 in accuracy
+
+
+@functools.lru_cache(maxsize=None)
+def _simulated(name, n_test=None):
+    """One cached run per configuration (the CLI tests reuse the compiled shapes of "eta>1, beta<0")."""
+    source, target = CONFIGS[name]
+    return sim.simulate(source, target, ALPHA, trials=TRIALS, seed=11, n_test=n_test)
+
+
+def _gap_in_se(measured, predicted):
+    return (measured.mean - predicted) / measured.stderr
+
+
+# "eta<1, source N<p" is slow-marked: a trial that factorises twice under vmap (the source's n x n kernel, then the
+# target's p x p Gram matrix) intermittently stops at 0% CPU inside XLA:CPU on this machine (README, "Known issue").
+# The N <= p source path stays covered by test_trial_matches_numpy_reference_on_its_own_draws (one trial).
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if "source N<p" in name else name
+                                  for name in CONFIGS])
+def test_simulation_matches_closed_forms(name):
+    """Accuracy, E[y g] and E[g^2] within K_SE standard errors of predicted_accuracy and margin_moments."""
+    source, target = CONFIGS[name]
+    result = _simulated(name)
+    moments = margin_moments(source, target, ALPHA)
+    for measured, predicted in [(result.accuracy, predicted_accuracy(source, target, ALPHA)),
+                                (result.margin_mean, moments.mean),
+                                (result.margin_second_moment, moments.second_moment)]:
+        gaps = _gap_in_se(measured, predicted)
+        assert np.all(np.abs(gaps) < K_SE), (name, gaps)
+    assert np.all(result.accuracy.stderr > 0)
+
+
+def test_test_set_accuracy_is_unbiased_for_exact_accuracy():
+    """Same seed, same training draws: a finite test set's accuracy minus the exact conditional accuracy has mean
+    zero trial by trial, so the paired differences must average to 0 within K_SE of their standard error."""
+    exact, tested = _simulated("eta>1, beta<0"), _simulated("eta>1, beta<0", n_test=200)
+    for exact_curve, tested_curve in zip(exact, tested):
+        difference = tested_curve.per_trial - exact_curve.per_trial
+        stderr = difference.std(axis=0, ddof=1) / np.sqrt(len(difference))
+        assert np.all(np.abs(difference.mean(axis=0)) < K_SE * stderr)
+        assert np.all(stderr > 0)
+
+
+@pytest.mark.parametrize("source_kind", ["given w_s", "sampled source (N <= p)"])
+def test_trial_matches_numpy_reference_on_its_own_draws(source_kind):
+    """A whole `trial` against the numpy reference fed the very arrays the trial drew (float64)."""
+    p, n, source_n, gamma, source_gamma = 50, 30, 40, 0.8, 1.3
+    source_mean, target_mean = np.r_[1.2, np.zeros(p - 1)], np.r_[0.9, 0.6, np.zeros(p - 2)]
+    key = jax.random.key(3)
+    with jax.enable_x64(True):
+        source_key, target_key, _ = jax.random.split(key, 3)
+        if source_kind == "given w_s":
+            w_s, source_vector, static_n = _given_w_s(p), _given_w_s(p), None
+        else:
+            Xs, ys = map(np.asarray, sim.draw_mixture(source_key, source_n, jnp.asarray(source_mean)))
+            w_s, source_vector, static_n = reference.fit_ridge_classifier(Xs, ys, source_gamma), source_mean, source_n
+        X, y = map(np.asarray, sim.draw_mixture(target_key, n, jnp.asarray(target_mean)))
+        scores = sim.trial(key, jnp.asarray(source_vector), jnp.asarray(target_mean), jnp.asarray(ALPHA),
+                           source_gamma, gamma, source_n=static_n, n=n, n_test=None)
+    assert X.dtype == np.float64 and sorted(set(y.tolist())) == [-1.0, 1.0] and y.sum() == 0
+    expected = reference.conditional_accuracy(reference.fit_finetuned(X, y, gamma, w_s, ALPHA), target_mean)
+    np.testing.assert_allclose(scores.accuracy, expected, rtol=1e-9)
+
+
+def test_sufficient_statistics_source_has_the_sampled_source_distribution():
+    """`source_classifier` with N > p (Wishart/Bartlett draw) against fitting an explicitly drawn sample:
+    the two laws of `<w_s, mu_s>` and `|w_s|^2` agree (means within K_SE combined standard errors; a
+    Kolmogorov-Smirnov test does not reject at the 1e-3 level)."""
+    p, source_n, gamma = 30, 120, 0.7
+    mean = jnp.asarray(np.r_[1.5, np.zeros(p - 1)])
+    keys = jax.random.split(jax.random.key(0), 2000)
+    direct = jax.jit(jax.vmap(lambda k: sim.source_classifier(k, mean, source_n, gamma)))(keys)
+    sampled = jax.jit(jax.vmap(lambda k: linear.ridge_classifier(*sim.draw_mixture(k, source_n, mean), gamma)))(keys)
+    for statistic in (lambda w: w @ mean, lambda w: jnp.sum(w * w, axis=1)):
+        a, b = np.asarray(statistic(direct)), np.asarray(statistic(sampled))
+        stderr = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        assert abs(a.mean() - b.mean()) < K_SE * stderr
+        assert scipy.stats.ks_2samp(a, b).pvalue > 1e-3
+
+
+def test_float32_and_float64_see_the_same_draws():
+    source, target = SMALL
+    single = sim.simulate(source, target, ALPHA, trials=7, seed=2, dtype="float32")
+    double = sim.simulate(source, target, ALPHA, trials=7, seed=2, dtype=np.float64)
+    np.testing.assert_allclose(single.accuracy.per_trial, double.accuracy.per_trial, rtol=0, atol=1e-4)
+    assert not jax.config.jax_enable_x64  # the session's precision setting is untouched
+
+
+def test_numbers_do_not_depend_on_chunking():
+    source, target = SMALL
+    whole = sim.simulate(source, target, ALPHA, trials=7, seed=4)
+    chunked = sim.simulate(source, target, ALPHA, trials=7, seed=4, chunk_trials=3, progress=True)
+    np.testing.assert_allclose(chunked.accuracy.per_trial, whole.accuracy.per_trial, rtol=0, atol=1e-6)
+    first_three = sim.simulate(source, target, ALPHA, trials=3, seed=4)  # trial i's key depends on i only
+    np.testing.assert_allclose(first_three.accuracy.per_trial, whole.accuracy.per_trial[:3], rtol=0, atol=1e-6)
+
+
+def test_new_values_of_traced_arguments_do_not_recompile():
+    source, target = SMALL
+    sim.simulate(source, target, ALPHA, trials=7, seed=0)
+    compiled = _montecarlo._simulate_trials._cache_size()
+    other_target = TargetStats.from_alignment(30, 1.5, 0.3, 1.0, 20, 0.25)
+    other_source = SourceStats.from_norm(30, 0.7, 120, 3.0)
+    sim.simulate(other_source, other_target, ALPHA + 0.5, trials=7, seed=9)  # new alpha, gamma, means, seed
+    assert _montecarlo._simulate_trials._cache_size() == compiled
+    sim.simulate(source, target, np.r_[ALPHA, 5.0], trials=7, seed=0)  # a new grid shape does compile
+    assert _montecarlo._simulate_trials._cache_size() == compiled + 1
+
+
+def test_one_device_and_four_fake_cpu_devices_give_the_same_numbers():
+    """7 trials (not a multiple of 4: padded to 8) sharded over 4 forced CPU devices, in a subprocess.
+
+    `--xla_cpu_multi_thread_eigen=false`: with several forced CPU devices on 2 cores, XLA's multi-threaded Eigen
+    matrix products stalled (observed at p = 200 with JAX 0.10); single-threaded products per device avoid it."""
+    script = textwrap.dedent("""
+        import json, jax, numpy as np
+        from rmt_alpha import simulate as sim
+        from rmt_alpha.simulate import _sharding
+        from rmt_alpha._stats import SourceStats, TargetStats
+        source = SourceStats.from_norm(30, 1.5, 120, 0.5)
+        target = TargetStats.from_alignment(30, 1.5, -0.5, 0.8, 20, 2.0)
+        alpha = np.array([-1.0, 0.0, 1.0, 2.0, 4.0])
+        mesh = _sharding.trial_mesh()
+        indices = _sharding.shard_trials(np.arange(12, dtype=np.uint32), mesh)
+        four = sim.simulate(source, target, alpha, trials=7, seed=6)
+        tested = sim.simulate(source, target, alpha, trials=7, seed=6, n_test=50)
+        print(json.dumps({"devices": jax.device_count(), "mesh": mesh.size,
+                          "shards": len(indices.sharding.device_set),
+                          "four": four.accuracy.per_trial.tolist(), "tested": tested.accuracy.per_trial.tolist()}))
+    """)
+    environment = dict(os.environ, JAX_PLATFORMS="cpu",
+                       XLA_FLAGS="--xla_force_host_platform_device_count=4 --xla_cpu_multi_thread_eigen=false")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
+                               timeout=300, check=True)
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["devices"] == report["mesh"] == report["shards"] == 4
+    source, target = SMALL
+    here = sim.simulate(source, target, ALPHA, trials=7, seed=6, devices=1)
+    here_tested = sim.simulate(source, target, ALPHA, trials=7, seed=6, n_test=50)
+    assert jax.device_count() == 1
+    np.testing.assert_allclose(report["four"], here.accuracy.per_trial, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(report["tested"], here_tested.accuracy.per_trial, rtol=0, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+SOURCE, TARGET = SMALL
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"trials": 0}, ValueError, "trials"),
+    ({"trials": 2.5}, ValueError, "trials"),
+    ({"trials": "10"}, TypeError, "trials"),
+    ({"trials": 4, "n_test": 0}, ValueError, "n_test"),
+    ({"trials": 4, "seed": -1}, ValueError, "seed"),
+    ({"trials": 4, "dtype": "float16"}, ValueError, "dtype"),
+    ({"trials": 4, "devices": 5}, ValueError, "devices"),
+    ({"trials": 4, "alpha": [0.0, np.nan]}, ValueError, "alpha"),
+    ({"trials": 4, "alpha": np.zeros((2, 2))}, ValueError, "alpha"),
+    ({"trials": 4, "source": np.ones(7)}, ValueError, "dimension p"),
+    ({"trials": 4, "source": TARGET}, TypeError, "source"),
+    ({"trials": 4, "target": SOURCE}, TypeError, "target"),
+])
+def test_simulate_rejects_bad_input_before_compiling(kwargs, error, message):
+    arguments = {"source": SOURCE, "target": TARGET, "alpha": ALPHA, **kwargs}
+    before = _montecarlo._simulate_trials._cache_size()
+    with pytest.raises(error, match=message):
+        sim.simulate(arguments.pop("source"), arguments.pop("target"), arguments.pop("alpha"), **arguments)
+    assert _montecarlo._simulate_trials._cache_size() == before
+
+
+def test_non_finite_results_raise_instead_of_returning_nan():
+    source, target = CONFIGS["given w_s, eta>1"]
+    tiny = TargetStats(target.mean * 1e20, target.n, target.gamma)  # overflows float32
+    with pytest.raises(ValueError, match="non-finite"):
+        sim.simulate(source, tiny, ALPHA, trials=2, seed=0)
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+def test_cli_validate_json_and_plot(tmp_path, capsys):
+    plot = tmp_path / "validate.png"
+    cli_main(["validate", "--p", "200", "--source-n", "1000", "--n", "80", "--trials", str(TRIALS), "--num", "5",
+              "--alpha-min", "0", "--alpha-max", "3", "--json", "--plot", str(plot)])
+    payload = json.loads(capsys.readouterr().out)
+    rows = payload["rows"]
+    assert len(rows) == 5 and payload["trials"] == TRIALS
+    for row in rows:
+        assert abs(row["measured"] - row["predicted"]) < K_SE * row["stderr"]
+        assert row["gap_in_stderr"] == pytest.approx((row["measured"] - row["predicted"]) / row["stderr"])
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["validate.png"]  # no temp file left behind
+
+
+def test_cli_validate_text_and_errors(capsys):
+    cli_main(["validate", "--p", "200", "--source-n", "1000", "--n", "80", "--trials", str(TRIALS), "--num", "5",
+              "--seed", "3"])
+    out = capsys.readouterr().out
+    assert "theory" in out and "gap" in out and len(out.strip().splitlines()) >= 5
+    with pytest.raises(SystemExit):
+        cli_main(["validate", "--trials", "0"])
+    assert "trials" in capsys.readouterr().err
