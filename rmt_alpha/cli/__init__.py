@@ -15,99 +15,64 @@ from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rmt-alpha", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add_alpha_grid(parser: argparse.ArgumentParser, *, num: int, what: str = "alphas") -> None:
+    parser.add_argument("--alpha-min", type=float, default=-1.0, help="smallest alpha (default -1)")
+    parser.add_argument("--alpha-max", type=float, default=4.0, help="largest alpha (default 4)")
+    parser.add_argument("--num", type=int, default=num, help=f"number of {what} (default {num})")
 
-    def command(name, handler, help_text):
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
-        sub.set_defaults(handler=handler)
-        return sub
 
-    demo = command("demo", cmd_demo, "alpha*, the predicted accuracy at alpha = 0, 1, alpha*, and a Monte-Carlo "
-                   "check, on the embedded default (or given statistics)")
-    add_stats_arguments(demo)
-    demo.add_argument("--trials", type=int, default=40, help="Monte-Carlo trials (default 40)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+def _add_monte_carlo(parser: argparse.ArgumentParser, *, trials: int, zero_allowed: bool = False) -> None:
+    parser.add_argument("--trials", type=int, default=trials, help=f"Monte-Carlo trials (default {trials}"
+                        + ("; 0 for theory only)" if zero_allowed else ")"))
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
-    best = command("optimal-alpha", cmd_optimal_alpha, "alpha* and alpha_bar from the closed form")
-    add_stats_arguments(best)
 
-    curve = command("curve", cmd_curve, "predicted accuracy on a grid of alphas")
-    add_stats_arguments(curve)
-    curve.add_argument("--alpha-min", type=float, default=-1.0)
-    curve.add_argument("--alpha-max", type=float, default=4.0)
-    curve.add_argument("--num", type=int, default=21, help="number of alphas (default 21)")
+def _glue_arguments(glue: argparse.ArgumentParser) -> None:
+    from rmt_alpha.experiments import GlueConfig
 
-    validate = command("validate", cmd_validate, "theory vs JAX simulation for each alpha: accuracy, E[y g] and "
-                       "E[g^2], with standard errors and the gap in standard errors")
-    add_stats_arguments(validate)
-    validate.add_argument("--alpha-min", type=float, default=-1.0)
-    validate.add_argument("--alpha-max", type=float, default=4.0)
-    validate.add_argument("--num", type=int, default=11, help="number of alphas (default 11)")
-    validate.add_argument("--trials", type=int, default=400, help="Monte-Carlo trials (default 400)")
-    validate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    validate.add_argument("--n-test", type=int, help="score on this many test points per trial (default: the "
-                          "exact conditional accuracy)")
-    validate.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    validate.add_argument("--plot", metavar="FILE.png", help="also draw accuracy against alpha to this PNG")
-
-    transformer = command("transformer", cmd_transformer, "pre-train a small transformer on synthetic source "
-                          "reviews (cached in --out), fine-tune it on a few target reviews with head-only, full, "
-                          "LoRA, fixed alpha, alpha-LoRA and DoRA over paired seeds; write table, figures, "
-                          "checkpoints")
-    transformer.add_argument("--out", required=True, help="output directory (also holds the pre-training cache)")
-    transformer.add_argument("--quick", action="store_true", help="a smoke run (under two minutes on a CPU)")
-    transformer.add_argument("--seeds", type=int, help="paired seeds per sharing level (default 5; quick: 1)")
-    transformer.add_argument("--sharing", type=float, nargs="+", help="sharing levels in [0, 1] "
-                             "(default 0.25 0.75; quick: 0.25)")
-
-    glue = command("glue", cmd_glue, "fine-tune a BERT/RoBERTa checkpoint (config.json, model.safetensors, "
-                   "tokenizer.json) on a GLUE task with LoRA / alpha-LoRA (adapters on query and value, head "
-                   "trained); dev set = test set; write table, results, checkpoints")
+    base = GlueConfig()
+    tuning, adapter = base.finetune, base.finetune.adapter
     glue.add_argument("--checkpoint", required=True, metavar="DIR", help="folder of config.json, model.safetensors "
                       "and tokenizer.json (e.g. roberta-base)")
     glue.add_argument("--data", required=True, metavar="DIR", help="GLUE data root (holding RTE/, MNLI/, ...) or "
                       "the task's own folder")
     glue.add_argument("--task", required=True, help="mnli, qnli, mrpc, rte, sst2 or qqp")
     glue.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    glue.add_argument("--methods", nargs="+", help="fine-tuning methods (default: lora alpha_lora)")
-    glue.add_argument("--seeds", type=int, help="paired seeds (default 3)")
-    glue.add_argument("--epochs", type=int, help="maximum epochs (default 10; early stopping on validation)")
-    glue.add_argument("--batch-size", type=int, help="training batch (default 16)")
-    glue.add_argument("--learning-rate", type=float, help="AdamW learning rate of adapters and head (default 5e-4)")
-    glue.add_argument("--rank", type=int, help="LoRA rank (default 8)")
-    glue.add_argument("--lora-alpha", type=float, help="PEFT's lora_alpha (default 8)")
-    glue.add_argument("--alpha-every", type=int, help="T: adapter steps between alpha updates (default 10)")
-    glue.add_argument("--alpha-learning-rate", type=float, help="Adam learning rate of alpha (default 5e-3)")
-    glue.add_argument("--max-length", type=int, help="tokens per sentence pair (default 128)")
+    glue.add_argument("--methods", nargs="+", help=f"fine-tuning methods (default: {' '.join(base.methods)})")
+    glue.add_argument("--seeds", type=int, help=f"paired seeds (default {base.seeds})")
+    glue.add_argument("--epochs", type=int, help=f"maximum epochs (default {tuning.max_epochs}; early stopping on "
+                      "validation)")
+    glue.add_argument("--batch-size", type=int, help=f"training batch (default {tuning.batch_size})")
+    glue.add_argument("--learning-rate", type=float, help="AdamW learning rate of adapters and head (default "
+                      f"{tuning.learning_rate:g})")
+    glue.add_argument("--rank", type=int, help=f"LoRA rank (default {adapter.rank})")
+    glue.add_argument("--lora-alpha", type=float, help=f"PEFT's lora_alpha (default {adapter.lora_alpha:g})")
+    glue.add_argument("--alpha-every", type=int, help=f"T: adapter steps between alpha updates (default "
+                      f"{tuning.alpha_every})")
+    glue.add_argument("--alpha-learning-rate", type=float, help="Adam learning rate of alpha (default "
+                      f"{tuning.alpha_learning_rate:g})")
+    glue.add_argument("--max-length", type=int, help=f"tokens per sentence pair (default {base.max_length})")
     glue.add_argument("--max-train", type=int, help="use at most this many training rows (default all)")
 
-    for name, handler, text in (("amazon", cmd_amazon, "the Amazon Review transfer experiments (12 pairs): honest "
-                                 "methods, paper mode beside the paper's Table 1, prediction vs measurement"),
-                                ("digits", cmd_digits, "the same transfer experiment on scikit-learn's digits "
-                                 "(digit-pair tasks)")):
-        real = command(name, handler, text)
-        real.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV, JSON and PNG outputs")
-        real.add_argument("--quick", action="store_true", help="a reduced run of under a minute")
-        real.add_argument("--seed", type=int, default=0, help="seed of the target splits (default 0)")
-        if name == "amazon":
-            real.add_argument("--data", metavar="DIR", help="Amazon data folder (default: $RMT_ALPHA_DATA, else "
-                              "../shared/data/amazon_review beside the checkout)")
 
-    plot = command("plot", cmd_plot, "draw a figure to PNG or PDF (from the extension): curve (theory vs "
-                   "simulation), histogram (decision values vs the two Gaussians), alpha-map and gain-map (over "
-                   "(beta, n/p) and (beta, gamma)), amazon-curves, amazon-methods, alpha-stats")
+def _transformer_arguments(transformer: argparse.ArgumentParser) -> None:
+    from rmt_alpha.experiments import ExperimentConfig
+
+    full, quick = ExperimentConfig(), ExperimentConfig.quick()
+    transformer.add_argument("--out", required=True, help="output directory (also holds the pre-training cache)")
+    transformer.add_argument("--quick", action="store_true", help="a smoke run (under two minutes on a CPU)")
+    transformer.add_argument("--seeds", type=int, help=f"paired seeds per sharing level (default {full.seeds}; "
+                             f"quick: {quick.seeds})")
+    transformer.add_argument("--sharing", type=float, nargs="+", help="sharing levels in [0, 1] (default "
+                             f"{' '.join(map(str, full.sharing))}; quick: {' '.join(map(str, quick.sharing))})")
+
+
+def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("kind", choices=PLOT_KINDS, metavar="KIND", help=", ".join(PLOT_KINDS))
     plot.add_argument("--out", required=True, metavar="FILE.png|FILE.pdf", help="output image (written atomically)")
     add_stats_arguments(plot)
-    plot.add_argument("--alpha-min", type=float, default=-1.0, help="curve: smallest alpha (default -1)")
-    plot.add_argument("--alpha-max", type=float, default=4.0, help="curve: largest alpha (default 4)")
-    plot.add_argument("--num", type=int, default=11, help="curve: simulated alphas (default 11)")
-    plot.add_argument("--trials", type=int, default=200, help="curve: Monte-Carlo trials, 0 for theory only "
-                      "(default 200)")
-    plot.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_alpha_grid(plot, num=11, what="simulated alphas (curve)")
+    _add_monte_carlo(plot, trials=200, zero_allowed=True)
     plot.add_argument("--alpha", type=float, help="histogram: the alpha (default alpha*)")
     plot.add_argument("--n-test", type=int, default=4000, help="histogram: test points (default 4000)")
     plot.add_argument("--over", choices=["n_over_p", "gamma", "both"], default="both",
@@ -122,6 +87,61 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--results", metavar="FILE.json", help="amazon-methods: amazon.json of `rmt-alpha amazon`; "
                       "alpha-stats: results.json of `rmt-alpha transformer`")
     plot.add_argument("--n-labelled", type=int, default=20, help="amazon-methods: labelled target rows (default 20)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rmt-alpha", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, handler, help_text):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--json", action="store_true", help="print JSON instead of text")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    demo = command("demo", cmd_demo, "alpha*, the predicted accuracy at alpha = 0, 1, alpha*, and a Monte-Carlo "
+                   "check, on the embedded default (or given statistics)")
+    add_stats_arguments(demo)
+    _add_monte_carlo(demo, trials=40)
+
+    add_stats_arguments(command("optimal-alpha", cmd_optimal_alpha, "alpha* and alpha_bar from the closed form"))
+
+    curve = command("curve", cmd_curve, "predicted accuracy on a grid of alphas")
+    add_stats_arguments(curve)
+    _add_alpha_grid(curve, num=21)
+
+    validate = command("validate", cmd_validate, "theory vs JAX simulation for each alpha: accuracy, E[y g] and "
+                       "E[g^2], with standard errors and the gap in standard errors")
+    add_stats_arguments(validate)
+    _add_alpha_grid(validate, num=11)
+    _add_monte_carlo(validate, trials=400)
+    validate.add_argument("--n-test", type=int, help="score on this many test points per trial (default: the "
+                          "exact conditional accuracy)")
+    validate.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    validate.add_argument("--plot", metavar="FILE.png", help="also draw accuracy against alpha to this PNG")
+
+    _transformer_arguments(command("transformer", cmd_transformer, "pre-train a small transformer on synthetic "
+                                   "source reviews (cached in --out), fine-tune it on a few target reviews with "
+                                   "head-only, full, LoRA, fixed alpha, alpha-LoRA and DoRA over paired seeds; "
+                                   "write table, figures, checkpoints"))
+    _glue_arguments(command("glue", cmd_glue, "fine-tune a BERT/RoBERTa checkpoint (config.json, "
+                            "model.safetensors, tokenizer.json) on a GLUE task with LoRA / alpha-LoRA (adapters on "
+                            "query and value, head trained); dev set = test set; write table, results, checkpoints"))
+
+    for name, handler, text in (("amazon", cmd_amazon, "the Amazon Review transfer experiments (12 pairs): honest "
+                                 "methods, paper mode beside the paper's Table 1, prediction vs measurement"),
+                                ("digits", cmd_digits, "the same transfer experiment on scikit-learn's digits "
+                                 "(digit-pair tasks)")):
+        real = command(name, handler, text)
+        real.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV, JSON and PNG outputs")
+        real.add_argument("--quick", action="store_true", help="a reduced run of under a minute")
+        real.add_argument("--seed", type=int, default=0, help="seed of the target splits (default 0)")
+        if name == "amazon":
+            real.add_argument("--data", metavar="DIR", help="Amazon data folder (default: $RMT_ALPHA_DATA)")
+
+    _plot_arguments(command("plot", cmd_plot, "draw a figure to PNG or PDF (from the extension): curve (theory vs "
+                            "simulation), histogram (decision values vs the two Gaussians), alpha-map and gain-map "
+                            "(over (beta, n/p) and (beta, gamma)), amazon-curves, amazon-methods, alpha-stats"))
     return parser
 
 
