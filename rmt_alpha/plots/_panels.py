@@ -164,7 +164,8 @@ def _finish_map(ax, image, phase, beta, other, y, colorbar_label):
 def plot_alpha_map(phase, *, y="n_over_p", ax=None):
     """alpha* over (beta, y), with the alpha* = 1 contour.
 
-    The region where alpha = 1 is worse than alpha = 0 is hatched. alpha* is the closed form of theory/THEORY.md section 3.
+    The region where alpha = 1 is worse than alpha = 0 is hatched. alpha* is the closed form of
+    theory/THEORY.md section 3.
 
     Args:
         phase: a 2-D `PhaseMap` (from `phase_map` on a meshgrid of beta and `y`).
