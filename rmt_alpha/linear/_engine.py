@@ -31,19 +31,41 @@ from rmt_alpha._validation import check_finite_array
 class FineTuned(NamedTuple):
     """The fine-tuned classifier as an affine function of alpha: `w_alpha = target_part + alpha * source_part`.
 
-    `target_part = Q X^T y / n` (the target-only ridge, alpha = 0), `source_part = gamma Q w_s`; both shape (p,).
+    A NamedTuple (a pytree, so `jax.vmap` batches it); built by `fit_affine` (theory/THEORY.md section 1).
+
+    Attributes:
+        target_part: (p,) `Q X^T y / n`, the target-only ridge classifier (alpha = 0).
+        source_part: (p,) `gamma Q w_s`, the part multiplied by alpha.
+
+    Example:
+        >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 2.0]))
+        >>> fine.at(jnp.array([0.0, 1.0])).tolist()
+        [[1.0, 0.0], [1.0, 2.0]]
     """
 
     target_part: jax.Array
     source_part: jax.Array
 
     def at(self, alpha) -> jax.Array:
-        """`w_alpha` for every alpha: shape alpha.shape + (p,)."""
+        """The classifiers `w_alpha = target_part + alpha * source_part` for every alpha.
+
+        Args:
+            alpha: scalar or array of any shape, the base-rescaling factors.
+
+        Returns:
+            jax.Array of shape alpha.shape + (p,): one classifier per alpha.
+        """
         return self.target_part + jnp.asarray(alpha)[..., None] * self.source_part
 
 
 class Scores(NamedTuple):
-    """Per-alpha scores of `sign(g)`, `g = w_alpha^T x`, on the target task (each shape (..., k))."""
+    """Per-alpha scores of `sign(g)`, `g = w_alpha^T x`, on the target task (theory/THEORY.md section 1).
+
+    Attributes:
+        accuracy: (..., k) `P(y g > 0)`, exact (`Phi(w^T mu / |w|)`) or the test-set fraction.
+        margin_mean: (..., k) `E[y g]`.
+        margin_second_moment: (..., k) `E[g^2]`.
+    """
 
     accuracy: jax.Array              # P(y g > 0)
     margin_mean: jax.Array           # E[y g]
@@ -51,14 +73,28 @@ class Scores(NamedTuple):
 
 
 def fit_affine(w_s, X, y, gamma) -> FineTuned:
-    """`w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1`, as `FineTuned` parts.
+    """The alpha-fine-tuned ridge classifier as `FineTuned` parts, one factorisation for every alpha.
 
+    `w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1` (theory/THEORY.md section 1).
     One Cholesky factorisation with two right-hand sides serves every alpha. p <= n: the p x p system.
     p > n: the n x n kernel `K = X X^T / n + gamma I`, with `Q X^T y / n = X^T K^-1 y / n` (push-through) and
-    `gamma Q w_s = w_s - X^T K^-1 X w_s / n` (Woodbury).
+    `gamma Q w_s = w_s - X^T K^-1 X w_s / n` (Woodbury). Pure and jax-traceable; inputs are not checked.
 
     Args:
-        w_s: (p,) source classifier. X: (n, p). y: (n,) in {-1, +1}. gamma: ridge strength > 0 (traced).
+        w_s: (p,) the source (pre-trained) classifier.
+        X: (n, p) target training features.
+        y: (n,) target labels in {-1, +1}.
+        gamma: ridge strength > 0 (traced: a new value does not recompile).
+
+    Returns:
+        FineTuned: `target_part = Q X^T y / n` and `source_part = gamma Q w_s`, each of shape (p,).
+
+    Example:
+        >>> X = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> y = jnp.array([1.0, 1.0, -1.0, -1.0])
+        >>> fine = fit_affine(jnp.array([1.0, 0.0]), X, y, 0.5)
+        >>> fine.target_part.tolist(), fine.source_part.tolist()
+        ([0.5, 0.5], [0.5, 0.0])
     """
     n, p = X.shape
     if p <= n:
@@ -73,14 +109,44 @@ def fit_affine(w_s, X, y, gamma) -> FineTuned:
 
 
 def ridge_classifier(X, y, gamma):
-    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n`: `fit_affine`'s target part (primal or dual)."""
+    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n`: `fit_affine`'s target part (primal or dual).
+
+    theory/THEORY.md section 1 (the source classifier `w_s` when fitted on source data).
+
+    Args:
+        X: (n, p) features.
+        y: (n,) labels in {-1, +1}.
+        gamma: ridge strength > 0.
+
+    Returns:
+        jax.Array of shape (p,).
+
+    Example:
+        >>> X = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> ridge_classifier(X, jnp.array([1.0, 1.0, -1.0, -1.0]), 0.5).tolist()
+        [0.5, 0.5]
+    """
     return fit_affine(jnp.zeros(X.shape[1], X.dtype), X, y, gamma).target_part
 
 def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
-    """Exact scores given w on the mixture with this mean: `Phi(w^T mu / |w|)`, `w^T mu`, `|w|^2 + (w^T mu)^2`.
+    """Exact scores of the fine-tuned classifier on the mixture with this mean, for a grid of alphas.
 
-    Computed from five inner products, `w^T mu = a + alpha b` and `|w|^2 = A + 2 alpha B + alpha^2 C`, so a grid
-    of alphas never materialises the (k, p) classifiers. alpha: shape (k,).
+    Accuracy `Phi(w^T mu / |w|)`, `E[y g] = w^T mu`, `E[g^2] = |w|^2 + (w^T mu)^2` (noise-free; theory/THEORY.md
+    section 1). Computed from five inner products, `w^T mu = a + alpha b` and `|w|^2 = A + 2 alpha B + alpha^2 C`,
+    so a grid of alphas never materialises the (k, p) classifiers.
+
+    Args:
+        fine: the `FineTuned` parts, each of shape (p,).
+        mean: (p,) the target mean `mu_t`.
+        alpha: (k,) the alphas.
+
+    Returns:
+        Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
+
+    Example:
+        >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
+        >>> exact_scores(fine, jnp.array([1.0, 0.0]), jnp.array([0.0])).margin_second_moment.tolist()
+        [2.0]
     """
     t, s = fine
     margin = t @ mean + alpha * (s @ mean)
@@ -90,16 +156,47 @@ def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
 
 
 def test_scores(fine: FineTuned, X_test, y_test, alpha) -> Scores:
-    """Test-set scores: the fraction with `y g > 0` (a tie `g = 0` counts as wrong), `mean(y g)`, `mean(g^2)`.
+    """Test-set scores of the fine-tuned classifier for a grid of alphas.
 
-    `g = X_test target_part + alpha X_test source_part`, two matrix-vector products for the whole grid.
-    X_test: (n_test, p); y_test: (n_test,) in {-1, +1}; alpha: (k,).
+    The fraction with `y g > 0` (a tie `g = 0` counts as wrong), `mean(y g)` and `mean(g^2)`, where
+    `g = X_test target_part + alpha X_test source_part`: two matrix-vector products for the whole grid.
+
+    Args:
+        fine: the `FineTuned` parts, each of shape (p,).
+        X_test: (n_test, p) test features.
+        y_test: (n_test,) test labels in {-1, +1}.
+        alpha: (k,) the alphas.
+
+    Returns:
+        Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
+
+    Example:
+        >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
+        >>> X_test, y_test = jnp.array([[1.0, -2.0], [-1.0, 0.0]]), jnp.array([1.0, -1.0])
+        >>> test_scores(fine, X_test, y_test, jnp.array([0.0, 1.0])).accuracy.tolist()
+        [1.0, 0.5]
     """
     g = (X_test @ fine.target_part)[:, None] + (X_test @ fine.source_part)[:, None] * alpha[None, :]
     signed = y_test[:, None] * g
     return Scores(jnp.mean((signed > 0).astype(g.dtype), axis=0), jnp.mean(signed, axis=0), jnp.mean(g * g, axis=0))
 
 def working_dtype(dtype) -> np.dtype:
+    """The checked working precision: float32 or float64.
+
+    Args:
+        dtype: anything `np.dtype` accepts ('float32', 'float64', np.float32, ...).
+
+    Returns:
+        np.dtype: float32 or float64.
+
+    Raises:
+        TypeError: when `dtype` is not a dtype.
+        ValueError: when it is a dtype other than float32 and float64.
+
+    Example:
+        >>> working_dtype("float64")
+        dtype('float64')
+    """
     try:
         resolved = np.dtype(dtype)
     except TypeError as error:
@@ -110,11 +207,33 @@ def working_dtype(dtype) -> np.dtype:
 
 
 def precision(dtype: np.dtype):
-    """`jax.enable_x64` around float64 work (the session's global setting is not touched)."""
+    """`jax.enable_x64` around float64 work (the session's global setting is not touched).
+
+    Args:
+        dtype: the working dtype (from `working_dtype`).
+
+    Returns:
+        A context manager: `jax.enable_x64(True)` for float64, a no-op otherwise.
+    """
     return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
 
 
 def alpha_grid(alpha) -> np.ndarray:
+    """The checked grid of alphas as a 1-D float64 array.
+
+    Args:
+        alpha: a finite scalar or 1-D array.
+
+    Returns:
+        np.ndarray of shape (k,) (k = 1 for a scalar).
+
+    Raises:
+        ValueError: when `alpha` is not finite or has more than one dimension.
+
+    Example:
+        >>> alpha_grid(2.0)
+        array([2.])
+    """
     alpha = np.atleast_1d(check_finite_array("alpha", alpha))
     if alpha.ndim != 1:
         raise ValueError(f"alpha must be a scalar or a 1-D array, got an array of shape {alpha.shape}")
