@@ -40,7 +40,7 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
@@ -66,7 +66,7 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
 
     Example (theory/THEORY.md section 3):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """

@@ -334,7 +334,7 @@ def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None)
 
     Example (C = I gives section 3's numbers up to O(1/p)):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0, cov=np.eye(400))
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> moments = covariance_margin_moments(src, tgt, [0.0, 1.0, 3.0])
         >>> np.round(scipy.special.ndtr(moments.mean / np.sqrt(moments.variance)), 3)
         array([0.755, 0.849, 0.851])

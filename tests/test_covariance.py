@@ -99,8 +99,8 @@ def test_identity_covariance_converges_like_one_over_p():
     for p in sizes:
         iso_source = SourceStats.from_norm(p, 1.5, 5 * p, 1.0)
         cov_source = SourceStats.from_norm(p, 1.5, 5 * p, 1.0, cov=Spectrum(np.ones(p), np.eye(p)))
-        target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0)
-        cov_target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0, cov=np.eye(p))
+        target = TargetStats.from_alignment(iso_source, 0.8, 0.6, p // 4, 1.0)
+        cov_target = TargetStats.from_alignment(iso_source, 0.8, 0.6, p // 4, 1.0, cov=np.eye(p))
         w_s = np.zeros(p)
         w_s[:3] = 0.5, 0.2, 0.3
         closed = predicted_accuracy(iso_source, target, alpha[:, None], gamma=np.array([0.3, 3.0]))
@@ -120,7 +120,7 @@ def test_identity_covariance_converges_like_one_over_p():
 def test_identity_covariance_optimal_alpha_and_source_accuracy_converge():
     p = 800
     source = SourceStats.from_norm(p, 1.5, 4 * p, 1.0)
-    target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0)
+    target = TargetStats.from_alignment(source, 0.8, 0.6, p // 4, 1.0)
     general = TargetStats(target.mean, target.n, target.gamma, cov=np.eye(p))
     assert abs(optimal_alpha(source, general) - optimal_alpha(source, target)) < 5e-3
     cov_source = SourceStats(source.mean, source.n, source.gamma, cov=Spectrum(np.ones(p), np.eye(p)))
@@ -418,7 +418,7 @@ def test_vectorised_over_gamma_equals_loop_and_jax_alpha(anisotropic_pairs):
 def test_isotropic_path_is_unchanged_without_covariance():
     """cov=None keeps theory/THEORY.md section 3's numbers exactly (the closed forms, not the covariance solver)."""
     source = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-    target = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+    target = TargetStats.from_alignment(SourceStats.from_norm(400, 1.5, 1, 1.0), 0.8, 0.6, 100, 1.0)
     np.testing.assert_allclose(predicted_accuracy(source, target, [0.0, 1.0, 3.0]), [0.7551, 0.8493, 0.8504],
                                atol=5e-5)
     assert round(optimal_alpha(source, target), 4) == 1.7105

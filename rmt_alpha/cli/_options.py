@@ -62,8 +62,7 @@ def stats_from_args(args: argparse.Namespace) -> tuple[SourceStats, TargetStats]
         target = TargetStats(config["target_mean"], config["n"], config["gamma"])
         return source, target
     source = SourceStats.from_norm(config["p"], config["source_norm"], config["source_n"], config["source_gamma"])
-    target = TargetStats.from_alignment(config["p"], config["source_norm"], config["beta"], config["perp_norm"],
-                                        config["n"], config["gamma"])
+    target = TargetStats.from_alignment(source, config["beta"], config["perp_norm"], config["n"], config["gamma"])
     return source, target
 
 
