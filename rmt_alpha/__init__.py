@@ -60,6 +60,12 @@ from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._problem import (
+    IsotropicProblem as IsotropicProblem,
+)
+from rmt_alpha._problem import (
+    prepare as prepare,
+)
 from rmt_alpha._regression import (
     regression_optimal_alpha as regression_optimal_alpha,
 )
@@ -102,6 +108,7 @@ def __getattr__(name):
 __all__ = [
     "CovarianceProblem",
     "GammaOptimum",
+    "IsotropicProblem",
     "Moments",
     "SourceStats",
     "Spectrum",
@@ -126,6 +133,7 @@ __all__ = [
     "plots",
     "predicted_accuracy",
     "predicted_risk",
+    "prepare",
     "regression_optimal_alpha",
     "regression_risk",
     "ridge_scalars",
