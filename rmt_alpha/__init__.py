@@ -20,6 +20,15 @@ from rmt_alpha._accuracy import (
 from rmt_alpha._accuracy import (
     source_accuracy as source_accuracy,
 )
+from rmt_alpha._choose import (
+    AlphaChoice as AlphaChoice,
+)
+from rmt_alpha._choose import (
+    choose_alpha as choose_alpha,
+)
+from rmt_alpha._choose import (
+    estimate_target_stats as estimate_target_stats,
+)
 from rmt_alpha._covariance import (
     CovarianceProblem as CovarianceProblem,
 )
@@ -36,10 +45,13 @@ from rmt_alpha._estimation import (
     estimate_from_pool as estimate_from_pool,
 )
 from rmt_alpha._estimation import (
+    estimate_invariants as estimate_invariants,
+)
+from rmt_alpha._estimation import (
     estimate_source_stats as estimate_source_stats,
 )
 from rmt_alpha._estimation import (
-    estimate_target_stats as estimate_target_stats,
+    plugin_target_stats as plugin_target_stats,
 )
 from rmt_alpha._estimation import (
     target_stats_from_invariants as target_stats_from_invariants,
@@ -106,6 +118,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "AlphaChoice",
     "CovarianceProblem",
     "GammaOptimum",
     "IsotropicProblem",
@@ -115,11 +128,13 @@ __all__ = [
     "TargetStats",
     "alignment",
     "alpha_bar",
+    "choose_alpha",
     "covariance_conditional_accuracy",
     "data",
     "estimate_alignment",
     "estimate_covariance",
     "estimate_from_pool",
+    "estimate_invariants",
     "estimate_source_stats",
     "estimate_target_stats",
     "experiments",
@@ -131,6 +146,7 @@ __all__ = [
     "optimal_gamma",
     "phase_map",
     "plots",
+    "plugin_target_stats",
     "predicted_accuracy",
     "predicted_risk",
     "prepare",

@@ -22,11 +22,11 @@ from rmt_alpha import (
     covariance_conditional_accuracy,
     estimate_covariance,
     estimate_source_stats,
-    estimate_target_stats,
     margin_moments,
     optimal_alpha,
     optimal_alpha_gamma,
     optimal_gamma,
+    plugin_target_stats,
     predicted_accuracy,
     predicted_risk,
     source_accuracy,
@@ -375,7 +375,8 @@ def test_estimators_are_scikit_learns_on_class_centred_data():
     np.testing.assert_allclose(source.cov.matrix(), expected, atol=1e-10)
     assert (source.n, source.gamma) == (400, 2.0)
     pool = rng.standard_normal((500, 30))
-    target = estimate_target_stats(X[:20], y[:20], gamma=0.5, unlabelled=pool, shrinkage="oas")
+    with pytest.warns(RuntimeWarning, match="plug-in statistics from 20 labelled rows"):  # biased, and says so
+        target = plugin_target_stats(X[:20], y[:20], gamma=0.5, unlabelled=pool, shrinkage="oas")
     stacked = np.vstack([X[:20] - np.where(y[:20, None] > 0, X[:20][y[:20] > 0].mean(0), X[:20][y[:20] < 0].mean(0)),
                          pool - pool.mean(0)])
     np.testing.assert_allclose(target.cov.matrix(), sklearn.covariance.OAS(assume_centered=True).fit(stacked)
@@ -388,7 +389,7 @@ def test_estimators_are_scikit_learns_on_class_centred_data():
     with pytest.raises(ValueError, match="labels must be"):
         estimate_source_stats(X, (y > 0).astype(float), 1.0)
     with pytest.raises(ValueError, match="unlabelled must have 30 columns"):
-        estimate_target_stats(X[:20], y[:20], 1.0, unlabelled=pool[:, :5])
+        plugin_target_stats(X[:20], y[:20], 1.0, unlabelled=pool[:, :5])
 
 
 # ------------------------------------------------------------------------------------ API behaviour and bad input
