@@ -4,7 +4,8 @@ The top level is the maths: task statistics (`SourceStats`, `TargetStats`), the 
 alpha-fine-tuned classifier (`predicted_accuracy`, `margin_moments`; with covariances, `CovarianceProblem`), the
 optimal alpha and gamma, the regression variant, phase maps and estimation from data. The subpackages build on it:
 `linear` (the fitting engine for given arrays), `simulate` (the JAX Monte-Carlo), `data` (loaders), `nn`
-(alpha-LoRA in a transformer), `experiments` (protocols, tables), `plots` (figures); the command line is
+(alpha-LoRA in a transformer), `experiments` (protocols, tables), `plots` (figures), `sklearn` (the estimator
+`AlphaLoRAClassifier`); the command line is
 `rmt-alpha` (`rmt_alpha.cli`). Every formula is derived in the repository's theory/THEORY.md.
 """
 
@@ -106,7 +107,7 @@ from rmt_alpha._theory import (
 __version__ = "0.1.0"
 
 # the subpackages are imported on first use (`rmt_alpha.simulate` pulls in no experiment, and so on)
-_SUBPACKAGES = ("data", "experiments", "linear", "nn", "plots", "simulate")
+_SUBPACKAGES = ("data", "experiments", "linear", "nn", "plots", "simulate", "sklearn")
 
 
 def __getattr__(name):
@@ -154,6 +155,7 @@ __all__ = [
     "regression_risk",
     "ridge_scalars",
     "simulate",
+    "sklearn",
     "source_accuracy",
     "target_stats_from_invariants",
 ]
