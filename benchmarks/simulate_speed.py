@@ -79,7 +79,7 @@ def time_simulator(source, target, alpha, trials: int, dtype: str) -> dict:
 
 def configuration(p: int, source_n: int, n: int):
     source = SourceStats.from_norm(p, 1.5, source_n, 1.0)
-    target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, n, 1.0)
+    target = TargetStats.from_alignment(source, 0.8, 0.6, n, 1.0)
     return source, target
 
 

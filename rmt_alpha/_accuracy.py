@@ -9,22 +9,13 @@ arXiv 2510.21345; theory/THEORY.md.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from rmt_alpha._covariance import covariance_margin_moments, covariance_source_accuracy, has_covariance
+from rmt_alpha._covariance import covariance_source_accuracy
+from rmt_alpha._problem import prepare
 from rmt_alpha._stats import SourceStats, TargetStats
-from rmt_alpha._theory import (
-    Moments,
-    Source,
-    array_namespace,
-    moments_from_invariants,
-    prepare,
-    ridge_scalars,
-    standard_normal_cdf,
-)
+from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars
 
 
 def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) -> Moments:
@@ -40,14 +31,11 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
-    if has_covariance(source, target):
-        return covariance_margin_moments(source, target, alpha, gamma=gamma)
-    invariants, alpha, gamma = prepare(source, target, alpha, gamma)
-    return moments_from_invariants(target.mean_norm_sq, target.eta, gamma, *invariants, alpha)
+    return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
 
 
 def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None):
@@ -66,21 +54,16 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
 
     Example (theory/THEORY.md section 3):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
-    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
-    xp = array_namespace(mean, variance)
-    accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
-    return accuracy if xp is jnp else np.asarray(accuracy, dtype=np.float64)[()]
+    return prepare(source, target).predicted_accuracy(alpha, resolve_gamma(target, gamma))
 
 
 def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
     """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2)."""
-    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
-    risk = variance + (1.0 - mean) ** 2
-    return risk if isinstance(risk, jax.Array) else np.asarray(risk, dtype=np.float64)[()]
+    return prepare(source, target).predicted_risk(alpha, resolve_gamma(target, gamma))
 
 
 def source_accuracy(source: SourceStats):

@@ -35,6 +35,7 @@ Reference: theory/THEORY.md section 8; El Firdoussi et al., "alpha-LoRA", arXiv 
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ import jax
 import numpy as np
 import scipy.special
 
+from rmt_alpha._problem import MarginCoefficients, ProblemMethods
 from rmt_alpha._stats import SourceStats, Spectrum, TargetStats, check_same_dimension
 from rmt_alpha._theory import Moments, array_namespace, resolve_gamma, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_vector
@@ -220,33 +222,11 @@ def _spectrum_or_identity(stats, basis_from=None) -> Spectrum:
 # ----------------------------------------------------------------------------------------------- the target side
 
 
-class MarginCoefficients(NamedTuple):
-    """`E[y g] = e0 + e1 alpha`, `Var[g] = w^T C_t w = v0 + v1 alpha + v2 alpha^2`, arrays over gamma, with the
-    fixed point behind them."""
-
-    e0: np.ndarray
-    e1: np.ndarray
-    v0: np.ndarray
-    v1: np.ndarray
-    v2: np.ndarray
-    fixed_point: FixedPoint
-
-    def moments(self, alpha) -> Moments:
-        """`Moments(mean, second_moment, variance)` at alpha (broadcast with the gamma shape; numpy or JAX)."""
-        mean = self.e0 + self.e1 * alpha
-        variance = self.v0 + (self.v1 + self.v2 * alpha) * alpha
-        return Moments(mean, variance + mean**2, variance)
-
-    def stationary_terms(self):
-        """`(num, den, e1)` of `optimize.argmax_from_stationary`: `num = e1 v0 - e0 v1 / 2`,
-        `den = e0 v2 - e1 v1 / 2`."""
-        return (self.e1 * self.v0 - 0.5 * self.e0 * self.v1, self.e0 * self.v2 - 0.5 * self.e1 * self.v1, self.e1)
-
-
-class CovarianceProblem:
+class CovarianceProblem(ProblemMethods):
     """A source/target pair prepared for the covariance theory: the target's eigenbasis, and the source classifier's
     mean and second moment rotated into it (the only O(p^3) work, done once). `coefficients(gamma)` then costs one
-    fixed point and O(p) (O(p^2) for two covariances with different eigenbases) per gamma.
+    fixed point and O(p) (O(p^2) for two covariances with different eigenbases) per gamma; the accuracy, alpha*,
+    alpha_bar and gamma* are its methods (`rmt_alpha._problem.ProblemMethods`).
 
     Args:
         source: a `SourceStats` (ridge source; `cov` or I) or a fixed classifier `w_s` (1-D array).
@@ -260,6 +240,7 @@ class CovarianceProblem:
         source_cov = source.cov if isinstance(source, SourceStats) else None
         spectrum = _spectrum_or_identity(target, basis_from=source_cov)
         self.eigenvalues, basis = spectrum
+        self.basis = basis
         self.mean = basis.T @ target.mean
         if isinstance(source, SourceStats):
             check_same_dimension(source.mean, target)
@@ -284,6 +265,7 @@ class CovarianceProblem:
             raise TypeError("gamma must be a concrete number or array with a covariance (the fixed point is solved "
                             "in numpy); got a traced JAX value. alpha may be traced.")
         gamma = np.asarray(gamma, dtype=np.float64)
+        gamma = np.broadcast_to(gamma, np.broadcast_shapes(gamma.shape, self.mean.shape[:-1]))
         c, m, n = self.eigenvalues, self.mean, self.target.n
         fixed_point = solve_fixed_point(c, m * m, n, gamma)
         d = fixed_point.d
@@ -306,6 +288,17 @@ class CovarianceProblem:
         v1 = 2.0 * gamma * eps * ((1.0 + theta) * nu_x - h * eps * beta_x)
         v2 = gamma**2 * ((1.0 + theta) * (s_diag - 2.0 * eps * s_nu_beta) + h * eps**2 * s_beta_beta)
         return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)
+
+    def with_target_means(self, means) -> "CovarianceProblem":
+        """The same source, target covariance and n with a batch of target means `(..., p)` (one O(p^2) rotation
+        each, no new eigendecomposition): `coefficients`, and every method, then broadcast over the batch shape
+        (a gamma array must broadcast against it)."""
+        means = check_finite_array("means", means)
+        if means.shape[-1:] != self.mean.shape[-1:]:
+            raise ValueError(f"means must have shape (..., {self.mean.shape[-1]}) (the dimension p), got {means.shape}")
+        batch = copy.copy(self)
+        batch.mean = means @ self.basis
+        return batch
 
     def margin_moments(self, alpha, gamma=None) -> Moments:
         """`Moments` at alpha (numpy or JAX) and gamma (numpy), broadcast together."""
@@ -334,7 +327,7 @@ def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None)
 
     Example (C = I gives section 3's numbers up to O(1/p)):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0, cov=np.eye(400))
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> moments = covariance_margin_moments(src, tgt, [0.0, 1.0, 3.0])
         >>> np.round(scipy.special.ndtr(moments.mean / np.sqrt(moments.variance)), 3)
         array([0.755, 0.849, 0.851])

@@ -32,6 +32,7 @@ El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -81,8 +82,9 @@ def source_whitening(source_X, source_y, *, shrinkage: str = "ledoit_wolf") -> n
 
 # ----------------------------------------------------------------------------------------------- estimators
 
-class AlignmentEstimate(NamedTuple):
-    """Estimates of `s = <w_s, mu_t>` and `m = |mu_t|^2` (arrays over splits), with `omega = |w_s|^2` and n."""
+class InvariantEstimate(NamedTuple):
+    """Estimates of the invariants `s = <w_s, mu_t>` and `m = |mu_t|^2` (arrays over splits), with `omega = |w_s|^2`
+    and n (`rmt_alpha.IsotropicProblem.from_invariants` takes them)."""
 
     s: np.ndarray
     m: np.ndarray
@@ -99,18 +101,20 @@ def signed_pair_statistics(Z) -> tuple[np.ndarray, np.ndarray]:
     return total / n, pairs
 
 
-def estimate_alignment(X, y, w_s) -> AlignmentEstimate:
+def estimate_invariants(w_s, X, y) -> InvariantEstimate:
     """The unbiased estimators of theory/THEORY.md section 5 from the target training sample.
 
     `s_hat = mean_i(y_i x_i^T w_s)`, `m_hat = sum_{i != j} y_i y_j x_i^T x_j / (n (n - 1))`.
 
     Args:
-        X: (n, p) or stacked splits (splits, n, p), n >= 2. y: (n,) or (splits, n) in {-1, +1}. w_s: (p,).
+        w_s: (p,) the source classifier.
+        X: (n, p) or stacked splits (splits, n, p), n >= 2.
+        y: (n,) or (splits, n) in {-1, +1}.
     Returns:
-        `AlignmentEstimate(s, m, omega, n)`; s and m are scalars or shape (splits,).
+        `InvariantEstimate(s, m, omega, n)`; s and m are scalars or shape (splits,).
 
     Example:
-        >>> est = estimate_alignment(X_train, y_train, w_s)   # doctest: +SKIP
+        >>> est = estimate_invariants(w_s, X_train, y_train)   # doctest: +SKIP
     """
     X = check_finite_array("X", X)
     w_s = check_vector("w_s", w_s, length=X.shape[-1])
@@ -118,7 +122,17 @@ def estimate_alignment(X, y, w_s) -> AlignmentEstimate:
         raise ValueError(f"X must have shape (n >= 2, p) or (splits, n >= 2, p), got {X.shape}")
     y = check_signed_labels("y", y, X.shape[-2])
     mean, m = signed_pair_statistics(y[..., None] * X)
-    return AlignmentEstimate(mean @ w_s, m, float(w_s @ w_s), X.shape[-2])
+    return InvariantEstimate(mean @ w_s, m, float(w_s @ w_s), X.shape[-2])
+
+
+AlignmentEstimate = InvariantEstimate  # deprecated name
+
+
+def estimate_alignment(X, y, w_s) -> InvariantEstimate:
+    """Deprecated: `estimate_invariants(w_s, X, y)` (source first, as everywhere; `alignment()` is another thing)."""
+    warnings.warn("estimate_alignment(X, y, w_s) is deprecated: use estimate_invariants(w_s, X, y)",
+                  DeprecationWarning, stacklevel=2)
+    return estimate_invariants(w_s, X, y)
 
 
 def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) -> TargetStats:
@@ -235,17 +249,22 @@ def estimate_source_stats(X, y, gamma: float, *, shrinkage: str = "ledoit_wolf")
     return SourceStats(mean, residuals.shape[0], check_positive_float("gamma", gamma), cov)
 
 
-def estimate_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str = "ledoit_wolf") -> TargetStats:
-    """`TargetStats` from the labelled target training points, optionally helped by an unlabelled target pool.
+def plugin_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str = "ledoit_wolf") -> TargetStats:
+    """Plug-in `TargetStats`: the sample class-mean difference and a shrunk covariance, taken as exact. Biased:
+    for choosing alpha use `rmt_alpha.choose_alpha` (or `rmt_alpha.estimate_target_stats`, its statistics).
 
     Mean: `(mean(x | +1) - mean(x | -1)) / 2` of the labelled points; from few points it is noisy, and the theory
-    treats it as exact, so `|mu|^2` is overestimated by about `tr(C) / n` (nothing here corrects for that).
-    Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled points, stacked with the
-    centred `unlabelled` pool when given. An unlabelled point's spread includes the class separation, so the pool
-    estimates `C + mu mu^T`, not `C`: extra variance `|mu|^2` exactly along the mean, which makes predictions
-    pessimistic (on Amazon books -> dvd, with the true mean, by about 4 points at n = 20): say so when reporting.
-    `n` is the number of labelled points (the fine-tuning sample). Only training data may be passed here.
+    treats it as exact, so `|mu|^2` is overestimated by about `tr(C) / n` (p / n for unit noise: 20 times the truth
+    in theory/THEORY.md's example at n = 20). A `RuntimeWarning` says so whenever that excess is over 10% of the
+    estimate. Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled points, stacked
+    with the centred `unlabelled` pool when given; the pool estimates `C + mu mu^T`, not `C` (pessimistic
+    predictions). Meant for many labelled rows (checks of the theory), never for a few.
     """
+    X = _check_samples("X", X, minimum=4)
+    labels = check_finite_array("y", y).ravel()
+    if labels.shape == (X.shape[0],) and min(np.sum(labels > 0), np.sum(labels < 0)) < 2:
+        raise ValueError(f"y must contain at least 2 rows of each class, got {int(np.sum(labels < 0))} negative "
+                         f"and {int(np.sum(labels > 0))} positive")
     mean, residuals = _class_mean_and_residuals(X, y, "target")
     if unlabelled is not None:
         pool = _check_samples("unlabelled", unlabelled, minimum=1)
@@ -254,4 +273,9 @@ def estimate_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str
                              f"got {pool.shape[1]}")
         residuals = np.vstack([residuals, pool - pool.mean(0)])
     cov = estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
+    excess = float(np.sum(cov.eigenvalues)) / X.shape[0]
+    if excess > 0.1 * float(mean @ mean):
+        warnings.warn(f"plug-in statistics from {X.shape[0]} labelled rows: |mu_hat|^2 = {float(mean @ mean):.3g} "
+                      f"includes about tr(C) / n = {excess:.3g} of noise; use choose_alpha or estimate_target_stats "
+                      "(unbiased) to choose alpha", RuntimeWarning, stacklevel=2)
     return TargetStats(mean, np.asarray(y).size, check_positive_float("gamma", gamma), cov)

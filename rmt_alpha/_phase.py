@@ -124,7 +124,7 @@ def phase_maps_around(source: SourceStats, target: TargetStats, beta, *, over=("
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> phase_maps_around(src, tgt, np.linspace(-0.5, 1.5, 5), grid=3)["gamma"].alpha_star.shape
         (3, 5)
     """

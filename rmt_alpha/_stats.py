@@ -9,6 +9,7 @@ source ridge classifier `w_s = (Xs Xs^T / N + gamma_s I)^-1 Xs ys / N` trained o
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -156,28 +157,68 @@ class TargetStats(_TaskStats):
         cov: optional noise covariance `C_t` (as for `SourceStats`); None means `C_t = I`.
 
     Example:
-        >>> TargetStats.from_alignment(p=400, source_norm=1.5, beta=0.8, perp_norm=0.6, n=100, gamma=1.0).eta
+        >>> source = SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0)
+        >>> TargetStats.from_alignment(source, beta=0.8, perp_norm=0.6, n=100, gamma=1.0).eta
         4.0
     """
 
     @classmethod
-    def from_alignment(cls, p: int, source_norm: float, beta: float, perp_norm: float, n: int,
-                       gamma: float, *, cov=None) -> "TargetStats":
-        """Target with `mu_t = beta * mu_s + mu_perp` for the source of `SourceStats.from_norm`.
+    def from_alignment(cls, source=None, beta=None, perp_norm=None, n=None, gamma=None, *legacy, cov=None,
+                       p=None, source_norm=None) -> "TargetStats":
+        """Target with `mu_t = beta * mu_s + mu_perp` for a given source (theory/THEORY.md section 1).
 
-        `mu_s = source_norm * e_1` and `mu_perp = perp_norm * e_2`, so `|mu_t|^2 = beta^2 |mu_s|^2 + |mu_perp|^2`
-        (theory/THEORY.md section 1).
+        `mu_perp = perp_norm * e`, `e` a fixed unit vector orthogonal to `mu_s` (the coordinate axis least aligned
+        with it, made orthogonal; `e_2` for `SourceStats.from_norm`'s `mu_s = |mu_s| e_1`), so
+        `|mu_t|^2 = beta^2 |mu_s|^2 + |mu_perp|^2` and `alignment(source, target)` gives back `(|mu_s|, beta,
+        perp_norm)`. Taking the source itself (not its norm) means the two can never silently disagree.
+
+        Args:
+            source: the `SourceStats` the target is aligned with.
+            beta: `<mu_s, mu_t> / |mu_s|^2`, finite.
+            perp_norm: `|mu_perp| >= 0`.
+            n: the number of target training samples. gamma: the fine-tuning ridge strength.
+            cov: optional target noise covariance.
+
+        Deprecated: the old form `from_alignment(p, source_norm, beta, perp_norm, n, gamma)` (positional, or with
+        the keywords `p=` and `source_norm=`) still works, with a `DeprecationWarning`.
         """
+        if isinstance(source, SourceStats) and not legacy and p is None and source_norm is None:
+            return cls._aligned(source.mean, beta, perp_norm, n, gamma, cov)
+        if p is None:  # positional old form: (p, source_norm, beta, perp_norm, n, gamma)
+            if len(legacy) != 1 or isinstance(source, SourceStats):
+                raise TypeError("from_alignment takes (source, beta, perp_norm, n, gamma); the deprecated form takes "
+                                "(p, source_norm, beta, perp_norm, n, gamma)")
+            p, source_norm, beta, perp_norm, n, gamma = source, beta, perp_norm, n, gamma, legacy[0]
+        warnings.warn("TargetStats.from_alignment(p, source_norm, ...) is deprecated: pass the SourceStats itself, "
+                      "from_alignment(source, beta, perp_norm, n, gamma), so that the two norms cannot disagree",
+                      DeprecationWarning, stacklevel=2)
         p = check_sample_count("p", p)
         source_norm = check_positive_float("source_norm", source_norm, allow_zero=True)
+        return cls._aligned(source_norm * _basis_vector(p, 0), beta, perp_norm, n, gamma, cov)
+
+    @classmethod
+    def _aligned(cls, source_mean, beta, perp_norm, n, gamma, cov) -> "TargetStats":
         perp_norm = check_positive_float("perp_norm", perp_norm, allow_zero=True)
         beta = check_finite_float("beta", beta)
+        p = source_mean.size
         if p < 2 and perp_norm > 0:
             raise ValueError(f"p must be >= 2 when perp_norm > 0 (mu_perp needs its own direction), got p={p}")
-        mean = beta * source_norm * _basis_vector(p, 0)
+        mean = beta * source_mean
         if perp_norm > 0:
-            mean = mean + perp_norm * _basis_vector(p, 1)
+            mean = mean + perp_norm * _orthogonal_unit(source_mean)
         return cls(mean, n, gamma, cov)
+
+
+def _orthogonal_unit(vector: np.ndarray) -> np.ndarray:
+    """A fixed unit vector orthogonal to `vector`: the coordinate axis least aligned with it, minus its projection
+    (`e_2` for a multiple of `e_1`, and for 0)."""
+    norm = float(np.linalg.norm(vector))
+    if norm == 0:
+        return _basis_vector(vector.size, 1)
+    unit = vector / norm
+    axis = _basis_vector(vector.size, int(np.argmin(np.abs(unit))))
+    axis -= (axis @ unit) * unit
+    return axis / np.linalg.norm(axis)
 
 
 class Alignment(NamedTuple):

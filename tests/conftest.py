@@ -10,7 +10,7 @@ from rmt_alpha import SourceStats, TargetStats
 def example():
     """theory/THEORY.md section 3: p = 400, N = 2000, n = 100, |mu_s| = 1.5, beta = 0.8, |mu_perp| = 0.6, gammas 1."""
     source = SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0)
-    target = TargetStats.from_alignment(p=400, source_norm=1.5, beta=0.8, perp_norm=0.6, n=100, gamma=1.0)
+    target = TargetStats.from_alignment(source, beta=0.8, perp_norm=0.6, n=100, gamma=1.0)
     return source, target
 
 

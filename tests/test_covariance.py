@@ -22,11 +22,11 @@ from rmt_alpha import (
     covariance_conditional_accuracy,
     estimate_covariance,
     estimate_source_stats,
-    estimate_target_stats,
     margin_moments,
     optimal_alpha,
     optimal_alpha_gamma,
     optimal_gamma,
+    plugin_target_stats,
     predicted_accuracy,
     predicted_risk,
     source_accuracy,
@@ -99,8 +99,8 @@ def test_identity_covariance_converges_like_one_over_p():
     for p in sizes:
         iso_source = SourceStats.from_norm(p, 1.5, 5 * p, 1.0)
         cov_source = SourceStats.from_norm(p, 1.5, 5 * p, 1.0, cov=Spectrum(np.ones(p), np.eye(p)))
-        target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0)
-        cov_target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0, cov=np.eye(p))
+        target = TargetStats.from_alignment(iso_source, 0.8, 0.6, p // 4, 1.0)
+        cov_target = TargetStats.from_alignment(iso_source, 0.8, 0.6, p // 4, 1.0, cov=np.eye(p))
         w_s = np.zeros(p)
         w_s[:3] = 0.5, 0.2, 0.3
         closed = predicted_accuracy(iso_source, target, alpha[:, None], gamma=np.array([0.3, 3.0]))
@@ -120,7 +120,7 @@ def test_identity_covariance_converges_like_one_over_p():
 def test_identity_covariance_optimal_alpha_and_source_accuracy_converge():
     p = 800
     source = SourceStats.from_norm(p, 1.5, 4 * p, 1.0)
-    target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, p // 4, 1.0)
+    target = TargetStats.from_alignment(source, 0.8, 0.6, p // 4, 1.0)
     general = TargetStats(target.mean, target.n, target.gamma, cov=np.eye(p))
     assert abs(optimal_alpha(source, general) - optimal_alpha(source, target)) < 5e-3
     cov_source = SourceStats(source.mean, source.n, source.gamma, cov=Spectrum(np.ones(p), np.eye(p)))
@@ -375,7 +375,8 @@ def test_estimators_are_scikit_learns_on_class_centred_data():
     np.testing.assert_allclose(source.cov.matrix(), expected, atol=1e-10)
     assert (source.n, source.gamma) == (400, 2.0)
     pool = rng.standard_normal((500, 30))
-    target = estimate_target_stats(X[:20], y[:20], gamma=0.5, unlabelled=pool, shrinkage="oas")
+    with pytest.warns(RuntimeWarning, match="plug-in statistics from 20 labelled rows"):  # biased, and says so
+        target = plugin_target_stats(X[:20], y[:20], gamma=0.5, unlabelled=pool, shrinkage="oas")
     stacked = np.vstack([X[:20] - np.where(y[:20, None] > 0, X[:20][y[:20] > 0].mean(0), X[:20][y[:20] < 0].mean(0)),
                          pool - pool.mean(0)])
     np.testing.assert_allclose(target.cov.matrix(), sklearn.covariance.OAS(assume_centered=True).fit(stacked)
@@ -388,7 +389,7 @@ def test_estimators_are_scikit_learns_on_class_centred_data():
     with pytest.raises(ValueError, match="labels must be"):
         estimate_source_stats(X, (y > 0).astype(float), 1.0)
     with pytest.raises(ValueError, match="unlabelled must have 30 columns"):
-        estimate_target_stats(X[:20], y[:20], 1.0, unlabelled=pool[:, :5])
+        plugin_target_stats(X[:20], y[:20], 1.0, unlabelled=pool[:, :5])
 
 
 # ------------------------------------------------------------------------------------ API behaviour and bad input
@@ -418,7 +419,7 @@ def test_vectorised_over_gamma_equals_loop_and_jax_alpha(anisotropic_pairs):
 def test_isotropic_path_is_unchanged_without_covariance():
     """cov=None keeps theory/THEORY.md section 3's numbers exactly (the closed forms, not the covariance solver)."""
     source = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-    target = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+    target = TargetStats.from_alignment(SourceStats.from_norm(400, 1.5, 1, 1.0), 0.8, 0.6, 100, 1.0)
     np.testing.assert_allclose(predicted_accuracy(source, target, [0.0, 1.0, 3.0]), [0.7551, 0.8493, 0.8504],
                                atol=5e-5)
     assert round(optimal_alpha(source, target), 4) == 1.7105

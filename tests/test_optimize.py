@@ -27,8 +27,8 @@ CONFIGS = [
 
 def _pair(config):
     p, big_n, n, source_norm, beta, perp_norm, gamma_s, gamma = config
-    return (SourceStats.from_norm(p, source_norm, big_n, gamma_s),
-            TargetStats.from_alignment(p, source_norm, beta, perp_norm, n, gamma))
+    source = SourceStats.from_norm(p, source_norm, big_n, gamma_s)
+    return source, TargetStats.from_alignment(source, beta, perp_norm, n, gamma)
 
 
 @pytest.mark.parametrize("config", CONFIGS)

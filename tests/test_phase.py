@@ -11,7 +11,7 @@ from rmt_alpha.simulate._decision import decision_values
 
 def _stats(beta, n_over_p, gamma, source_norm=1.5, perp_norm=0.6, source_n_over_p=5.0, source_gamma=1.0, p=400):
     source = SourceStats.from_norm(p, source_norm, int(round(source_n_over_p * p)), source_gamma)
-    target = TargetStats.from_alignment(p, source_norm, beta, perp_norm, int(round(n_over_p * p)), gamma)
+    target = TargetStats.from_alignment(source, beta, perp_norm, int(round(n_over_p * p)), gamma)
     return source, target
 
 

@@ -160,7 +160,7 @@ def test_accuracy_below_half_is_reported_plainly():
 @pytest.mark.parametrize("p, n", [(400, 3), (400, 10_000_000), (100_000, 10), (50, 50)])
 def test_extreme_valid_inputs_give_finite_accuracies(gamma, p, n):
     source = SourceStats.from_norm(p, 1.5, n, gamma)
-    target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, n, gamma)
+    target = TargetStats.from_alignment(SourceStats.from_norm(p, 1.5, 1, 1.0), 0.8, 0.6, n, gamma)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow / invalid-value warnings either
         accuracy = predicted_accuracy(source, target, np.array([-5.0, 0.0, 1.0, 100.0]))
@@ -172,7 +172,7 @@ def test_extreme_valid_inputs_give_finite_accuracies(gamma, p, n):
 def test_variance_is_positive_where_naive_subtraction_fails():
     """At gamma = 1e6 and n = 1e7, E2 - E^2 in float64 loses every digit; the stable form keeps it > 0 and
     equal to the leading-order variance (m + eta) / (h lam^2) at alpha = 0."""
-    target = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 10_000_000, 1e6)
+    target = TargetStats.from_alignment(SourceStats.from_norm(400, 1.5, 2000, 1.0), 0.8, 0.6, 10_000_000, 1e6)
     variance = margin_moments(np.zeros(400), target, 0.0, gamma=1e6).variance
     _, kappa, h = ridge_scalars(target.eta, 1e6)
     lam = target.mean_norm_sq + 1 + kappa
@@ -217,7 +217,7 @@ def test_x64_jax_matches_numpy_exactly():
         "import jax; jax.config.update('jax_enable_x64', True)\n"
         "import jax.numpy as jnp, numpy as np\n"
         "from rmt_alpha import SourceStats, TargetStats, predicted_accuracy\n"
-        "s = SourceStats.from_norm(400, 1.5, 2000, 1.0); t = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)\n"
+        "s = SourceStats.from_norm(400, 1.5, 2000, 1.0); t = TargetStats.from_alignment(s, 0.8, 0.6, 100, 1.0)\n"
         "a = np.linspace(-2, 4, 25)\n"
         "j = jax.jit(lambda a: predicted_accuracy(s, t, a))(jnp.asarray(a))\n"
         "assert j.dtype == jnp.float64\n"

@@ -10,7 +10,7 @@ from rmt_alpha.cli._options import check_trials_for_stderr, describe, emit, stat
 
 
 def cmd_optimal_alpha(args) -> None:
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True, covariances=True)
     best = optimal_alpha(source, target)
     payload = {"config": describe(source, target), "alpha_star": best, "alpha_bar": alpha_bar(source, target),
                "accuracy_at_alpha_star": float(predicted_accuracy(source, target, best))}
@@ -19,7 +19,7 @@ def cmd_optimal_alpha(args) -> None:
 
 
 def cmd_curve(args) -> None:
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True, covariances=True)
     alpha = np.linspace(args.alpha_min, args.alpha_max, args.num)
     accuracy = predicted_accuracy(source, target, alpha)
     payload = {"config": describe(source, target), "alpha": alpha.tolist(), "accuracy": accuracy.tolist()}
@@ -59,7 +59,7 @@ def cmd_validate(args) -> None:
     from rmt_alpha.simulate import compare_with_theory
 
     check_trials_for_stderr(args.trials)
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True)
     rows = compare_with_theory(source, target, np.linspace(args.alpha_min, args.alpha_max, args.num),
                                trials=args.trials, seed=args.seed, n_test=args.n_test, dtype=args.dtype,
                                progress=None)

@@ -41,7 +41,7 @@ def compare_with_theory(source, target: TargetStats, alpha, *, trials: int, seed
 
     Example:
         >>> src = SourceStats.from_norm(40, 1.5, 200, 1.0)
-        >>> tgt = TargetStats.from_alignment(40, 1.5, 0.8, 0.6, 30, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 30, 1.0)
         >>> sorted(compare_with_theory(src, tgt, [1.0], trials=8)[0])[:3]
         ['alpha', 'gap_in_stderr', 'margin_mean_gap_in_stderr']
     """

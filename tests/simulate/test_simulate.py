@@ -49,17 +49,19 @@ CONFIGS = {
     # name: (source, target); eta = p / n below and above 1, positive and negative beta, source fit in the
     # sufficient-statistics form (N > p) and in the sampled dual form (N <= p), and a given w_s.
     "eta<1, beta>0": (SourceStats.from_norm(200, 1.5, 1000, 1.0),
-                      TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 400, 1.0)),
+                      TargetStats.from_alignment(SourceStats.from_norm(200, 1.5, 1000, 1.0), 0.8, 0.6, 400, 1.0)),
     "eta>1, beta<0": (SourceStats.from_norm(200, 1.5, 1000, 0.5),
-                      TargetStats.from_alignment(200, 1.5, -0.5, 0.8, 80, 2.0)),
+                      TargetStats.from_alignment(SourceStats.from_norm(200, 1.5, 1000, 0.5), -0.5, 0.8, 80, 2.0)),
     # (a source with N < p hangs intermittently inside XLA:CPU when 300 trials are vmapped: see below)
     "eta<1, source N<p": (SourceStats.from_norm(200, 2.0, 150, 1.0),
-                          TargetStats.from_alignment(200, 2.0, 0.6, 0.5, 300, 1.0)),
-    "given w_s, eta>1": (_given_w_s(200), TargetStats.from_alignment(200, 1.5, 0.8, 0.6, 80, 1.0)),
+                          TargetStats.from_alignment(SourceStats.from_norm(200, 2.0, 150, 1.0), 0.6, 0.5, 300, 1.0)),
+    "given w_s, eta>1": (_given_w_s(200),
+                         TargetStats.from_alignment(SourceStats.from_norm(200, 1.5, 1000, 1.0), 0.8, 0.6, 80, 1.0)),
 }
 
 
-SMALL = (SourceStats.from_norm(30, 1.5, 120, 0.5), TargetStats.from_alignment(30, 1.5, -0.5, 0.8, 20, 2.0))
+SMALL = (SourceStats.from_norm(30, 1.5, 120, 0.5),
+         TargetStats.from_alignment(SourceStats.from_norm(30, 1.5, 120, 0.5), -0.5, 0.8, 20, 2.0))
 TRIALS = 300  # closed-form checks: standard errors of about 0.002 in accuracy
 
 
@@ -161,7 +163,7 @@ def test_new_values_of_traced_arguments_do_not_recompile():
     source, target = SMALL
     sim.simulate(source, target, ALPHA, trials=7, seed=0)
     compiled = _montecarlo._simulate_trials._cache_size()
-    other_target = TargetStats.from_alignment(30, 1.5, 0.3, 1.0, 20, 0.25)
+    other_target = TargetStats.from_alignment(SourceStats.from_norm(30, 1.5, 120, 0.5), 0.3, 1.0, 20, 0.25)
     other_source = SourceStats.from_norm(30, 0.7, 120, 3.0)
     sim.simulate(other_source, other_target, ALPHA + 0.5, trials=7, seed=9)  # new alpha, gamma, means, seed
     assert _montecarlo._simulate_trials._cache_size() == compiled
@@ -180,7 +182,7 @@ def test_one_device_and_four_fake_cpu_devices_give_the_same_numbers():
         from rmt_alpha.simulate import _sharding
         from rmt_alpha._stats import SourceStats, TargetStats
         source = SourceStats.from_norm(30, 1.5, 120, 0.5)
-        target = TargetStats.from_alignment(30, 1.5, -0.5, 0.8, 20, 2.0)
+        target = TargetStats.from_alignment(source, -0.5, 0.8, 20, 2.0)
         alpha = np.array([-1.0, 0.0, 1.0, 2.0, 4.0])
         mesh = _sharding.trial_mesh()
         indices = _sharding.shard_trials(np.arange(12, dtype=np.uint32), mesh)
