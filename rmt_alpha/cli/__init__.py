@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from rmt_alpha.cli._experiment_commands import cmd_amazon, cmd_digits, cmd_glue, cmd_transformer
-from rmt_alpha.cli._options import add_stats_arguments
+from rmt_alpha.cli._options import add_stats_arguments, grid_size
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
@@ -38,14 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_stats_arguments(curve)
     curve.add_argument("--alpha-min", type=float, default=-1.0)
     curve.add_argument("--alpha-max", type=float, default=4.0)
-    curve.add_argument("--num", type=int, default=21, help="number of alphas (default 21)")
+    curve.add_argument("--num", type=grid_size, default=21, help="number of alphas (default 21)")
 
     validate = command("validate", cmd_validate, "theory vs JAX simulation for each alpha: accuracy, E[y g] and "
                        "E[g^2], with standard errors and the gap in standard errors")
     add_stats_arguments(validate)
     validate.add_argument("--alpha-min", type=float, default=-1.0)
     validate.add_argument("--alpha-max", type=float, default=4.0)
-    validate.add_argument("--num", type=int, default=11, help="number of alphas (default 11)")
+    validate.add_argument("--num", type=grid_size, default=11, help="number of alphas (default 11)")
     validate.add_argument("--trials", type=int, default=400, help="Monte-Carlo trials (default 400)")
     validate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     validate.add_argument("--n-test", type=int, help="score on this many test points per trial (default: the "
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_stats_arguments(plot)
     plot.add_argument("--alpha-min", type=float, default=-1.0, help="curve: smallest alpha (default -1)")
     plot.add_argument("--alpha-max", type=float, default=4.0, help="curve: largest alpha (default 4)")
-    plot.add_argument("--num", type=int, default=11, help="curve: simulated alphas (default 11)")
+    plot.add_argument("--num", type=grid_size, default=11, help="curve: simulated alphas (default 11)")
     plot.add_argument("--trials", type=int, default=200, help="curve: Monte-Carlo trials, 0 for theory only "
                       "(default 200)")
     plot.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
