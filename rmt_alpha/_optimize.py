@@ -82,7 +82,11 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
     A log-spaced grid over `search_range` (all gammas in one vectorised call), then Brent's bounded method on
     `log gamma` between the grid neighbours of the best point. Warns when the optimum sits on the range's edge.
     """
-    return prepare(source, target).optimal_gamma(alpha, search_range=search_range)
+    alpha = check_finite_array("alpha", alpha)
+    if alpha.ndim != 0:
+        raise ValueError(f"alpha must be a single number (gamma* is found at one alpha; optimal_alpha_gamma finds "
+                         f"both), got an array of shape {alpha.shape}")
+    return prepare(source, target).optimal_gamma(float(alpha), search_range=search_range)
 
 
 def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAMMA_SEARCH_RANGE) -> GammaOptimum:

@@ -12,7 +12,7 @@ import sys
 
 from rmt_alpha.cli._choose_command import add_choose_arguments, cmd_choose_alpha
 from rmt_alpha.cli._experiment_commands import cmd_amazon, cmd_digits, cmd_glue, cmd_transformer
-from rmt_alpha.cli._options import add_stats_arguments
+from rmt_alpha.cli._options import add_stats_arguments, grid_size
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
@@ -20,7 +20,7 @@ from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alph
 def _add_alpha_grid(parser: argparse.ArgumentParser, *, num: int, what: str = "alphas") -> None:
     parser.add_argument("--alpha-min", type=float, default=-1.0, help="smallest alpha (default -1)")
     parser.add_argument("--alpha-max", type=float, default=4.0, help="largest alpha (default 4)")
-    parser.add_argument("--num", type=int, default=num, help=f"number of {what} (default {num})")
+    parser.add_argument("--num", type=grid_size, default=num, help=f"number of {what} (default {num})")
 
 
 def _add_monte_carlo(parser: argparse.ArgumentParser, *, trials: int, zero_allowed: bool = False) -> None:

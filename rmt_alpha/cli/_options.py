@@ -46,6 +46,17 @@ def _config_array(config: dict, key: str, folder: str):
     return value
 
 
+def grid_size(text: str) -> int:
+    """argparse type of `--num`: a whole number of alphas >= 1 (argparse names the flag in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
 def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags that describe a source/target pair (each overrides `--config`, which overrides the default)."""
     group = parser.add_argument_group("statistics (default: theory/THEORY.md section 3's example)")

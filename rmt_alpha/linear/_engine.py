@@ -7,6 +7,10 @@ so a grid of alphas costs one Cholesky factorisation (two right-hand sides), and
 of alpha: `w^T mu_t = a + alpha b`, `|w|^2 = A + 2 alpha B + alpha^2 C`. When p > n the factorisation is of the
 n x n kernel instead (push-through and Woodbury identities); the choice is made statically from the shapes.
 
+Every factorisation goes through `spd_solve`, whose batching rule decides in one place (`solve_one_at_a_time`)
+how a vmapped batch of solves runs: one factorisation at a time on CPU (batched LAPACK calls can deadlock
+XLA:CPU's thread pool there, docs/upstream/jax_cpu_lapack_deadlock.md), one batched call elsewhere.
+
 Scores per alpha (`Scores`): the accuracy, `E[y g]` and `E[g^2]` of the decision `g = w^T x` on the target task,
 either exact given w (`Phi(w^T mu_t / |w|)`, `w^T mu_t`, `|w|^2 + (w^T mu_t)^2`; noise-free) or averaged over a
 finite test set. These pieces are pure and jax-traceable; the Monte-Carlo (`rmt_alpha.simulate`) and the
@@ -20,6 +24,7 @@ import contextlib
 from typing import NamedTuple
 
 import jax
+import jax.custom_batching
 import jax.numpy as jnp
 import jax.scipy.linalg
 import jax.scipy.special
@@ -72,11 +77,83 @@ class Scores(NamedTuple):
     margin_second_moment: jax.Array  # E[g^2]
 
 
+PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
+
+
+def solve_one_at_a_time(platform: str) -> bool:
+    """Whether a vmapped batch of `spd_solve`s on `platform` runs one factorisation at a time (`jax.lax.map`)
+    rather than as one batched LAPACK call (`jax.vmap`). The only place this choice is made.
+
+    True on CPU. jaxlib's CPU LAPACK kernels (potrf, trsm, ...; jax 0.10) split a batch into tasks on XLA:CPU's
+    intra-op thread pool and block the calling pool thread until they finish. Two such calls in flight at once
+    (two devices, or two independent factorisations in one program) can leave every pool thread blocked on tasks
+    that no free thread remains to run: a deadlock (docs/upstream/jax_cpu_lapack_deadlock.md). An unbatched call
+    runs inline on its thread and never waits, whatever the device count, core count, sizes or chunking.
+    Elsewhere (GPU, TPU) the batched solver is kept: it is the fast path and uses no such pool.
+
+    Args:
+        platform: a JAX platform name ('cpu', 'cuda', 'rocm', 'tpu').
+    Returns:
+        True for 'cpu', False otherwise.
+    """
+    return platform == "cpu"
+
+
+def _cholesky_solve(matrix, rhs):
+    return jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(matrix), rhs)
+
+
+@jax.custom_batching.custom_vmap
+def _cholesky_solve_batchable(matrix, rhs):
+    return _cholesky_solve(matrix, rhs)
+
+
+@_cholesky_solve_batchable.def_vmap
+def _batched_cholesky_solve(axis_size, in_batched, matrix, rhs):
+    """The vmap rule: a batch of solves, by `jax.lax.map` or by one batched call (`solve_one_at_a_time`)."""
+    matrix_batched, rhs_batched = in_batched
+    if not rhs_batched:
+        rhs = jnp.broadcast_to(rhs, (axis_size, *rhs.shape))
+    if not matrix_batched:  # one matrix for the whole batch: one factorisation, the batch as extra columns
+        columns = jnp.moveaxis(rhs.reshape(axis_size, rhs.shape[1], -1), 0, 1).reshape(rhs.shape[1], -1)
+        solved = _cholesky_solve_batchable(matrix, columns).reshape(rhs.shape[1], axis_size, -1)
+        return jnp.moveaxis(solved, 1, 0).reshape(rhs.shape), True
+
+    def mapped(matrix, rhs):
+        return jax.lax.map(lambda pair: _cholesky_solve_batchable(*pair), (matrix, rhs))
+
+    batched = jax.vmap(_cholesky_solve)
+    branches = {platform: mapped if solve_one_at_a_time(platform) else batched for platform in PLATFORMS}
+    return jax.lax.platform_dependent(matrix, rhs, default=batched, **branches), True
+
+
+def spd_solve(matrix, rhs):
+    """`matrix^-1 rhs` for a symmetric positive definite matrix, by a Cholesky factorisation.
+
+    Under `jax.vmap` the batch is solved as `solve_one_at_a_time` decides for the platform (one factorisation at
+    a time on CPU, never a batched LAPACK call there); differentiable in both arguments
+    (`jax.lax.custom_linear_solve`, symmetric).
+
+    Args:
+        matrix: (m, m) symmetric positive definite (only its lower triangle is read by the factorisation).
+        rhs: (m,) or (m, k) right-hand sides.
+    Returns:
+        The solution, shaped like rhs.
+
+    Example:
+        >>> spd_solve(jnp.array([[4.0, 2.0], [2.0, 3.0]]), jnp.array([2.0, 1.0]))
+        Array([0.5, 0. ], dtype=float32)
+    """
+    return jax.lax.custom_linear_solve(lambda x: matrix @ x, rhs,
+                                       lambda _, b: _cholesky_solve_batchable(matrix, b), symmetric=True)
+
+
 def fit_affine(w_s, X, y, gamma) -> FineTuned:
     """The alpha-fine-tuned ridge classifier as `FineTuned` parts, one factorisation for every alpha.
 
     `w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1` (theory/THEORY.md section 1).
-    One Cholesky factorisation with two right-hand sides serves every alpha. p <= n: the p x p system.
+    One Cholesky factorisation (`spd_solve`) with two right-hand sides serves every alpha. p <= n: the p x p
+    system.
     p > n: the n x n kernel `K = X X^T / n + gamma I`, with `Q X^T y / n = X^T K^-1 y / n` (push-through) and
     `gamma Q w_s = w_s - X^T K^-1 X w_s / n` (Woodbury). Pure and jax-traceable; inputs are not checked.
 
@@ -100,11 +177,11 @@ def fit_affine(w_s, X, y, gamma) -> FineTuned:
     if p <= n:
         gram = X.T @ X / n + gamma * jnp.eye(p, dtype=X.dtype)
         rhs = jnp.stack([X.T @ y / n, gamma * w_s], axis=1)
-        target_part, source_part = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(gram), rhs).T
+        target_part, source_part = spd_solve(gram, rhs).T
         return FineTuned(target_part, source_part)
     kernel = X @ X.T / n + gamma * jnp.eye(n, dtype=X.dtype)
     rhs = jnp.stack([y, X @ w_s], axis=1)
-    dual_y, dual_w = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(kernel), rhs).T
+    dual_y, dual_w = spd_solve(kernel, rhs).T
     return FineTuned(X.T @ dual_y / n, w_s - X.T @ dual_w / n)
 
 

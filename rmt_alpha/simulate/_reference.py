@@ -186,9 +186,10 @@ def make_gaussian_mixture(n_samples: int, mean, cov=None, random_state=None):
         >>> X.shape
         (4, 2)
     """
+    n_samples = check_sample_count("n_samples", n_samples)
     mean = check_vector("mean", mean)
     rng = np.random.default_rng(random_state)
-    y = np.where(np.arange(int(n_samples)) < (int(n_samples) + 1) // 2, 1.0, -1.0)
+    y = np.where(np.arange(n_samples) < (n_samples + 1) // 2, 1.0, -1.0)
     rng.shuffle(y)
     noise = rng.standard_normal((y.size, mean.size))
     if cov is not None:
