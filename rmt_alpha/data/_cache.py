@@ -11,36 +11,10 @@ only when all its files are there; each file read is checked against its pinned 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
+from rmt_alpha._io import DATA_ENVIRONMENT_VARIABLE, cache_root, data_roots
 from rmt_alpha.data._registry import ITEMS, NAMES
-
-DATA_ENVIRONMENT_VARIABLE = "RMT_ALPHA_DATA"
-
-
-def data_roots() -> list[Path]:
-    """The folders searched for data, in order: `$RMT_ALPHA_DATA` (split at `os.pathsep`), else the user cache.
-
-    Returns:
-        A non-empty list of paths (they need not exist); `fetch` writes into the first.
-
-    Example:
-        >>> data_roots()[0] == cache_root()
-        True
-    """
-    value = os.environ.get(DATA_ENVIRONMENT_VARIABLE, "")
-    roots = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
-    if roots:
-        return roots
-    import platformdirs
-
-    return [Path(platformdirs.user_cache_dir("rmt_alpha", appauthor=False))]
-
-
-def cache_root() -> Path:
-    """The folder `fetch` writes into: the first of `data_roots()`."""
-    return data_roots()[0]
 
 
 def sha256_of(path) -> str:

@@ -22,8 +22,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
-from rmt_alpha._io import atomic_write
+from rmt_alpha._io import atomic_write, cache_root
 from rmt_alpha.nn._models import flatten_tree, hidden_states, padding_mask, pool
 from rmt_alpha.nn._pretrained import Pretrained, encode
 
@@ -63,6 +64,14 @@ def _texts_digest(texts) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def _read_cached(path: Path):
+    """The array stored at `path`, or None when there is none or it cannot be read (then it is recomputed)."""
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
 
 
 def _embed_batch(params, ids, config, pooling: str, normalize: bool):
@@ -135,7 +144,8 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
 
     Examples
     --------
-    >>> model = load_pretrained(find_item("minilm"), num_classes=2)       # doctest: +SKIP
+    >>> from rmt_alpha.data import minilm_directory                        # after `rmt-alpha fetch minilm`
+    >>> model = load_pretrained(minilm_directory(), num_classes=2)       # doctest: +SKIP
     >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
     (2, 384)
     """
@@ -145,28 +155,20 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
         return np.zeros((0, d), np.float32)
     path = None
     if cache is not False:
-        if cache is True:
-            from rmt_alpha.data._cache import cache_root
-
-            folder = cache_root() / "embeddings"
-        else:
-            folder = Path(cache)
+        folder = cache_root() / "embeddings" if cache is True else Path(cache)
         settings = json.dumps({"pooling": pooling, "normalize": normalize, "max_length": max_length,
                                "version": _CACHE_VERSION}, sort_keys=True)
         key = hashlib.sha256(f"{model_fingerprint(model)}|{_texts_digest(texts)}|{settings}".encode()).hexdigest()
         path = folder / f"{key[:32]}-{pooling}{'-normalized' if normalize else ''}.npy"
-        if path.is_file():
-            cached = np.load(path)
-            if cached.shape == (len(texts), d):
-                return cached
+        cached = _read_cached(path)
+        if cached is not None and cached.shape == (len(texts), d):
+            return cached
     ids = encode(model, texts, max_length=max_length)
     lengths = (ids != model.config.pad_token_id).sum(axis=1)   # encode refuses a pad id inside a text
     order = np.argsort(lengths, kind="stable")
     rungs = _ladder(max_length)
     starts = range(0, len(texts), batch_size)
     out = np.empty((len(texts), d), np.float32)
-    from tqdm.auto import tqdm
-
     show = len(starts) > 20 if progress is None else bool(progress)
     for start in tqdm(starts, desc="embed", unit="batch", disable=not show):
         rows = order[start: start + batch_size]
