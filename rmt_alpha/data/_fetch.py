@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, sha256_of
+from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, missing_message, sha256_of
 from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Artifact, Item
 
 
@@ -71,8 +71,7 @@ def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
         return path
     if path.exists():
         _say(verbose, f"  {path.name}: SHA-256 {sha256_of(path)} is not the pinned {sha256}: fetching it again")
-    by_hand = (f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256}); no other file "
-               "is needed.")
+    by_hand = f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256})."
     try:
         pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=path.name, path=path.parent, progressbar=False)
     except ValueError as error:   # pooch's hash mismatch
@@ -254,7 +253,10 @@ def _fetch_item(item: Item, verbose: bool) -> Path:
         return folder
     if item.urls:
         for file in sorted(todo):
-            download_url(item.urls[file], item.files[file], folder / file, verbose=verbose)
+            try:
+                download_url(item.urls[file], item.files[file], folder / file, verbose=verbose)
+            except FetchError as error:
+                raise FetchError(f"{error}\n{missing_message(item.name, roots)}") from error
             _say(verbose, f"  {file}: downloaded and verified")
         return folder
     installed = installed_minilm_zip() if item.name == "minilm" else None
