@@ -36,6 +36,7 @@ from rmt_alpha._problem import (  # noqa: F401  (re-exported: their home was thi
 )
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import Source, resolve_gamma
+from rmt_alpha._validation import check_finite_array
 
 
 def _scalar_or_array(value):

@@ -40,8 +40,19 @@ from tests.conftest import K_SE, assert_within_standard_errors
 # theory/THEORY.md section 8 measured about 1.7e-3 at p = 200 between the covariance recipe with C = I and the closed
 # forms (test_identity_covariance_converges_like_one_over_p: at most 2.2e-3), so FINITE_P allows for it.
 FINITE_P = 0.002
-AMAZON = os.environ.get("RMT_ALPHA_DATA",
-                        os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "amazon_review"))
+
+
+def _amazon_folder() -> str:
+    """The fetched Amazon folder (`rmt-alpha fetch amazon`, or the shared copy the tests' conftest adds), or ""."""
+    from rmt_alpha.data._domains import amazon_directory
+
+    try:
+        return str(amazon_directory())
+    except (FileNotFoundError, ValueError):
+        return ""
+
+
+AMAZON = _amazon_folder()
 
 
 def power_law(p, exponent, seed):
@@ -328,8 +339,7 @@ def _standardised(path):
     return X, y
 
 
-@pytest.mark.skipif(not all(os.path.exists(os.path.join(AMAZON, f"{d}_400.mat")) for d in ("books", "dvd")),
-                    reason="Amazon Review data not found (set RMT_ALPHA_AMAZON_DIR; see shared/data/amazon_review)")
+@pytest.mark.skipif(not AMAZON, reason="Amazon Review data not fetched (rmt-alpha fetch amazon)")
 def test_gaussian_surrogate_of_amazon_books_to_dvd():
     """Gaussian data with the estimated means and within-class covariances (Ledoit-Wolf, each domain standardised
     with its own features) of books (source, N = 1000 drawn) and dvd (target, n = 50): the covariance theory matches

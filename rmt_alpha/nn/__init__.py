@@ -1,6 +1,6 @@
 """alpha-LoRA in a network (theory/THEORY.md section 7): a pure-JAX transformer encoder, alpha-LoRA / LoRA /
 DoRA adapters as their own pytree, the optax training loop (alpha trained by its own optimizer on a held-out batch),
-and pre-trained BERT/RoBERTa checkpoints (safetensors + tokenizer.json).
+pre-trained BERT/RoBERTa checkpoints (safetensors + tokenizer.json), and sentence embeddings from them (`embed`).
 """
 
 from rmt_alpha.nn._adapters import (
@@ -27,11 +27,17 @@ from rmt_alpha.nn._adapters import (
 from rmt_alpha.nn._adapters import (
     unmerge as unmerge,
 )
+from rmt_alpha.nn._embed import (
+    embed as embed,
+)
 from rmt_alpha.nn._models import (
     TransformerConfig as TransformerConfig,
 )
 from rmt_alpha.nn._models import (
     apply as apply,
+)
+from rmt_alpha.nn._models import (
+    hidden_states as hidden_states,
 )
 from rmt_alpha.nn._models import (
     init_params as init_params,
@@ -84,12 +90,14 @@ __all__ = [
     "AdapterConfig",
     "alpha_statistics",
     "apply",
+    "embed",
     "encode",
     "evaluate",
     "finetune_network",
     "FinetuneConfig",
     "FinetuneResult",
     "fit_and_select",
+    "hidden_states",
     "init_adapters",
     "init_params",
     "init_state",
