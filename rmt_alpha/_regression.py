@@ -51,10 +51,11 @@ def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
     alpha = check_finite_array("alpha", alpha)
     d, p = w_t.shape
     _, kappa, h = ridge_scalars(p / n, gamma)
-    # |W_t - alpha W_s|^2 = |W_s|^2 (alpha - alpha*)^2 + |W_t - alpha* W_s|^2: two non-negative terms, so an
-    # alpha grid costs two traces and nothing cancels.
-    best = regression_optimal_alpha(w_t, w_s)
-    misfit = np.sum(w_s * w_s) * (alpha - best) ** 2 + np.sum((w_t - best * w_s) ** 2)
+    # |W_t - alpha W_s|_F^2 = |W_t|^2 - 2 alpha tr(W_t W_s^T) + alpha^2 |W_s|^2: three traces serve an alpha grid.
+    # The expansion loses up to eps |W_t|^2 in absolute terms where alpha W_s nearly equals W_t; the misfit is
+    # clipped at 0 there, and the noise term sigma^2 d (1 + kappa)^2 is computed apart, so it keeps every digit.
+    misfit = np.sum(w_t * w_t) - 2.0 * alpha * np.sum(w_t * w_s) + alpha**2 * np.sum(w_s * w_s)
+    misfit = np.maximum(misfit, 0.0)
     return ((kappa**2 * misfit + sigma**2 * d * (1.0 + kappa) ** 2) / (h * (1.0 + kappa) ** 2))[()]
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from rmt_alpha import SourceStats, TargetStats
 from rmt_alpha.data import cache_root
@@ -55,3 +56,72 @@ def assert_within_standard_errors(predicted, per_trial, label, *, slack=0.0):
         f"{label}: theory {np.round(predicted, 4)} vs Monte-Carlo {np.round(mean, 4)} "
         f"(gap in standard errors {np.round(gap / stderr, 2)})")
     return gap / stderr
+
+
+# Power of a Monte-Carlo check. A check `|theory - mean| <= K_SE se + slack` flags a bias b in the theory with
+# probability >= 0.9 when |b| >= (K_SE + Z_POWER) se + slack, Z_POWER = Phi^-1(0.9) = 1.28 (the Monte-Carlo mean is
+# normal around truth + b, and the opposite tail is negligible). A relative error r in one theory quantity moves
+# each checked statistic by r times its sensitivity, to first order; with z = E / sqrt(Var), phi the normal density:
+#   accuracy x (1 + r):             accuracy by r Phi(z)
+#   E[y g] x (1 + r), Var kept:     accuracy by r phi(z) z,  E[y g] by r E,  E[g^2] by 2 r E^2
+#   Var[g] x (1 + r), E kept:       accuracy by -r phi(z) z / 2,  E[g^2] and Var[g] by r Var
+#   E[g^2] x (1 + r), E kept:       Var[g] and E[g^2] by r E[g^2],  accuracy by -r phi(z) z E[g^2] / (2 Var)
+# A test catches r when any of its comparisons does; `detectable_errors` returns the smallest such r per quantity.
+# The finite-size bias of the asymptotic formulas is not noise: where it is not negligible a test passes it as
+# `slack`, which adds to the detectable shift.
+Z_POWER = 1.2815515655446004
+DETECTED_QUANTITIES = ("accuracy", "mean", "variance", "second_moment")
+
+
+def detectable_shift(stderr, slack=0.0):
+    """Smallest bias in a checked statistic that `|theory - mean| <= K_SE stderr + slack` flags with probability
+    >= 0.9: `(K_SE + Z_POWER) stderr + slack`."""
+    return (K_SE + Z_POWER) * np.asarray(stderr, dtype=np.float64) + slack
+
+
+def detectable_errors(mean, variance, **checks) -> dict:
+    """The smallest relative error in the accuracy, `E[y g]`, `Var[g]` and `E[g^2]` of the theory that a set of
+    Monte-Carlo comparisons catches with probability >= 0.9 (see the comment above `Z_POWER`).
+
+    Args:
+        mean, variance: the theory's `E[y g]` and `Var[g]` at the checked points (broadcast together).
+        **checks: for each checked statistic among "accuracy", "mean", "second_moment", "variance", either its
+            standard error (array of the points' shape) or a pair `(stderr, slack)`.
+    Returns:
+        dict quantity -> smallest detectable relative error (inf when no check is sensitive to it).
+    """
+    mean, variance = np.broadcast_arrays(np.asarray(mean, np.float64), np.asarray(variance, np.float64))
+    z = mean / np.sqrt(variance)
+    density = scipy.stats.norm.pdf(z)
+    second = variance + mean**2
+    sensitivity = {
+        "accuracy": {"accuracy": scipy.stats.norm.cdf(z)},
+        "mean": {"accuracy": density * z, "mean": mean, "second_moment": 2 * mean**2},
+        "variance": {"accuracy": density * z / 2, "second_moment": variance, "variance": variance},
+        "second_moment": {"accuracy": density * z * second / (2 * variance), "second_moment": second,
+                          "variance": second},
+    }
+    unknown = set(checks) - {"accuracy", "mean", "second_moment", "variance"}
+    if unknown:
+        raise ValueError(f"unknown checked statistics {sorted(unknown)}")
+    result = {}
+    for quantity, moves in sensitivity.items():
+        best = np.inf
+        for statistic, check in checks.items():
+            if statistic not in moves:
+                continue
+            stderr, slack = check if isinstance(check, tuple) else (check, 0.0)
+            with np.errstate(divide="ignore"):
+                ratio = detectable_shift(stderr, slack) / np.abs(moves[statistic])
+            best = min(best, float(np.min(ratio)))
+        result[quantity] = best
+    return result
+
+
+def assert_detects(errors: dict, label: str, **required) -> None:
+    """Assert that a check's detectable relative errors (from `detectable_errors`) are at most `required`
+    (e.g. `variance=0.01`): the test would catch an error of that size with probability >= 0.9."""
+    for quantity, bound in required.items():
+        assert errors[quantity] <= bound, (
+            f"{label}: detects a relative error in {quantity} of {errors[quantity]:.4f} only, not {bound} "
+            f"(all: { {k: round(v, 4) for k, v in errors.items()} })")
