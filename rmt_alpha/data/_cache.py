@@ -33,14 +33,16 @@ class CorruptFileError(ValueError):
 def check_file(path, expected: str, *, name: str) -> Path:
     """`path` if its SHA-256 is `expected`; else `CorruptFileError` naming the file, both hashes and the remedy.
 
-    Parameters
-    ----------
-    path
-        The file.
-    expected
-        Its pinned SHA-256 (hex).
-    name
-        The item it belongs to (for the remedy: `rmt-alpha fetch NAME`).
+    Args:
+        path: the file.
+        expected: its pinned SHA-256 (hex).
+        name: the item it belongs to (for the remedy: `rmt-alpha fetch NAME`).
+
+    Returns:
+        `path`.
+
+    Raises:
+        CorruptFileError: the file's SHA-256 is not `expected`.
     """
     actual = sha256_of(path)
     if actual != expected:
@@ -80,23 +82,18 @@ def missing_message(name: str, roots=None) -> str:
 def find_item(name: str, *, roots=None) -> Path:
     """The folder of a fetched item, its files checked against their pinned SHA-256.
 
-    Parameters
-    ----------
-    name
-        One of "amazon", "reviews-text", "minilm".
-    roots
-        Folders to search (default `data_roots()`).
+    Args:
+        name: one of "amazon", "reviews-text", "minilm".
+        roots: folders to search (default `data_roots()`).
 
-    Returns
-    -------
-    The first `<root>/<item folder>` that holds every file of the item.
+    Returns:
+        Path: the first `<root>/<item folder>` that holds every file of the item.
 
-    Raises
-    ------
-    FileNotFoundError
-        No root holds every file; the message says what is missing, where it comes from and how to get it.
-    CorruptFileError
-        A file of the folder found has the wrong SHA-256 (the message names it and the expected hash).
+    Raises:
+        FileNotFoundError: no root holds every file; the message says what is missing, where it comes from and how to
+            get it.
+        CorruptFileError: a file of the folder found has the wrong SHA-256 (the message names it and the expected
+            hash).
     """
     _check_name(name)
     item = ITEMS[name]

@@ -45,7 +45,13 @@ VADER_RATING_LIMIT = 4.0   # ratings lie in [-4, 4]
 
 
 class TextDomain(NamedTuple):
-    """One labelled text domain: `texts` (list of n str) and labels `y` (n,) float64 in {-1, +1}."""
+    """One labelled text domain: `texts` (list of n str) and labels `y` (n,) float64 in {-1, +1}.
+
+    Attributes:
+        name: the domain's name (one of `REVIEW_TEXT_DOMAINS`).
+        texts: list of n str, the review sentences.
+        y: (n,) float64 labels in {-1, +1}.
+    """
 
     name: str
     texts: list
@@ -103,34 +109,25 @@ def _read_uci(path: Path, name: str) -> TextDomain:
 def load_review_text(domains=None, *, neutral: float = 0.5, directory=None) -> dict:
     """Labelled review text per domain: `{name: TextDomain(name, texts, y)}`, y in {-1, +1}.
 
-    Parameters
-    ----------
-    domains
-        Names from `REVIEW_TEXT_DOMAINS` (default: all seven, in that order).
-    neutral
-        VADER domains only: mean ratings in (-neutral, neutral) are dropped, >= neutral is positive, <= -neutral
-        negative. In (0, 4).
-    directory
-        The `review_text` folder (default: found by `find_item("reviews-text")`, every file checked against its
-        pinned SHA-256; a folder given here is read as it is).
+    Args:
+        domains: names from `REVIEW_TEXT_DOMAINS` (default: all seven, in that order).
+        neutral: VADER domains only: mean ratings in (-neutral, neutral) are dropped, >= neutral is positive,
+            <= -neutral negative. In (0, 4).
+        directory: the `review_text` folder (default: found by `find_item("reviews-text")`, every file checked against
+            its pinned SHA-256; a folder given here is read as it is).
 
-    Returns
-    -------
-    dict
-        name -> `TextDomain` with `texts` (n strings) and `y` (n,) float64.
+    Returns:
+        dict: name -> `TextDomain` with `texts` (n strings) and `y` (n,) float64.
 
-    Raises
-    ------
-    FileNotFoundError
-        The data was not fetched (the message says `rmt-alpha fetch reviews-text` and how to do it by hand).
-    CorruptFileError
-        A file differs from the pinned one (named, with the expected SHA-256).
+    Raises:
+        FileNotFoundError: the data was not fetched (the message says `rmt-alpha fetch reviews-text` and how to do it
+            by hand).
+        CorruptFileError: a file differs from the pinned one (named, with the expected SHA-256).
 
-    Examples
-    --------
-    >>> text = load_review_text(["uci-yelp"])     # doctest: +SKIP
-    >>> len(text["uci-yelp"].texts), text["uci-yelp"].y[:3]     # doctest: +SKIP
-    (996, array([ 1., -1., -1.]))
+    Example:
+        >>> text = load_review_text(["uci-yelp"])     # doctest: +SKIP
+        >>> len(text["uci-yelp"].texts), text["uci-yelp"].y[:3]     # doctest: +SKIP
+        (996, array([ 1., -1., -1.]))
     """
     chosen = REVIEW_TEXT_DOMAINS if domains is None else tuple(domains)
     unknown = [d for d in chosen if d not in REVIEW_TEXT_DOMAINS]

@@ -117,37 +117,26 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
     tokens, special tokens included), "mean": `e_i = (1 / L_i) sum_t h_it` over the real tokens only, "first":
     `e_i = h_i0` (the [CLS] / <s> token, no pooler); `normalize` divides by `|e_i|`.
 
-    Parameters
-    ----------
-    model
-        A `Pretrained` from `load_pretrained` (BERT or RoBERTa); its head is not used.
-    texts
-        Sequence of n strings (an empty text gives the embedding of the special tokens alone).
-    pooling
-        "mean" (sentence-transformers' mean pooling) or "first".
-    normalize
-        Scale each embedding to unit Euclidean norm (all-MiniLM-L6-v2 as sentence-transformers ships it does).
-    batch_size
-        Rows per forward pass (memory grows as batch_size * max_length * d).
-    max_length
-        Tokens kept per text, special tokens included (default: 256, as all-MiniLM-L6-v2 was trained, or the
-        checkpoint's position table if shorter).
-    cache
-        True: read and write `<cache_root()>/embeddings/`; a folder: use that; False: no disk cache.
-    progress
-        Show a tqdm bar (default: when there are more than 20 batches).
+    Args:
+        model: a `Pretrained` from `load_pretrained` (BERT or RoBERTa); its head is not used.
+        texts: sequence of n strings (an empty text gives the embedding of the special tokens alone).
+        pooling: "mean" (sentence-transformers' mean pooling) or "first".
+        normalize: scale each embedding to unit Euclidean norm (all-MiniLM-L6-v2 as sentence-transformers ships it
+            does).
+        batch_size: rows per forward pass (memory grows as batch_size * max_length * d).
+        max_length: tokens kept per text, special tokens included (default: 256, as all-MiniLM-L6-v2 was trained, or
+            the checkpoint's position table if shorter).
+        cache: True: read and write `<cache_root()>/embeddings/`; a folder: use that; False: no disk cache.
+        progress: show a tqdm bar (default: when there are more than 20 batches).
 
-    Returns
-    -------
-    numpy.ndarray
-        (n, d) float32, row i the embedding of texts[i]; the same inputs give the same array bit for bit.
+    Returns:
+        numpy.ndarray: (n, d) float32, row i the embedding of texts[i]; the same inputs give the same array bit for bit.
 
-    Examples
-    --------
-    >>> from rmt_alpha.data import minilm_directory                        # after `rmt-alpha fetch minilm`
-    >>> model = load_pretrained(minilm_directory(), num_classes=2)       # doctest: +SKIP
-    >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
-    (2, 384)
+    Example:
+        >>> from rmt_alpha.data import minilm_directory                        # after `rmt-alpha fetch minilm`
+        >>> model = load_pretrained(minilm_directory(), num_classes=2)       # doctest: +SKIP
+        >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
+        (2, 384)
     """
     texts, max_length = _check(texts, pooling, normalize, batch_size, max_length, model)
     d = model.config.d_model

@@ -319,22 +319,15 @@ def hidden_states(params: dict, tokens, config: TransformerConfig, token_types=N
     Pre-norm: the blocks `x + f(LN(x))`, then the final LayerNorm. Post-norm (BERT/RoBERTa): `x = LN(embeddings)`,
     then per block `x = LN1(x + attn(x))`, `x = LN2(x + fc2(act(fc1(x))))`.
 
-    Parameters
-    ----------
-    params
-        The parameter tree.
-    tokens
-        (batch, length) int token ids.
-    config
-        The `TransformerConfig`.
-    token_types
-        (batch, length) segment ids; default `token_type_ids(tokens, config)`.
-    attention_mask
-        (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
+    Args:
+        params: the parameter tree.
+        tokens: (batch, length) int token ids.
+        config: the `TransformerConfig`.
+        token_types: (batch, length) segment ids; default `token_type_ids(tokens, config)`.
+        attention_mask: (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
 
-    Returns
-    -------
-    (batch, length, d_model) array; rows at padded positions are computed but carry no meaning.
+    Returns:
+        (batch, length, d_model) array; rows at padded positions are computed but carry no meaning.
     """
     c = config
     tokens = jnp.asarray(tokens)
@@ -360,21 +353,18 @@ def hidden_states(params: dict, tokens, config: TransformerConfig, token_types=N
 
 
 def pool(x, mask, pooling: str):
-    """Pool a sequence to one vector per row: "first" `x[:, 0]` (the [CLS] / <s> token), "mean"
-    `sum_t m_t x_t / sum_t m_t` over the positions where `mask` is True (all positions when it is None).
+    """Pool a sequence to one vector per row ("first": the [CLS] / <s> token; "mean": the masked mean).
 
-    Parameters
-    ----------
-    x
-        (batch, length, d) hidden states.
-    mask
-        (batch, length) bool, or None.
-    pooling
-        "mean" or "first".
+    "first" `x[:, 0]`; "mean" `sum_t m_t x_t / sum_t m_t` over the positions where `mask` is True (all positions
+    when it is None).
 
-    Returns
-    -------
-    (batch, d) array.
+    Args:
+        x: (batch, length, d) hidden states.
+        mask: (batch, length) bool, or None.
+        pooling: "mean" or "first".
+
+    Returns:
+        (batch, d) array.
     """
     if pooling not in _POOLINGS:
         raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
@@ -390,8 +380,17 @@ def pooled_features(params: dict, tokens, config: TransformerConfig, token_types
     """The encoder's pooled features, shape (batch, d_model), for tokens (batch, length).
 
     `hidden_states`, then `pool` with `config.pooling` (the mean over non-pad tokens, or the first token) and,
-    with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`. `token_types` and `attention_mask` default to
-    `token_type_ids(tokens)` and `padding_mask(tokens)`.
+    with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`.
+
+    Args:
+        params: the parameter tree.
+        tokens: (batch, length) int token ids.
+        config: the `TransformerConfig`.
+        token_types: (batch, length) segment ids; default `token_type_ids(tokens, config)`.
+        attention_mask: (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
+
+    Returns:
+        (batch, d_model) array.
     """
     x = hidden_states(params, tokens, config, token_types, attention_mask)
     mask = padding_mask(tokens, config) if attention_mask is None else jnp.asarray(attention_mask, bool)
