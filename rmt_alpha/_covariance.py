@@ -258,8 +258,18 @@ class CovarianceProblem(ProblemMethods):
         self._source_diagonal = self.source_second.diagonal()
 
     def coefficients(self, gamma=None) -> MarginCoefficients:
-        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (default `target.gamma`; concrete
-        values: the covariance solver runs in numpy, so gamma cannot be a traced JAX value)."""
+        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (theory/THEORY.md section 8).
+
+        Args:
+            gamma: ridge strength(s) (default `target.gamma`); concrete values: the covariance solver runs in numpy, so
+                gamma cannot be a traced JAX value.
+
+        Returns:
+            MarginCoefficients: the five coefficients, broadcast over gamma (and over a batch of target means).
+
+        Raises:
+            TypeError: `gamma` is a traced JAX value.
+        """
         gamma = resolve_gamma(self.target, gamma)
         if isinstance(gamma, jax.core.Tracer):
             raise TypeError("gamma must be a concrete number or array with a covariance (the fixed point is solved "
@@ -290,9 +300,20 @@ class CovarianceProblem(ProblemMethods):
         return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)
 
     def with_target_means(self, means) -> "CovarianceProblem":
-        """The same source, target covariance and n with a batch of target means `(..., p)` (one O(p^2) rotation
-        each, no new eigendecomposition): `coefficients`, and every method, then broadcast over the batch shape
-        (a gamma array must broadcast against it)."""
+        """The same source, target covariance and n with a batch of target means (theory/THEORY.md section 8).
+
+        One O(p^2) rotation per mean, no new eigendecomposition: `coefficients`, and every method, then broadcast over
+        the batch shape (a gamma array must broadcast against it).
+
+        Args:
+            means: (..., p) target means.
+
+        Returns:
+            CovarianceProblem: the problem batched over the leading axes of `means`.
+
+        Raises:
+            ValueError: `means` is not finite or its last axis is not the dimension p.
+        """
         means = check_finite_array("means", means)
         if means.shape[-1:] != self.mean.shape[-1:]:
             raise ValueError(f"means must have shape (..., {self.mean.shape[-1]}) (the dimension p), got {means.shape}")
@@ -301,13 +322,29 @@ class CovarianceProblem(ProblemMethods):
         return batch
 
     def margin_moments(self, alpha, gamma=None) -> Moments:
-        """`Moments` at alpha (numpy or JAX) and gamma (numpy), broadcast together."""
+        """`Moments` of the fine-tuned margin at alpha and gamma, broadcast together (theory/THEORY.md section 8).
+
+        Args:
+            alpha: base-rescaling factor(s), numpy or JAX.
+            gamma: ridge strength(s), numpy (default `target.gamma`).
+
+        Returns:
+            Moments: mean, second moment and variance of the margin.
+        """
         if not isinstance(alpha, jax.Array):
             alpha = check_finite_array("alpha", alpha)
         return self.coefficients(gamma).moments(alpha)
 
     def accuracy(self, alpha, gamma=None):
-        """`Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma."""
+        """Predicted test accuracy `Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma (theory/THEORY.md section 8).
+
+        Args:
+            alpha: base-rescaling factor(s), numpy or JAX.
+            gamma: ridge strength(s), numpy (default `target.gamma`).
+
+        Returns:
+            Accuracy in [0, 1], broadcast over alpha and gamma.
+        """
         mean, _, variance = self.margin_moments(alpha, gamma)
         xp = array_namespace(mean, variance)
         accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
@@ -349,7 +386,13 @@ def covariance_source_accuracy(source: SourceStats) -> float:
 def covariance_conditional_accuracy(w, mean, cov) -> np.ndarray:
     """Exact test accuracy of `sign(w^T x)` on the mixture: `Phi(w^T mean / sqrt(w^T C w))` (over w's last axis).
 
-    `cov` is a p x p matrix or a `Spectrum`.
+    Args:
+        w: (..., p) classifier(s).
+        mean: (p,) class mean `mu` of the mixture `x = y mu + noise`.
+        cov: the noise covariance, a (p, p) matrix or a `Spectrum`.
+
+    Returns:
+        np.ndarray: accuracy of shape `w.shape[:-1]`.
     """
     w = np.asarray(w, dtype=np.float64)
     eigenvalues, eigenvectors = cov if isinstance(cov, Spectrum) else (None, None)

@@ -102,7 +102,13 @@ def stationary_terms_from_invariants(m, eta, gamma, s, omega_perp):
 
 
 class GammaOptimum(NamedTuple):
-    """Result of a gamma search: the best `gamma`, the `alpha` used there and the predicted `accuracy`."""
+    """Result of a gamma search: the best `gamma`, the `alpha` used there and the predicted `accuracy`.
+
+    Attributes:
+        gamma: the fine-tuning ridge strength that maximises the predicted accuracy.
+        alpha: the alpha used at that gamma (fixed, or the optimal alpha there).
+        accuracy: the predicted test accuracy at (`alpha`, `gamma`).
+    """
 
     gamma: float
     alpha: float
@@ -210,11 +216,19 @@ class _Invariants(NamedTuple):
 class IsotropicProblem(_Invariants, ProblemMethods):
     """The white-noise problem (theory/THEORY.md section 2) as its invariants; a JAX pytree.
 
-    Fields (scalars or arrays that broadcast together: a batch of targets is a batch of invariants):
-        m: `|mu_t|^2`. eta: `p / n`. gamma: the fine-tuning ridge strength (the default of every method).
-        s: `<w_s, mu_t>`. omega_par, omega_perp: `|w_s|^2` split along `mu_t` (`s^2 / m`) and across it.
+    Fields are scalars or arrays that broadcast together: a batch of targets is a batch of invariants.
 
-    Example (theory/THEORY.md section 3):
+    Attributes:
+        m: `|mu_t|^2`, the squared norm of the target mean.
+        eta: `p / n`, dimension over target sample count.
+        gamma: the fine-tuning ridge strength (the default of every method).
+        s: `<w_s, mu_t>`, the source classifier's alignment with the target mean.
+        omega_par: the part of `|w_s|^2` along `mu_t` (`s^2 / m`).
+        omega_perp: the part of `|w_s|^2` across `mu_t` (`|w_s|^2 - s^2 / m`).
+
+    Example:
+        theory/THEORY.md section 3:
+
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> problem = IsotropicProblem.from_stats(src, TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0))
         >>> round(float(problem.optimal_alpha()), 4)
@@ -228,8 +242,18 @@ class IsotropicProblem(_Invariants, ProblemMethods):
 
     @classmethod
     def from_stats(cls, source, target: TargetStats) -> IsotropicProblem:
-        """From a `SourceStats` (the ridge source) or a classifier `w_s`, and a `TargetStats` (covariances are
-        ignored: use `prepare` to honour them)."""
+        """The problem for a source and a target given as statistics (covariances are ignored: `prepare` honours them).
+
+        Args:
+            source: a `SourceStats` (the ridge source) or a classifier `w_s` of shape (p,).
+            target: a `TargetStats`.
+
+        Returns:
+            IsotropicProblem: the invariants `m, eta, gamma, s, omega_par, omega_perp`.
+
+        Raises:
+            TypeError: `target` is not a `TargetStats`.
+        """
         if not isinstance(target, TargetStats):
             raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
         invariants = source_invariants(source, target)
@@ -237,10 +261,23 @@ class IsotropicProblem(_Invariants, ProblemMethods):
 
     @classmethod
     def from_invariants(cls, m, s, omega, eta, gamma) -> IsotropicProblem:
-        """For a fixed classifier with `|w_s|^2 = omega`: `omega_par = s^2 / m`, `omega_perp = omega - s^2 / m`.
+        """The problem for a fixed classifier with `|w_s|^2 = omega`.
 
-        Arrays broadcast (numpy or JAX). `m` must be > 0 and `s^2 <= m omega` (Cauchy-Schwarz); numpy inputs are
-        checked, JAX inputs are not (so that this can be traced).
+        `omega_par = s^2 / m`, `omega_perp = omega - s^2 / m`. Arrays broadcast (numpy or JAX). `m` must be > 0 and
+        `s^2 <= m omega` (Cauchy-Schwarz); numpy inputs are checked, JAX inputs are not (so that this can be traced).
+
+        Args:
+            m: `|mu_t|^2` (> 0), scalar or array.
+            s: `<w_s, mu_t>`, scalar or array.
+            omega: `|w_s|^2`, scalar or array.
+            eta: `p / n`, scalar or array.
+            gamma: the fine-tuning ridge strength, scalar or array.
+
+        Returns:
+            IsotropicProblem: the invariants, broadcast together.
+
+        Raises:
+            ValueError: numpy inputs that are not finite, `m <= 0` or `s^2 > m omega`.
         """
         xp = array_namespace(m, s, omega, eta, gamma)
         if xp is np:
@@ -254,8 +291,17 @@ class IsotropicProblem(_Invariants, ProblemMethods):
         return cls(m, eta, gamma, s, omega_par, xp.maximum(omega - omega_par, 0.0))
 
     def coefficients(self, gamma=None) -> MarginCoefficients:
-        """`e0 = m / lam`, `e1 = kappa s / lam`, `v0 = (m + eta) / (h lam^2)`, `v1 = 2 kappa s / ((1 + delta) h lam^2)`,
-        `v2 = kappa^2 (lam^2 omega_perp + omega_par ((1 + kappa)^2 + m eta)) / ((1 + kappa)^2 h lam^2)`."""
+        """The margin coefficients `(e0, e1, v0, v1, v2)` at the ridge strength(s) `gamma` (theory/THEORY.md section 2).
+
+        `e0 = m / lam`, `e1 = kappa s / lam`, `v0 = (m + eta) / (h lam^2)`, `v1 = 2 kappa s / ((1 + delta) h lam^2)`,
+        `v2 = kappa^2 (lam^2 omega_perp + omega_par ((1 + kappa)^2 + m eta)) / ((1 + kappa)^2 h lam^2)`.
+
+        Args:
+            gamma: ridge strength(s), broadcast against the fields (default: the problem's `gamma`).
+
+        Returns:
+            MarginCoefficients: the five coefficients, broadcast together.
+        """
         gamma = self._gamma(gamma)
         m, eta, s = self.m, self.eta, self.s
         delta, kappa, h = ridge_scalars(eta, gamma)
@@ -267,7 +313,16 @@ class IsotropicProblem(_Invariants, ProblemMethods):
                                   2.0 * kappa * s / (1.0 + delta) * scale, v2)
 
     def stationary_terms(self, gamma=None):
-        """`(num, den, e1)` in the cancellation-free form of `stationary_terms_from_invariants`."""
+        """`(num, den, e1)` in the cancellation-free form of `stationary_terms_from_invariants`.
+
+        The stationary alpha of theory/THEORY.md section 3 is `num / den`.
+
+        Args:
+            gamma: ridge strength(s), broadcast against the fields (default: the problem's `gamma`).
+
+        Returns:
+            tuple: `(num, den, e1)`, arrays broadcast together; the stationary alpha is `num / den`.
+        """
         return stationary_terms_from_invariants(self.m, self.eta, self._gamma(gamma), self.s, self.omega_perp)
 
     def _gamma(self, gamma):
