@@ -62,14 +62,31 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
 
 
 def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
-    """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2)."""
+    """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2).
+
+    Args:
+        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        target: the `TargetStats`.
+        alpha: base-rescaling factor(s), scalar or array.
+        gamma: ridge strength(s) overriding `target.gamma`.
+
+    Returns:
+        The risk, broadcast over alpha and gamma.
+    """
     return prepare(source, target).predicted_risk(alpha, resolve_gamma(target, gamma))
 
 
 def source_accuracy(source: SourceStats):
     """Asymptotic accuracy of the ridge source classifier on its own task: the alpha = 0 formula on the source.
 
-    `Phi( (m_s / lam_s) / sqrt((m_s + eta_s) / (h_s lam_s^2)) ) = Phi( m_s sqrt(h_s) / sqrt(m_s + eta_s) )`.
+    `Phi( (m_s / lam_s) / sqrt((m_s + eta_s) / (h_s lam_s^2)) ) = Phi( m_s sqrt(h_s) / sqrt(m_s + eta_s) )`
+    (theory/THEORY.md section 2).
+
+    Args:
+        source: the `SourceStats`.
+
+    Returns:
+        The accuracy in [0, 1].
     """
     if not isinstance(source, SourceStats):
         raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")

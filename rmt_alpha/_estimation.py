@@ -129,7 +129,16 @@ AlignmentEstimate = InvariantEstimate  # deprecated name
 
 
 def estimate_alignment(X, y, w_s) -> InvariantEstimate:
-    """Deprecated: `estimate_invariants(w_s, X, y)` (source first, as everywhere; `alignment()` is another thing)."""
+    """Deprecated: `estimate_invariants(w_s, X, y)` (source first, as everywhere; `alignment()` is another thing).
+
+    Args:
+        X: (n, p) labelled target features.
+        y: (n,) labels in {-1, +1}.
+        w_s: (p,) source classifier.
+
+    Returns:
+        InvariantEstimate: what `estimate_invariants(w_s, X, y)` returns (with a `DeprecationWarning`).
+    """
     warnings.warn("estimate_alignment(X, y, w_s) is deprecated: use estimate_invariants(w_s, X, y)",
                   DeprecationWarning, stacklevel=2)
     return estimate_invariants(w_s, X, y)
@@ -141,6 +150,20 @@ def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) 
     `mu = (s / |w_s|) e_1 + sqrt(m - s^2 / |w_s|^2) e_2`, `e_1 = w_s / |w_s|`, `e_2` a fixed unit vector orthogonal
     to it. An estimate with `m < s^2 / |w_s|^2` (impossible by Cauchy-Schwarz, possible from noise) is raised to
     `s^2 / |w_s|^2` (`mu` along `w_s`); `m <= 0` with `s = 0` gives a tiny `m` (a target without signal).
+    See theory/THEORY.md section 5.
+
+    Args:
+        w_s: (p,) source classifier, non-zero, p >= 2.
+        s: the alignment `<w_s, mu_t>`.
+        m: the squared target-mean norm `|mu_t|^2`.
+        n: the number of target training samples.
+        gamma: the fine-tuning ridge strength (> 0).
+
+    Returns:
+        TargetStats: with mean `mu` as above, `n` and `gamma`.
+
+    Raises:
+        ValueError: `s` or `m` not finite, `w_s` shorter than 2 or zero.
     """
     w_s = check_vector("w_s", w_s)
     s, m = float(s), float(m)
@@ -178,13 +201,19 @@ def estimate_from_pool(pool_X, labeller_w, w_s) -> PoolEstimate:
 
     `mu_hat = mean_i(y_hat_i u_i)`, `s_hat = <w_s, mu_hat>`, `m_hat` the U-statistic of the `y_hat_i u_i`
     (unbiased for `|E[y_hat u]|^2`). The labeller must be fitted on other points than the pool; the pool must be
-    disjoint from the test points. Its remaining bias is described in the module docstring.
+    disjoint from the test points. Its remaining bias is described in the module docstring (theory/THEORY.md
+    section 5).
 
     Args:
-        pool_X: (N, p) or (splits, N, p) unlabelled target features, N >= 2. labeller_w: (p,) or (splits, p).
+        pool_X: (N, p) or (splits, N, p) unlabelled target features, N >= 2.
+        labeller_w: (p,) or (splits, p) classifier that pseudo-labels the pool.
         w_s: (p,) source classifier.
+
     Returns:
-        `PoolEstimate` (arrays over splits when batched).
+        PoolEstimate: (arrays over splits when batched).
+
+    Raises:
+        ValueError: `pool_X` or `labeller_w` of the wrong shape.
     """
     U = check_finite_array("pool_X", pool_X)
     if U.ndim not in (2, 3) or U.shape[-2] < 2:
@@ -208,8 +237,22 @@ SHRINKAGE_ESTIMATORS = {"ledoit_wolf": sklearn.covariance.LedoitWolf, "oas": skl
 
 
 def estimate_covariance(X, *, shrinkage: str = "ledoit_wolf", assume_centered: bool = False) -> Spectrum:
-    """Covariance of the rows of X as a validated `Spectrum`: shrunk by scikit-learn's `LedoitWolf` ("ledoit_wolf")
-    or `OAS` ("oas"), or its plain `EmpiricalCovariance` ("none", for many more samples than features)."""
+    """Covariance of the rows of X as a validated `Spectrum` (theory/THEORY.md section 8).
+
+    Shrunk by scikit-learn's `LedoitWolf` ("ledoit_wolf") or `OAS` ("oas"), or its plain `EmpiricalCovariance`
+    ("none", for many more samples than features).
+
+    Args:
+        X: (n_samples, p) rows.
+        shrinkage: "ledoit_wolf", "oas" or "none".
+        assume_centered: True when the rows are already centred (no mean is subtracted).
+
+    Returns:
+        Spectrum: eigenvalues and eigenvectors of the (p, p) estimate.
+
+    Raises:
+        ValueError: an unknown `shrinkage`, or `X` not a 2-D array with enough rows.
+    """
     if shrinkage not in SHRINKAGE_ESTIMATORS:
         raise ValueError(f"shrinkage must be one of {sorted(SHRINKAGE_ESTIMATORS)}, got {shrinkage!r}")
     X = _check_samples("X", X)
@@ -239,10 +282,23 @@ def _class_mean_and_residuals(X, y, name):
 
 
 def estimate_source_stats(X, y, gamma: float, *, shrinkage: str = "ledoit_wolf") -> SourceStats:
-    """`SourceStats` from labelled source data: the mean `mu_s = (mean(x | +1) - mean(x | -1)) / 2`, `n` = the
-    number of rows, and the within-class covariance (class-centred rows; `shrinkage` as in `estimate_covariance`).
+    """`SourceStats` from labelled source data (theory/THEORY.md section 5).
 
-    The model has no global offset (`x = y mu + noise`): centre the features first (e.g. by the source mean).
+    The mean `mu_s = (mean(x | +1) - mean(x | -1)) / 2`, `n` = the number of rows, and the within-class covariance
+    (class-centred rows; `shrinkage` as in `estimate_covariance`). The model has no global offset
+    (`x = y mu + noise`): centre the features first (e.g. by the source mean).
+
+    Args:
+        X: (n, p) source features.
+        y: (n,) labels in {-1, +1}, both classes present.
+        gamma: the source ridge strength (> 0).
+        shrinkage: "ledoit_wolf", "oas" or "none" (as in `estimate_covariance`).
+
+    Returns:
+        SourceStats: mean, n, gamma and covariance.
+
+    Raises:
+        ValueError: `X` or `y` of the wrong shape, `y` outside {-1, +1} or with one class, or `gamma <= 0`.
     """
     mean, residuals = _class_mean_and_residuals(X, y, "source")
     cov = estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
@@ -250,15 +306,29 @@ def estimate_source_stats(X, y, gamma: float, *, shrinkage: str = "ledoit_wolf")
 
 
 def plugin_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str = "ledoit_wolf") -> TargetStats:
-    """Plug-in `TargetStats`: the sample class-mean difference and a shrunk covariance, taken as exact. Biased:
-    for choosing alpha use `rmt_alpha.choose_alpha` (or `rmt_alpha.estimate_target_stats`, its statistics).
+    """Plug-in `TargetStats`: the sample class-mean difference and a shrunk covariance, taken as exact.
 
+    Biased: for choosing alpha use `rmt_alpha.choose_alpha` (or `rmt_alpha.estimate_target_stats`, its statistics).
     Mean: `(mean(x | +1) - mean(x | -1)) / 2` of the labelled points; from few points it is noisy, and the theory
     treats it as exact, so `|mu|^2` is overestimated by about `tr(C) / n` (p / n for unit noise: 20 times the truth
-    in theory/THEORY.md's example at n = 20). A `RuntimeWarning` says so whenever that excess is over 10% of the
-    estimate. Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled points, stacked
-    with the centred `unlabelled` pool when given; the pool estimates `C + mu mu^T`, not `C` (pessimistic
-    predictions). Meant for many labelled rows (checks of the theory), never for a few.
+    in theory/THEORY.md's example at n = 20; see section 5). A `RuntimeWarning` says so whenever that excess is over
+    10% of the estimate. Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled
+    points, stacked with the centred `unlabelled` pool when given; the pool estimates `C + mu mu^T`, not `C`
+    (pessimistic predictions). Meant for many labelled rows (checks of the theory), never for a few.
+
+    Args:
+        X: (n, p) labelled target features.
+        y: (n,) labels in {-1, +1}, both classes present.
+        gamma: the fine-tuning ridge strength (> 0).
+        unlabelled: optional (N, p) unlabelled target pool, stacked into the covariance estimate.
+        shrinkage: "ledoit_wolf", "oas" or "none" (as in `estimate_covariance`).
+
+    Returns:
+        TargetStats: mean, n, gamma and covariance.
+
+    Raises:
+        ValueError: `X`, `y` or `unlabelled` of the wrong shape, `y` outside {-1, +1} or with one class, or
+            `gamma <= 0`.
     """
     X = _check_samples("X", X, minimum=4)
     labels = check_finite_array("y", y).ravel()

@@ -67,10 +67,17 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
 
 
 def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
-    """The alpha at which the mean margin crosses 0 and the accuracy is 1/2: `-e0 / e1` (isotropic:
-    `-m / (kappa s)`).
+    """The alpha at which the mean margin crosses 0 and the accuracy is 1/2 (theory/THEORY.md section 3).
 
-    Returns `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0). Broadcasts over gamma.
+    `alpha_bar = -e0 / e1` (isotropic: `-m / (kappa s)`). Broadcasts over gamma.
+
+    Args:
+        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        target: the `TargetStats`.
+        gamma: ridge strength(s) overriding `target.gamma`.
+
+    Returns:
+        float or array: `alpha_bar`; `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0).
     """
     gamma = resolve_gamma(target, gamma)
     return _scalar_or_array(prepare(source, target).alpha_bar(gamma))
@@ -78,10 +85,22 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
 
 def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
                   search_range=GAMMA_SEARCH_RANGE) -> GammaOptimum:
-    """gamma*, the fine-tuning ridge strength that maximises the accuracy at a fixed alpha.
+    """gamma*, the fine-tuning ridge strength that maximises the accuracy at a fixed alpha (theory/THEORY.md section 3).
 
     A log-spaced grid over `search_range` (all gammas in one vectorised call), then Brent's bounded method on
     `log gamma` between the grid neighbours of the best point. Warns when the optimum sits on the range's edge.
+
+    Args:
+        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        target: the `TargetStats`.
+        alpha: a single base-rescaling factor.
+        search_range: (low, high) bounds of the gamma search.
+
+    Returns:
+        GammaOptimum: `(gamma, alpha, accuracy)`.
+
+    Raises:
+        ValueError: `alpha` is not a single number.
     """
     alpha = check_finite_array("alpha", alpha)
     if alpha.ndim != 0:
@@ -91,12 +110,19 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
 
 
 def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAMMA_SEARCH_RANGE) -> GammaOptimum:
-    """The joint optimum `(alpha*, gamma*)`: alpha* in closed form for each gamma, gamma searched as in
-    `optimal_gamma`.
+    """The joint optimum `(alpha*, gamma*)`: alpha* in closed form for each gamma, gamma searched as in `optimal_gamma`.
 
     With white noise (no covariance) the accuracy keeps rising as gamma -> infinity with `alpha * gamma` held
     fixed: `w_alpha` tends to a multiple of `X y / n + alpha gamma w_s`, the mean-difference classifier pulled
     towards the source, which isotropic noise favours. The search then stops at the edge of `search_range`, warns,
-    and returns that edge (a small alpha, a large gamma, and the limiting accuracy).
+    and returns that edge (a small alpha, a large gamma, and the limiting accuracy). See theory/THEORY.md section 3.
+
+    Args:
+        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        target: the `TargetStats`.
+        search_range: (low, high) bounds of the gamma search.
+
+    Returns:
+        GammaOptimum: `(gamma, alpha, accuracy)`.
     """
     return prepare(source, target).optimal_alpha_gamma(search_range=search_range)
