@@ -374,11 +374,30 @@ def estimate_target_stats(source, X, y, *, unlabelled=None, gamma: float = 1.0, 
                           source_gamma: float = 1.0, rounds: int = 3) -> TargetStats:
     """The `TargetStats` that `choose_alpha` estimates (its `target`), without the bootstrap.
 
+    See theory/THEORY.md section 5.
+
     Isotropic: the mean is built to carry the unbiased `s = <v, mu_t>` and `m = |mu_t|^2` exactly
     (`target_stats_from_invariants`; v = w_s, or mu_s for a `SourceStats`), which is all that theory sees.
     Covariance-aware: that mean, plus `C_t` from labelled residuals and unlabelled rows (rank-one bias removed,
-    Ledoit-Wolf shrinkage). Arguments as in `choose_alpha`. For the naive plug-in statistics (biased upwards by
-    about p / n in `|mu_t|^2`), see `plugin_target_stats`.
+    Ledoit-Wolf shrinkage). For the naive plug-in statistics (biased upwards by about p / n in `|mu_t|^2`), see
+    `plugin_target_stats`.
+
+    Args:
+        source: the classifier `w_s` (p,), a `SourceStats`, or source data `(X_s, y_s)` (as in `choose_alpha`).
+        X: (n, p) labelled target rows, centred features.
+        y: (n,) their labels, in {-1, +1} or {0, 1}; at least 2 rows of each class.
+        unlabelled: optional (N, p) unlabelled target rows, disjoint from any test rows.
+        gamma: fine-tuning ridge strength (> 0).
+        covariance: "auto" (the covariance-aware theory when at least 10 p rows can estimate C_t, else isotropic),
+            "isotropic" or "covariance".
+        source_gamma: ridge strength of the source classifier fitted from source data.
+        rounds: pseudo-labelling rounds with unlabelled rows (>= 1).
+
+    Returns:
+        TargetStats: the estimated target statistics.
+
+    Raises:
+        ValueError: input out of range or of the wrong shape (as in `choose_alpha`).
     """
     return choose_alpha(source, X, y, unlabelled=unlabelled, gamma=gamma, covariance=covariance,
                         source_gamma=source_gamma, bootstrap=0, rounds=rounds).target

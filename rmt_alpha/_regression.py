@@ -30,12 +30,18 @@ def _check_maps(target_weights, source_weights):
 
 
 def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
-    """Asymptotic test risk of the alpha-fine-tuned multi-output ridge regression, broadcast over alpha and gamma.
+    """Asymptotic test risk of the alpha-fine-tuned multi-output ridge regression (theory/THEORY.md section 6).
+
+    Broadcast over alpha and gamma.
 
     Args:
         target_weights: `W_t`, shape (d, p) (or (p,) for one output).
         source_weights: `W_s`, same shape.
-        noise_std: `sigma >= 0`. n: target sample count. gamma: ridge strength(s) > 0. alpha: scalar or array.
+        noise_std: `sigma >= 0`.
+        n: target sample count.
+        gamma: ridge strength(s) > 0.
+        alpha: scalar or array.
+
     Returns:
         float64 array of the broadcast shape of alpha and gamma.
 
@@ -60,7 +66,19 @@ def regression_risk(target_weights, source_weights, noise_std, n, gamma, alpha):
 
 
 def regression_optimal_alpha(target_weights, source_weights) -> float:
-    """`alpha* = tr(W_t W_s^T) / tr(W_s W_s^T)`, the risk minimiser (theory/THEORY.md section 6); 0 when `W_s = 0`."""
+    """`alpha* = tr(W_t W_s^T) / tr(W_s W_s^T)`, the risk minimiser (theory/THEORY.md section 6); 0 when `W_s = 0`.
+
+    Args:
+        target_weights: `W_t`, shape (d, p) (or (p,) for one output).
+        source_weights: `W_s`, same shape.
+
+    Returns:
+        float: alpha*.
+
+    Example:
+        >>> regression_optimal_alpha(np.ones((1, 4)), 0.5 * np.ones((1, 4)))
+        2.0
+    """
     w_t, w_s = _check_maps(target_weights, source_weights)
     norm = float(np.sum(w_s * w_s))
     return float(np.sum(w_t * w_s)) / norm if norm > 0 else 0.0

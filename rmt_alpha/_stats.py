@@ -141,7 +141,22 @@ class SourceStats(_TaskStats):
 
     @classmethod
     def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float, *, cov=None) -> "SourceStats":
-        """Source whose mean is `mean_norm * e_1` in dimension p (the isotropic theory only sees `|mu_s|`)."""
+        """Source whose mean is `mean_norm * e_1` in dimension p (the isotropic theory only sees `|mu_s|`).
+
+        Args:
+            p: the dimension.
+            mean_norm: `|mu_s|`.
+            n: the number of source training samples.
+            gamma: the source ridge strength.
+            cov: optional source noise covariance.
+
+        Returns:
+            SourceStats: checked as any `SourceStats`.
+
+        Example:
+            >>> SourceStats.from_norm(400, 1.5, 2000, 1.0).mean[:2]
+            array([1.5, 0. ])
+        """
         p = check_sample_count("p", p)
         mean_norm = check_positive_float("mean_norm", mean_norm, allow_zero=True)
         return cls(mean_norm * _basis_vector(p, 0), n, gamma, cov)
@@ -172,15 +187,22 @@ class TargetStats(_TaskStats):
         `|mu_t|^2 = beta^2 |mu_s|^2 + |mu_perp|^2` and `alignment(source, target)` gives back `(|mu_s|, beta,
         perp_norm)`. Taking the source itself (not its norm) means the two can never silently disagree.
 
+        Deprecated: the old form `from_alignment(p, source_norm, beta, perp_norm, n, gamma)` (positional, or with
+        the keywords `p=` and `source_norm=`) still works, with a `DeprecationWarning`.
+
         Args:
             source: the `SourceStats` the target is aligned with.
             beta: `<mu_s, mu_t> / |mu_s|^2`, finite.
             perp_norm: `|mu_perp| >= 0`.
-            n: the number of target training samples. gamma: the fine-tuning ridge strength.
+            n: the number of target training samples.
+            gamma: the fine-tuning ridge strength.
+            *legacy: the rest of the deprecated positional form.
             cov: optional target noise covariance.
+            p: deprecated form only: the dimension.
+            source_norm: deprecated form only: `|mu_s|`.
 
-        Deprecated: the old form `from_alignment(p, source_norm, beta, perp_norm, n, gamma)` (positional, or with
-        the keywords `p=` and `source_norm=`) still works, with a `DeprecationWarning`.
+        Returns:
+            TargetStats: the aligned target.
         """
         if isinstance(source, SourceStats) and not legacy and p is None and source_norm is None:
             return cls._aligned(source.mean, beta, perp_norm, n, gamma, cov)
@@ -230,7 +252,15 @@ class Alignment(NamedTuple):
 
 
 def alignment(source: SourceStats, target: TargetStats) -> Alignment:
-    """`beta = <mu_s, mu_t> / |mu_s|^2` and `|mu_perp| = |mu_t - beta mu_s|` (theory/THEORY.md section 1)."""
+    """`beta = <mu_s, mu_t> / |mu_s|^2` and `|mu_perp| = |mu_t - beta mu_s|` (theory/THEORY.md section 1).
+
+    Args:
+        source: the `SourceStats`.
+        target: the `TargetStats`.
+
+    Returns:
+        Alignment: `(source_norm, beta, perp_norm)`.
+    """
     check_same_dimension(source.mean, target)
     source_norm_sq = source.mean_norm_sq
     beta = float(source.mean @ target.mean) / source_norm_sq if source_norm_sq > 0 else 0.0

@@ -67,6 +67,13 @@ def ridge_scalars(eta, gamma) -> RidgeScalars:
     `2 eta / (b + sqrt(b^2 + 4 gamma eta))` when `b = 1 + gamma - eta >= 0`, `(-b + sqrt(...)) / (2 gamma)`
     otherwise. `h` uses `eta / (1 + kappa) = delta / (1 + delta)`, so it needs no subtraction either.
 
+    Args:
+        eta: `p / n` (> 0), scalar or array.
+        gamma: ridge strength (> 0), scalar or array.
+
+    Returns:
+        RidgeScalars: `(delta, kappa, h)`, with `kappa = gamma (1 + delta)`, `h = 1 - eta / (1 + kappa)^2`.
+
     Example:
         >>> round(float(ridge_scalars(4.0, 1.0).delta), 6)  # 1 + sqrt(5)
         3.236068
@@ -144,7 +151,13 @@ def _as_classifier(source) -> np.ndarray:
 
 
 class Moments(NamedTuple):
-    """`E[y g]`, `E[g^2]` and `Var = E[g^2] - E[y g]^2` of the decision `g = w_alpha^T x` on a fresh target point."""
+    """`E[y g]`, `E[g^2]` and `Var = E[g^2] - E[y g]^2` of the decision `g = w_alpha^T x` on a fresh target point.
+
+    Attributes:
+        mean: `E[y g]`.
+        second_moment: `E[g^2]`.
+        variance: `Var[g] = E[g^2] - E[y g]^2`.
+    """
 
     mean: object
     second_moment: object
