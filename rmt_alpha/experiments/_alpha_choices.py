@@ -53,11 +53,23 @@ def _theory_alpha(w_s, s, m, n, gamma) -> np.ndarray:
 
 
 def cross_validated_alpha(w_s, X, y, gamma: float, *, folds: int = 5, grid=ALPHA_GRID) -> tuple[np.ndarray, np.ndarray]:
-    """alpha chosen by k-fold cross-validation on the training rows: the grid value with the best mean validation
-    accuracy (ties: the one closest to 1, plain fine-tuning). X (splits, n, p).
+    """alpha chosen by k-fold cross-validation on the training rows (ties: the one closest to 1, plain fine-tuning).
+
+    The grid value with the best mean validation accuracy.
+
+    Args:
+        w_s: (p,) source classifier.
+        X: (splits, n, p) training rows.
+        y: (splits, n) their labels in {-1, +1}.
+        gamma: fine-tuning ridge strength.
+        folds: k of the cross-validation (<= n).
+        grid: 1-D grid of candidate alphas.
 
     Returns:
         `(alpha (splits,), validation accuracy (splits, grid))`.
+
+    Raises:
+        ValueError: `folds` larger than n.
     """
     folds = check_sample_count("folds", folds, minimum=2)
     splits, n, p = X.shape
@@ -79,11 +91,22 @@ def choose_alphas(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5
     """Every method's alpha from the training rows and the unlabelled pool only (no test data reaches here).
 
     Args:
-        w_s: (p,). X_train (splits, n, p), y_train (splits, n). X_pool (splits, N, p) unlabelled.
-        gamma: fine-tuning ridge strength. folds: k of the cross-validation. pool_rounds: re-labelling rounds.
+        w_s: (p,) source classifier.
+        X_train: (splits, n, p) labelled training rows.
+        y_train: (splits, n) their labels.
+        X_pool: (splits, N, p) unlabelled pool.
+        gamma: fine-tuning ridge strength.
+        folds: k of the cross-validation.
+        pool_rounds: re-labelling rounds.
         covariance: also the covariance-aware pool method (slower: a shrunk covariance and its eigenbasis per split).
         pool_sizes: extra pool sizes (< N) for which the pool method is repeated on the first rows of the pool,
             reported as "pool (N=...)".
+
+    Returns:
+        Choices: each method's alpha per split, its wall time and factorisations.
+
+    Raises:
+        ValueError: a pool size outside 1..N, or `folds` larger than n.
     """
     splits, n, _ = X_train.shape
     pool_rounds = check_sample_count("pool_rounds", pool_rounds)
