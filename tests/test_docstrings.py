@@ -17,8 +17,7 @@ PACKAGES = ("rmt_alpha", "rmt_alpha.data", "rmt_alpha.experiments", "rmt_alpha.l
 
 # Public names whose module is outside this pass of the convention. Each is a strict xfail: once its docstring
 # follows the convention the test passes, the xfail turns into a failure, and the entry must be removed.
-NOT_YET_DOCUMENTED = [
-]
+NOT_YET_DOCUMENTED = []
 
 _SECTIONS = ("Args:", "Attributes:")
 _HEADER = re.compile(r"^(\s*)([*\w][\w, *]*?)\s*(\([^)]*\))?:(\s|$)")
