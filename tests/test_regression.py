@@ -30,7 +30,7 @@ def test_risk_against_monte_carlo(p, n, gamma):
     w_s = 0.7 * w_t + 0.5 * rng.standard_normal((d, p)) / np.sqrt(p)
     alpha = np.array([0.0, 0.5, 1.0, 2.0])
     risks = _monte_carlo_risk(w_t, w_s, 0.5, n, gamma, alpha, trials=20, seed=1)
-    predicted = regression_risk(w_t, w_s, 0.5, n, gamma, alpha)
+    predicted = regression_risk(w_s, w_t, 0.5, n, gamma, alpha)
     stderr = risks.std(axis=0, ddof=1) / np.sqrt(risks.shape[0])
     assert np.all(np.abs(risks.mean(axis=0) - predicted) <= 4 * stderr + 0.01 * predicted)
 
@@ -38,18 +38,18 @@ def test_risk_against_monte_carlo(p, n, gamma):
 def test_optimal_alpha_minimises_risk_on_grid():
     rng = np.random.default_rng(0)
     w_t, w_s = rng.standard_normal((2, 4, 50))
-    best = regression_optimal_alpha(w_t, w_s)
+    best = regression_optimal_alpha(w_s, w_t)
     grid = np.linspace(best - 2, best + 2, 40001)
-    risk = regression_risk(w_t, w_s, 1.0, 30, 0.3, grid)
+    risk = regression_risk(w_s, w_t, 1.0, 30, 0.3, grid)
     assert abs(grid[np.argmin(risk)] - best) <= 1e-4
-    assert regression_optimal_alpha(w_t, np.zeros_like(w_s)) == 0.0
+    assert regression_optimal_alpha(np.zeros_like(w_s), w_t) == 0.0
 
 
 def test_risk_broadcasts_and_rejects_bad_input():
     w = np.ones((2, 5))
     assert regression_risk(w, w, 0.1, 10, np.array([[0.5], [1.0]]), np.array([0.0, 1.0, 2.0])).shape == (2, 3)
     with pytest.raises(ValueError, match="source_weights must have the shape"):
-        regression_risk(w, np.ones((3, 5)), 0.1, 10, 1.0, 1.0)
+        regression_risk(np.ones((3, 5)), w, 0.1, 10, 1.0, 1.0)
     with pytest.raises(ValueError, match="noise_std"):
         regression_risk(w, w, -1.0, 10, 1.0, 1.0)
     with pytest.raises(ValueError, match="gamma must be > 0"):
