@@ -7,7 +7,7 @@ import pytest
 import scipy.optimize
 
 from rmt_alpha import regression_optimal_alpha, regression_risk
-from tests.conftest import K_SE, assert_within_standard_errors, detectable_shift, standard_error
+from tests.conftest import assert_within_standard_errors, detectable_shift, standard_error
 from tests.theory_reference import literal_regression_risk
 
 
