@@ -292,7 +292,12 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         sources["omega"] = "|w_s|^2, exact"
 
     # the theory on every replicate
-    if mode == "isotropic":
+    if mode == "isotropic" and getattr(resolved.theory, "cov", None) is not None:
+        means = np.stack([_mean_with(resolved, s[b], m[b], mean[b]) for b in range(s.size)])
+        target = TargetStats(means[0], n, gamma)
+        problem = CovarianceProblem(resolved.theory, target).with_target_means(means)
+        sources["covariance"] = "C_t = I; the source's own C_s (theory/THEORY.md section 8)"
+    elif mode == "isotropic":
         problem = _isotropic_problem(resolved, s, m, n, p, gamma)
         sources["covariance"] = "none: C_t = I (isotropic theory)"
         target = target_stats_from_invariants(resolved.vector, s[0], max(m[0], 1e-12), n, gamma)

@@ -1,13 +1,16 @@
-"""Shared fixtures: theory/THEORY.md section 3's example and a few configurations across eta < 1 and eta > 1."""
+"""Shared fixtures and helpers: theory/THEORY.md section 3's example, a plain numpy Monte-Carlo, the Monte-Carlo
+tolerance (K_SE standard errors) and the power of a Monte-Carlo check (the smallest error it catches)."""
 
+import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 
-from rmt_alpha import SourceStats, TargetStats
+from rmt_alpha import SourceStats, TargetStats, margin_moments, predicted_accuracy
 from rmt_alpha.data import cache_root
 
 # Data comes from the data cache (`rmt-alpha fetch ...`). Unless $RMT_ALPHA_DATA says otherwise, the tests also
@@ -31,6 +34,62 @@ def random_means(p, source_norm, beta, perp_norm, seed):
     basis, _ = np.linalg.qr(rng.standard_normal((p, 2)))
     mu_s = source_norm * basis[:, 0]
     return mu_s, beta * mu_s + perp_norm * basis[:, 1]
+
+
+# ------------------------------------------------------------------------------------ a plain numpy Monte-Carlo
+
+
+def _root(stats):
+    """`C^{1/2}` of the statistics' covariance (None for the identity)."""
+    if stats.cov is None:
+        return None
+    eigenvalues, eigenvectors = stats.cov
+    return (eigenvectors * np.sqrt(eigenvalues)) @ eigenvectors.T
+
+
+def _draw(rng, trials, n, mean, root):
+    """`trials` independent samples of n points `x = y mean + C^{1/2} z` with balanced shuffled labels."""
+    labels = np.where(np.arange(n) < (n + 1) // 2, 1.0, -1.0)
+    y = rng.permuted(np.broadcast_to(labels, (trials, n)), axis=1)
+    z = rng.standard_normal((trials, n, mean.size))
+    return y[..., None] * mean + (z if root is None else z @ root), y
+
+
+def _ridge(X, y, gamma, w_s=None):
+    """Batched `Q (X^T y / n + alpha-part)`: the target part `Q X^T y / n` and, with w_s, the source part
+    `gamma Q w_s` (both (trials, p)), from a direct batched solve."""
+    n = X.shape[1]
+    gram = np.einsum("kni,knj->kij", X, X) / n + gamma * np.eye(X.shape[2])
+    rhs = [np.einsum("kni,kn->ki", X, y) / n] + ([] if w_s is None else [gamma * w_s])
+    return np.moveaxis(np.linalg.solve(gram, np.stack(rhs, axis=-1)), -1, 0)
+
+
+def batched_monte_carlo(source, target, alpha, gammas, trials, seed, chunk=50):
+    """Plain-numpy Monte-Carlo of the linear model (isotropic or with covariances), trials drawn and solved in batches.
+    The source is a `SourceStats` (a fresh sample and ridge fit per trial) or a fixed classifier `w_s`. Per trial
+    and (gamma, alpha): the exact conditional accuracy Phi(w^T mu_t / sqrt(w^T C_t w)), the margin w^T mu_t and the variance w^T C_t w of
+    the decision on a fresh point, and the squared-loss risk (1 - w^T mu_t)^2 + w^T C_t w. Returns a dict of
+    arrays of shape (trials, gammas, alphas)."""
+    rng = np.random.default_rng(seed)
+    c_t = target.cov.matrix() if target.cov is not None else np.eye(target.p)
+    source_root, target_root = (_root(source) if isinstance(source, SourceStats) else None), _root(target)
+    pieces = []
+    for start in range(0, trials, chunk):
+        k = min(chunk, trials - start)
+        if isinstance(source, SourceStats):
+            w_s = _ridge(*_draw(rng, k, source.n, source.mean, source_root), source.gamma)[0]
+        else:
+            w_s = np.broadcast_to(source, (k, source.size))
+        X, y = _draw(rng, k, target.n, target.mean, target_root)
+        per_gamma = []
+        for gamma in gammas:
+            target_part, source_part = _ridge(X, y, gamma, w_s)
+            w = target_part[:, None, :] + alpha[None, :, None] * source_part[:, None, :]
+            per_gamma.append((w @ target.mean, np.einsum("kai,ij,kaj->ka", w, c_t, w)))
+        pieces.append([np.stack(values, axis=1) for values in zip(*per_gamma)])
+    margin, variance = (np.concatenate(values) for values in zip(*pieces))
+    return {"accuracy": scipy.special.ndtr(margin / np.sqrt(variance)), "margin": margin, "variance": variance,
+            "risk": (1.0 - margin) ** 2 + variance}
 
 
 # Monte-Carlo tolerance shared by every theory-vs-simulation test: K_SE standard errors of the trial mean, the
@@ -79,7 +138,7 @@ def detectable_shift(stderr, slack=0.0):
     return (K_SE + Z_POWER) * np.asarray(stderr, dtype=np.float64) + slack
 
 
-def detectable_errors(mean, variance, **checks) -> dict:
+def detectable_errors(mean, variance, /, **checks) -> dict:
     """The smallest relative error in the accuracy, `E[y g]`, `Var[g]` and `E[g^2]` of the theory that a set of
     Monte-Carlo comparisons catches with probability >= 0.9 (see the comment above `Z_POWER`).
 
@@ -125,3 +184,32 @@ def assert_detects(errors: dict, label: str, **required) -> None:
         assert errors[quantity] <= bound, (
             f"{label}: detects a relative error in {quantity} of {errors[quantity]:.4f} only, not {bound} "
             f"(all: { {k: round(v, 4) for k, v in errors.items()} })")
+
+
+def check_power(label, mean, variance, /, require=None, **checks) -> dict:
+    """`detectable_errors` of a test's comparisons; asserts `require` (e.g. `{"variance": 0.01}`) when given, and
+    appends the errors to the JSON-lines file `$RMT_ALPHA_POWER_LOG` when that is set (the table of what each
+    Monte-Carlo test can detect is made from it)."""
+    errors = detectable_errors(mean, variance, **checks)
+    if os.environ.get("RMT_ALPHA_POWER_LOG"):
+        with open(os.environ["RMT_ALPHA_POWER_LOG"], "a") as log:
+            log.write(json.dumps({"test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0], "label": label,
+                                  **errors}) + "\n")
+    if require:
+        assert_detects(errors, label, **require)
+    return errors
+
+
+def compare_with_monte_carlo(source, target, alpha, gammas, result, label, *, accuracy_slack=0.0, require=None):
+    """Theory against a `batched_monte_carlo` result: accuracy (within K_SE standard errors + `accuracy_slack`, a
+    stated finite-size allowance), `E[y g]` and `Var[g]` (within K_SE standard errors, no slack), at every
+    (gamma, alpha). Returns the check's `detectable_errors` (asserting `require`, see `check_power`)."""
+    gamma = np.asarray(gammas, dtype=np.float64)[:, None]
+    moments = margin_moments(source, target, alpha, gamma=gamma)
+    assert_within_standard_errors(predicted_accuracy(source, target, alpha, gamma=gamma), result["accuracy"],
+                                  f"{label}: accuracy", slack=accuracy_slack)
+    assert_within_standard_errors(moments.mean, result["margin"], f"{label}: E[y g]")
+    assert_within_standard_errors(moments.variance, result["variance"], f"{label}: Var[g]")
+    return check_power(label, moments.mean, moments.variance, require=require,
+                       accuracy=(standard_error(result["accuracy"]), accuracy_slack),
+                       mean=standard_error(result["margin"]), variance=standard_error(result["variance"]))

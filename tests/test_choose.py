@@ -136,6 +136,15 @@ def test_every_kind_of_source_gives_the_same_answer_for_the_same_classifier(sour
     assert "SourceStats" in from_stats.sources["source"]
 
 
+def test_a_source_covariance_is_honoured():
+    # a SourceStats with C_s = I runs section 8 with C_t = I: the same alpha* as the closed forms up to O(1/p)
+    X, y = make_gaussian_mixture(N, MU_T, random_state=11)
+    plain = choose_alpha(SourceStats.from_norm(P, 1.5, SOURCE_N, GAMMA), X, y, bootstrap=10)
+    with_cov = choose_alpha(SourceStats.from_norm(P, 1.5, SOURCE_N, GAMMA, cov=np.eye(P)), X, y, bootstrap=10)
+    assert "C_s" in with_cov.sources["covariance"]
+    assert with_cov.alpha_estimate == pytest.approx(plain.alpha_estimate, rel=0.02)
+
+
 def test_zero_one_labels_equal_signed_labels(source_classifier):
     X, y = make_gaussian_mixture(N, MU_T, random_state=10)
     signed = choose_alpha(source_classifier, X, y, bootstrap=20)

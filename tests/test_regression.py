@@ -7,7 +7,7 @@ import pytest
 import scipy.optimize
 
 from rmt_alpha import regression_optimal_alpha, regression_risk
-from tests.conftest import K_SE, assert_within_standard_errors, detectable_shift, standard_error
+from tests.conftest import assert_within_standard_errors, detectable_shift, standard_error
 from tests.theory_reference import literal_regression_risk
 
 
@@ -43,7 +43,7 @@ def test_risk_equals_the_literal_transcription():
     w_t, w_s = _maps(50, 4, 0)
     alpha = np.linspace(-2, 3, 11)
     for n, gamma, sigma in [(30, 0.3, 1.0), (200, 2.0, 0.0), (50, 1.0, 0.4)]:
-        np.testing.assert_allclose(regression_risk(w_t, w_s, sigma, n, gamma, alpha),
+        np.testing.assert_allclose(regression_risk(w_s, w_t, sigma, n, gamma, alpha),
                                    literal_regression_risk(w_t, w_s, sigma, n, gamma, alpha), rtol=1e-10)
 
 
@@ -56,9 +56,9 @@ def test_optimal_alpha_minimises_the_transcribed_risk(seed):
     w_s = 0.5 * w_t + 0.5 * rng.standard_normal((4, 50))
     found = scipy.optimize.minimize_scalar(lambda a: literal_regression_risk(w_t, w_s, 1.0, 30, 0.3, a),
                                            bracket=(-5.0, 5.0), tol=1e-12)
-    best = regression_optimal_alpha(w_t, w_s)
+    best = regression_optimal_alpha(w_s, w_t)
     assert abs(found.x - best) <= 1e-6
-    assert regression_optimal_alpha(w_t, np.zeros_like(w_s)) == 0.0
+    assert regression_optimal_alpha(np.zeros_like(w_s), w_t) == 0.0
 
 
 # 100 trials, K_SE standard errors and no slack (the measured gaps are within 1.6 standard errors: the O(1/p)
@@ -70,7 +70,7 @@ def test_risk_against_monte_carlo(p, n, gamma):
     w_t, w_s = _maps(p, 3, p + n)
     alpha = np.array([0.0, 0.5, 1.0, 2.0])
     risks = _monte_carlo_risk(w_t, w_s, 0.5, n, gamma, alpha, trials=100, seed=1)
-    predicted = regression_risk(w_t, w_s, 0.5, n, gamma, alpha)
+    predicted = regression_risk(w_s, w_t, 0.5, n, gamma, alpha)
     assert_within_standard_errors(predicted, risks, f"risk p={p} n={n}")
     detectable = float(np.min(detectable_shift(standard_error(risks)) / predicted))
     assert detectable <= 0.01, f"detects a relative error in the risk of {detectable:.4f} only"
@@ -80,7 +80,7 @@ def test_risk_broadcasts_and_rejects_bad_input():
     w = np.ones((2, 5))
     assert regression_risk(w, w, 0.1, 10, np.array([[0.5], [1.0]]), np.array([0.0, 1.0, 2.0])).shape == (2, 3)
     with pytest.raises(ValueError, match="source_weights must have the shape"):
-        regression_risk(w, np.ones((3, 5)), 0.1, 10, 1.0, 1.0)
+        regression_risk(np.ones((3, 5)), w, 0.1, 10, 1.0, 1.0)
     with pytest.raises(ValueError, match="noise_std"):
         regression_risk(w, w, -1.0, 10, 1.0, 1.0)
     with pytest.raises(ValueError, match="gamma must be > 0"):
