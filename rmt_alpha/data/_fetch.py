@@ -12,6 +12,7 @@ read what `fetch` wrote (see `find_item`).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import os
@@ -157,8 +158,6 @@ def _extract(archive_path: Path, members: dict, folder: Path, todo: set, verbose
 
 
 def _sha256_bytes(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
@@ -230,11 +229,11 @@ def _fetch_item(item: Item, verbose: bool) -> Path:
     todo = set()
     for file, sha in item.files.items():
         path = folder / file
-        if not path.is_file():
+        actual = sha256_of(path) if path.is_file() else None
+        if actual != sha:
             todo.add(file)
-        elif sha256_of(path) != sha:
-            _say(verbose, f"  {file}: corrupt (SHA-256 {sha256_of(path)}, expected {sha}): fetching it again")
-            todo.add(file)
+            if actual is not None:
+                _say(verbose, f"  {file}: corrupt (SHA-256 {actual}, expected {sha}): fetching it again")
     if not todo:
         _say(verbose, f"  already in {folder}, every SHA-256 verified: nothing to download")
         return folder
