@@ -59,17 +59,17 @@ def _ridge(X, y, gamma, w_s=None):
     """Batched `Q (X^T y / n + alpha-part)`: the target part `Q X^T y / n` and, with w_s, the source part
     `gamma Q w_s` (both (trials, p)), from a direct batched solve."""
     n = X.shape[1]
-    gram = np.einsum("kni,knj->kij", X, X) / n + gamma * np.eye(X.shape[2])
-    rhs = [np.einsum("kni,kn->ki", X, y) / n] + ([] if w_s is None else [gamma * w_s])
+    gram = np.matmul(X.transpose(0, 2, 1), X) / n + gamma * np.eye(X.shape[2])  # batched BLAS products
+    rhs = [np.matmul(y[:, None, :], X)[:, 0] / n] + ([] if w_s is None else [gamma * w_s])
     return np.moveaxis(np.linalg.solve(gram, np.stack(rhs, axis=-1)), -1, 0)
 
 
 def batched_monte_carlo(source, target, alpha, gammas, trials, seed, chunk=50):
-    """Plain-numpy Monte-Carlo of the linear model (isotropic or with covariances), trials drawn and solved in batches.
-    The source is a `SourceStats` (a fresh sample and ridge fit per trial) or a fixed classifier `w_s`. Per trial
-    and (gamma, alpha): the exact conditional accuracy Phi(w^T mu_t / sqrt(w^T C_t w)), the margin w^T mu_t and the variance w^T C_t w of
-    the decision on a fresh point, and the squared-loss risk (1 - w^T mu_t)^2 + w^T C_t w. Returns a dict of
-    arrays of shape (trials, gammas, alphas)."""
+    """Plain-numpy Monte-Carlo of the linear model (isotropic or with covariances), trials drawn and solved in
+    batches. The source is a `SourceStats` (a fresh sample and ridge fit per trial) or a fixed classifier `w_s`.
+    Per trial and (gamma, alpha): the exact conditional accuracy Phi(w^T mu_t / sqrt(w^T C_t w)), the margin
+    w^T mu_t and the variance w^T C_t w of the decision on a fresh point, and the squared-loss risk
+    (1 - w^T mu_t)^2 + w^T C_t w. Returns a dict of arrays of shape (trials, gammas, alphas)."""
     rng = np.random.default_rng(seed)
     c_t = target.cov.matrix() if target.cov is not None else np.eye(target.p)
     source_root, target_root = (_root(source) if isinstance(source, SourceStats) else None), _root(target)
@@ -85,7 +85,7 @@ def batched_monte_carlo(source, target, alpha, gammas, trials, seed, chunk=50):
         for gamma in gammas:
             target_part, source_part = _ridge(X, y, gamma, w_s)
             w = target_part[:, None, :] + alpha[None, :, None] * source_part[:, None, :]
-            per_gamma.append((w @ target.mean, np.einsum("kai,ij,kaj->ka", w, c_t, w)))
+            per_gamma.append((w @ target.mean, np.sum((w @ c_t) * w, axis=-1)))
         pieces.append([np.stack(values, axis=1) for values in zip(*per_gamma)])
     margin, variance = (np.concatenate(values) for values in zip(*pieces))
     return {"accuracy": scipy.special.ndtr(margin / np.sqrt(variance)), "margin": margin, "variance": variance,
