@@ -14,16 +14,24 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from rmt_alpha._covariance import covariance_margin_moments, covariance_source_accuracy, has_covariance
+from rmt_alpha._covariance import (
+    CovarianceProblem,
+    covariance_margin_moments,
+    covariance_source_accuracy,
+    has_covariance,
+)
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import (
     Moments,
     Source,
     array_namespace,
+    margin_coefficients_from_invariants,
+    margin_ratio,
     moments_from_invariants,
     prepare,
     ridge_scalars,
     standard_normal_cdf,
+    unit_classifier,
 )
 
 
@@ -44,6 +52,7 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
+    source, alpha, _ = unit_classifier(source, alpha)  # w_s and alpha enter only through alpha w_s
     if has_covariance(source, target):
         return covariance_margin_moments(source, target, alpha, gamma=gamma)
     invariants, alpha, gamma = prepare(source, target, alpha, gamma)
@@ -54,7 +63,9 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
     """Asymptotic test accuracy `Phi(E[y g] / sqrt(Var[g]))` of the alpha-fine-tuned classifier.
 
     Accuracy is the plain probability of a correct sign, below 1/2 when the classifier is worse than chance
-    (never `max(acc, 1 - acc)`).
+    (never `max(acc, 1 - acc)`). The ratio is evaluated without forming `alpha^2` (`rmt_alpha._theory.margin_ratio`),
+    so any finite alpha gives its value, tending to the finite limit `Phi(sign(alpha) e1 / sqrt(v2))` as
+    `|alpha|` grows; a given `w_s` is normalised first (only `alpha w_s` matters), so its scale cannot underflow.
 
     Args:
         source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
@@ -70,10 +81,14 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
-    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
-    xp = array_namespace(mean, variance)
-    accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
-    return accuracy if xp is jnp else np.asarray(accuracy, dtype=np.float64)[()]
+    source, alpha, _ = unit_classifier(source, alpha)
+    if has_covariance(source, target):
+        return CovarianceProblem(source, target).accuracy(alpha, gamma)
+    invariants, alpha, gamma = prepare(source, target, alpha, gamma)
+    coefficients = margin_coefficients_from_invariants(target.mean_norm_sq, target.eta, gamma, *invariants)
+    ratio = margin_ratio(*coefficients, alpha)
+    accuracy = standard_normal_cdf(ratio)
+    return accuracy if array_namespace(ratio) is jnp else np.asarray(accuracy, dtype=np.float64)[()]
 
 
 def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):

@@ -33,7 +33,7 @@ import scipy.special
 from rmt_alpha._accuracy import predicted_accuracy
 from rmt_alpha._covariance import CovarianceProblem, has_covariance
 from rmt_alpha._stats import TargetStats
-from rmt_alpha._theory import Source, resolve_gamma, ridge_scalars, source_invariants
+from rmt_alpha._theory import Source, resolve_gamma, ridge_scalars, source_invariants, unit_classifier
 from rmt_alpha._validation import check_finite_array, check_positive_float
 
 GAMMA_SEARCH_RANGE = (1e-6, 1e6)
@@ -95,11 +95,12 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
         1.7105
     """
     gamma = resolve_gamma(target, gamma)
+    source, _, scale = unit_classifier(source, 0.0)  # alpha* of w_s is alpha* of w_s / |w_s|, over |w_s|
     if has_covariance(source, target):
         terms = CovarianceProblem(source, target).coefficients(gamma).stationary_terms()
     else:
         terms = _stationary_terms(source, target, gamma)
-    alpha = argmax_from_stationary(*terms)
+    alpha = argmax_from_stationary(*terms) / scale
     return float(alpha) if np.ndim(alpha) == 0 else alpha
 
 
@@ -109,16 +110,17 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
     Returns `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0). Broadcasts over gamma.
     """
     gamma = resolve_gamma(target, gamma)
+    source, _, scale = unit_classifier(source, 0.0)  # alpha_bar of w_s is alpha_bar of w_s / |w_s| over |w_s|
     if has_covariance(source, target):
         coefficients = CovarianceProblem(source, target).coefficients(gamma)
         with np.errstate(divide="ignore"):
-            value = np.where(coefficients.e1 == 0, math.inf, -coefficients.e0 / coefficients.e1)[()]
+            value = np.where(coefficients.e1 == 0, math.inf, -coefficients.e0 / coefficients.e1)[()] / scale
         return float(value) if np.ndim(value) == 0 else value
     s = source_invariants(source, target).s
     if s == 0:
         return math.inf if np.ndim(gamma) == 0 else np.full(np.shape(gamma), math.inf)
     kappa = ridge_scalars(target.eta, gamma).kappa
-    value = -target.mean_norm_sq / (kappa * s)
+    value = -target.mean_norm_sq / (kappa * s) / scale
     return float(value) if np.ndim(value) == 0 else value
 
 
@@ -150,7 +152,9 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
 def _accuracy_function(source: Source, target: TargetStats):
     """`(alpha, gamma) -> predicted accuracy`, with a covariance pair prepared once for the whole search."""
     if has_covariance(source, target):
-        return CovarianceProblem(source, target).accuracy
+        unit, _, scale = unit_classifier(source, 0.0)
+        problem = CovarianceProblem(unit, target)
+        return lambda alpha, gamma: problem.accuracy(alpha * scale, gamma)
     return lambda alpha, gamma: predicted_accuracy(source, target, alpha, gamma=gamma)
 
 
@@ -165,13 +169,14 @@ def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAM
     """
 
     if has_covariance(source, target):
-        problem = CovarianceProblem(source, target)
+        unit, _, scale = unit_classifier(source, 0.0)
+        problem = CovarianceProblem(unit, target)
 
         def accuracy_at_best_alpha(gamma):
             coefficients = problem.coefficients(gamma)
             alpha = np.asarray(argmax_from_stationary(*coefficients.stationary_terms()), dtype=np.float64)
             mean, _, variance = coefficients.moments(np.where(np.isfinite(alpha), alpha, 0.0))
-            return scipy.special.ndtr(mean / np.sqrt(variance))[()], alpha
+            return scipy.special.ndtr(mean / np.sqrt(variance))[()], alpha / scale
     else:
         def accuracy_at_best_alpha(gamma):
             alpha = np.asarray(optimal_alpha(source, target, gamma=gamma), dtype=np.float64)
