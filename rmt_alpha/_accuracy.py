@@ -15,7 +15,7 @@ import scipy.special
 from rmt_alpha._covariance import covariance_source_accuracy
 from rmt_alpha._problem import prepare
 from rmt_alpha._stats import SourceStats, TargetStats
-from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars
+from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars, unit_classifier
 
 
 def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) -> Moments:
@@ -35,6 +35,7 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
+    source, alpha, _ = unit_classifier(source, alpha)  # w_s and alpha enter only through alpha w_s
     return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
 
 
@@ -42,7 +43,9 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
     """Asymptotic test accuracy `Phi(E[y g] / sqrt(Var[g]))` of the alpha-fine-tuned classifier.
 
     Accuracy is the plain probability of a correct sign, below 1/2 when the classifier is worse than chance
-    (never `max(acc, 1 - acc)`).
+    (never `max(acc, 1 - acc)`). The ratio is evaluated without forming `alpha^2` (`rmt_alpha._theory.margin_ratio`),
+    so any finite alpha gives its value, tending to the finite limit `Phi(sign(alpha) e1 / sqrt(v2))` as
+    `|alpha|` grows; a given `w_s` is normalised first (only `alpha w_s` matters), so its scale cannot underflow.
 
     Args:
         source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
@@ -58,6 +61,7 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
+    source, alpha, _ = unit_classifier(source, alpha)
     return prepare(source, target).predicted_accuracy(alpha, resolve_gamma(target, gamma))
 
 

@@ -44,8 +44,15 @@ import numpy as np
 import scipy.special
 
 from rmt_alpha._problem import MarginCoefficients, ProblemMethods
-from rmt_alpha._stats import SourceStats, Spectrum, TargetStats, check_same_dimension
-from rmt_alpha._theory import Moments, array_namespace, resolve_gamma, standard_normal_cdf
+from rmt_alpha._stats import (
+    COVARIANCE_TOLERANCE,
+    SourceStats,
+    Spectrum,
+    TargetStats,
+    check_covariance,
+    check_same_dimension,
+)
+from rmt_alpha._theory import Moments, array_namespace, margin_ratio, resolve_gamma, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_vector
 
 FIXED_POINT_TOLERANCE = 1e-12  # relative change of d between Newton steps
@@ -336,7 +343,8 @@ class CovarianceProblem(ProblemMethods):
         return self.coefficients(gamma).moments(alpha)
 
     def accuracy(self, alpha, gamma=None):
-        """Predicted test accuracy `Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma (theory/THEORY.md section 8).
+        """Predicted test accuracy `Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma (theory/THEORY.md section 8),
+        through `margin_ratio`: no overflow at any finite alpha.
 
         Args:
             alpha: base-rescaling factor(s), numpy or JAX.
@@ -345,10 +353,12 @@ class CovarianceProblem(ProblemMethods):
         Returns:
             Accuracy in [0, 1], broadcast over alpha and gamma.
         """
-        mean, _, variance = self.margin_moments(alpha, gamma)
-        xp = array_namespace(mean, variance)
-        accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
-        return accuracy if xp is not np else np.asarray(accuracy, dtype=np.float64)[()]
+        if not isinstance(alpha, jax.Array):
+            alpha = check_finite_array("alpha", alpha)
+        c = self.coefficients(gamma)
+        ratio = margin_ratio(c.e0, c.e1, c.v0, c.v1, c.v2, alpha)
+        accuracy = standard_normal_cdf(ratio)
+        return accuracy if array_namespace(ratio) is not np else np.asarray(accuracy, dtype=np.float64)[()]
 
 
 def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None) -> Moments:
@@ -386,18 +396,42 @@ def covariance_source_accuracy(source: SourceStats) -> float:
 def covariance_conditional_accuracy(w, mean, cov) -> np.ndarray:
     """Exact test accuracy of `sign(w^T x)` on the mixture: `Phi(w^T mean / sqrt(w^T C w))` (over w's last axis).
 
+    A w with `w^T C w = 0` decides every point by `sign(y w^T mean)` alone: accuracy 1 or 0 (0 when
+    `w^T mean = 0` too: a tie counts as wrong).
+
     Args:
         w: (..., p) classifier(s).
         mean: (p,) class mean `mu` of the mixture `x = y mu + noise`.
-        cov: the noise covariance, a (p, p) matrix or a `Spectrum`.
+        cov: the noise covariance, a (p, p) positive semi-definite matrix or a `Spectrum` (checked as in
+            `SourceStats`).
 
     Returns:
         np.ndarray: accuracy of shape `w.shape[:-1]`.
+
+    Raises:
+        ValueError: w = 0 (no decision at all), w or mean not finite, or cov not a covariance.
     """
-    w = np.asarray(w, dtype=np.float64)
-    eigenvalues, eigenvectors = cov if isinstance(cov, Spectrum) else (None, None)
-    if eigenvalues is None:
-        spread = np.einsum("...i,ij,...j->...", w, np.asarray(cov, dtype=np.float64), w)
-    else:
+    w = check_finite_array("w", w)
+    if w.ndim == 0 or w.shape[-1] == 0:
+        raise ValueError(f"w must have the dimension p on its last axis, got shape {w.shape}")
+    mean = check_vector("mean", mean, length=w.shape[-1])
+    zero = ~np.any(w != 0, axis=-1)
+    if np.any(zero):
+        raise ValueError(f"w must be nonzero: w = 0 gives w^T x = 0 for every x (no decision), got "
+                         f"{np.count_nonzero(zero)} zero classifier(s)")
+    if isinstance(cov, Spectrum):
+        eigenvalues, eigenvectors = check_covariance("cov", cov, mean.size)
         spread = ((w @ eigenvectors) ** 2 * eigenvalues).sum(-1)
-    return scipy.special.ndtr(w @ np.asarray(mean) / np.sqrt(spread))
+    else:  # O(p^2) per classifier: a negative w^T C w proves C is not a covariance
+        matrix = check_finite_array("cov", cov)
+        if matrix.shape != (mean.size, mean.size):
+            raise ValueError(f"cov must have shape ({mean.size}, {mean.size}), got shape {matrix.shape}")
+        spread = np.einsum("...i,ij,...j->...", w, matrix, w)
+        size = np.einsum("...i,ij,...j->...", np.abs(w), np.abs(matrix), np.abs(w))
+        if np.any(spread < -COVARIANCE_TOLERANCE * size):
+            raise ValueError(f"cov must be positive semi-definite, got w^T cov w = {float(np.min(spread)):.3g} < 0")
+        spread = np.maximum(spread, 0.0)
+    margin = w @ mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(spread > 0, margin / np.sqrt(spread), np.where(margin > 0, np.inf, -np.inf))
+    return scipy.special.ndtr(ratio)

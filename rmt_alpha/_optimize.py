@@ -35,7 +35,7 @@ from rmt_alpha._problem import (  # noqa: F401  (re-exported: their home was thi
     stationary_terms_from_invariants,
 )
 from rmt_alpha._stats import TargetStats
-from rmt_alpha._theory import Source, resolve_gamma
+from rmt_alpha._theory import Source, resolve_gamma, unit_classifier
 from rmt_alpha._validation import check_finite_array
 
 
@@ -63,7 +63,8 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
         1.7105
     """
     gamma = resolve_gamma(target, gamma)
-    return _scalar_or_array(np.asarray(prepare(source, target).optimal_alpha(gamma), dtype=np.float64))
+    source, _, scale = unit_classifier(source, 0.0)  # alpha* of w_s is alpha* of w_s / |w_s|, over |w_s|
+    return _scalar_or_array(np.asarray(prepare(source, target).optimal_alpha(gamma), dtype=np.float64) / scale)
 
 
 def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
@@ -80,7 +81,8 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
         float or array: `alpha_bar`; `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0).
     """
     gamma = resolve_gamma(target, gamma)
-    return _scalar_or_array(prepare(source, target).alpha_bar(gamma))
+    source, _, scale = unit_classifier(source, 0.0)  # alpha_bar of w_s is alpha_bar of w_s / |w_s|, over |w_s|
+    return _scalar_or_array(np.asarray(prepare(source, target).alpha_bar(gamma), dtype=np.float64) / scale)
 
 
 def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
@@ -106,7 +108,9 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
     if alpha.ndim != 0:
         raise ValueError(f"alpha must be a single number (gamma* is found at one alpha; optimal_alpha_gamma finds "
                          f"both), got an array of shape {alpha.shape}")
-    return prepare(source, target).optimal_gamma(float(alpha), search_range=search_range)
+    unit, _, scale = unit_classifier(source, 0.0)
+    optimum = prepare(unit, target).optimal_gamma(float(alpha) * scale, search_range=search_range)
+    return optimum._replace(alpha=optimum.alpha / scale)
 
 
 def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAMMA_SEARCH_RANGE) -> GammaOptimum:
@@ -125,4 +129,6 @@ def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAM
     Returns:
         GammaOptimum: `(gamma, alpha, accuracy)`.
     """
-    return prepare(source, target).optimal_alpha_gamma(search_range=search_range)
+    unit, _, scale = unit_classifier(source, 0.0)
+    optimum = prepare(unit, target).optimal_alpha_gamma(search_range=search_range)
+    return optimum._replace(alpha=optimum.alpha / scale)

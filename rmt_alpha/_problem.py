@@ -34,6 +34,7 @@ from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import (
     Moments,
     array_namespace,
+    margin_ratio,
     resolve_gamma,
     ridge_scalars,
     source_invariants,
@@ -138,8 +139,10 @@ class ProblemMethods:
 
     def predicted_accuracy(self, alpha, gamma=None):
         """`Phi(E[y g] / sqrt(Var[g]))`: plain accuracy (below 1/2 for a classifier worse than chance)."""
-        mean, _, variance = self.margin_moments(alpha, gamma)
-        return _output(standard_normal_cdf(mean / array_namespace(mean, variance).sqrt(variance)))
+        if not isinstance(alpha, jax.Array):
+            alpha = check_finite_array("alpha", alpha)
+        e0, e1, v0, v1, v2 = self.coefficients(gamma)[:5]
+        return _output(standard_normal_cdf(margin_ratio(e0, e1, v0, v1, v2, alpha)))  # no alpha^2: any finite alpha
 
     def predicted_risk(self, alpha, gamma=None):
         """Squared-loss risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2`."""

@@ -74,3 +74,22 @@ def test_errors_name_the_problem(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main([command, "--trials", "1"])
         assert "--trials must be >= 2 (a standard error needs two trials), got 1" in capsys.readouterr().err
+
+
+def test_json_is_strict_and_explains_a_missing_alpha_bar(capsys):
+    """beta = 0: alpha_bar is infinite, which JSON cannot hold: null, with the reason next to it."""
+    assert main(["optimal-alpha", "--beta", "0", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "Infinity" not in text and "NaN" not in text
+    payload = json.loads(text)
+    assert payload["alpha_bar"] is None and "does not depend on alpha" in payload["alpha_bar_note"]
+    assert main(["optimal-alpha", "--beta", "0"]) == 0
+    assert "alpha_bar (accuracy 1/2): none; the mean margin" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["curve", "validate"])
+def test_grid_size_below_one_is_refused_by_the_parser(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--num", "-3"])
+    assert exit_info.value.code == 2
+    assert "argument --num: must be a whole number >= 1, got -3" in capsys.readouterr().err

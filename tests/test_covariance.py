@@ -30,7 +30,12 @@ from rmt_alpha import (
     predicted_accuracy,
     source_accuracy,
 )
-from rmt_alpha._covariance import _resolvent, ridge_classifier_moments, solve_fixed_point
+from rmt_alpha._covariance import (
+    _resolvent,
+    covariance_conditional_accuracy,
+    ridge_classifier_moments,
+    solve_fixed_point,
+)
 from rmt_alpha.simulate import make_gaussian_mixture
 from tests.conftest import batched_monte_carlo, compare_with_monte_carlo
 
@@ -461,3 +466,37 @@ def test_rounding_level_asymmetry_and_negative_eigenvalues_are_accepted():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert np.isfinite(predicted_accuracy(SourceStats(np.ones(20), 40, 1.0), stats, 1.0))
+
+
+def test_orthonormality_of_a_large_spectrum_is_checked_with_probes():
+    """p = 3000, V a Householder reflection (exactly orthonormal): accepted without forming V^T V (2 p^3 flops);
+    one column scaled by 1 + 1e-3 (|V^T V - I| = 2e-3, above the 1e-4 threshold) is refused, one scaled by
+    1 + 1e-7 (rounding level) is accepted."""
+    p = 3000
+    direction = np.random.default_rng(71).standard_normal(p)
+    reflection = np.eye(p) - 2.0 * np.outer(direction, direction) / (direction @ direction)
+    assert TargetStats(np.ones(p), 10, 1.0, cov=Spectrum(np.ones(p), reflection)).cov.eigenvectors.shape == (p, p)
+    for factor, accepted in ((1.0 + 1e-3, False), (1.0 + 1e-7, True)):
+        skewed = reflection.copy()
+        skewed[:, 17] *= factor
+        if accepted:
+            TargetStats(np.ones(p), 10, 1.0, cov=Spectrum(np.ones(p), skewed))
+        else:
+            with pytest.raises(ValueError, match=r"cov.eigenvectors must have orthonormal columns, got max "
+                                                 r"\|\(V\^T V - I\) x\| = .* over 8 random probes"):
+                TargetStats(np.ones(p), 10, 1.0, cov=Spectrum(np.ones(p), skewed))
+
+
+def test_conditional_accuracy_of_degenerate_classifiers_and_bad_covariances():
+    """w = 0 decides nothing (error); a non-PSD covariance is refused; w^T C w = 0 decides by the sign of the
+    margin alone (accuracy 1, or 0 for a tie); otherwise Phi(w^T mean / sqrt(w^T C w)) (scipy, exact)."""
+    mean = np.array([1.0, 0.5, 0.0])
+    assert covariance_conditional_accuracy([1.0, 0.0, 0.0], mean, np.eye(3)) == pytest.approx(0.8413447460685429)
+    assert covariance_conditional_accuracy([0.0, 1.0, 0.0], mean, np.diag([1.0, 0.0, 1.0])) == 1.0
+    assert covariance_conditional_accuracy([0.0, 0.0, 1.0], mean, np.diag([1.0, 1.0, 0.0])) == 0.0
+    with pytest.raises(ValueError, match=r"w must be nonzero: w = 0 gives w\^T x = 0 for every x"):
+        covariance_conditional_accuracy(np.zeros((2, 3)), mean, np.eye(3))
+    with pytest.raises(ValueError, match=r"cov must be positive semi-definite, got w\^T cov w = -1 < 0"):
+        covariance_conditional_accuracy([1.0, 0.0, 0.0], mean, np.diag([-1.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        covariance_conditional_accuracy([1.0, 0.0, 0.0], mean, Spectrum(np.array([-1.0, 1.0, 1.0]), np.eye(3)))

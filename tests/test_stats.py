@@ -20,10 +20,19 @@ from rmt_alpha import SourceStats, TargetStats, alignment, optimal_alpha, predic
     (dict(mean=np.ones((2, 2)), n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array, got .* \(2, 2\)"),
     (dict(mean=[], n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array"),
     (dict(mean=["a", "b"], n=10, gamma=1.0), TypeError, r"mean must be a 1-D array of real numbers"),
+    (dict(mean=[1e200, 0.0], n=10, gamma=1.0), ValueError, r"mean must have norm <= 1e\+50, got \|mean\| = 1e\+200"),
 ])
 def test_invalid_statistics_are_rejected(cls, kwargs, error, message):
     with pytest.raises(error, match=message):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("alpha, received", [(None, r"None \(type NoneType\)"), ("1", r"'1' \(type str\)"),
+                                             (True, r"True \(type bool\)"),
+                                             ([0.0, None], r"\[0.0, None\] \(an element of type NoneType\)")])
+def test_alpha_that_is_not_a_real_number_is_named(example, alpha, received):
+    with pytest.raises(TypeError, match="alpha must be a real number or an array of real numbers, got " + received):
+        predicted_accuracy(*example, alpha)
 
 
 def test_valid_statistics_are_frozen_and_normalised():

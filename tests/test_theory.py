@@ -77,6 +77,37 @@ def test_stable_form_equals_literal_transcription(eta, gamma):
     np.testing.assert_allclose(ours.second_moment, e2, rtol=1e-9)
 
 
+def test_accuracy_at_huge_alpha_is_the_finite_limit_not_one_half():
+    """|alpha| >= 1e154 used to overflow alpha^2 and return 1/2. The accuracy tends to Phi(sign(alpha) e1 /
+    sqrt(v2)); the literal transcription at alpha = +-1e6 (no overflow) is within O(1/alpha) of that limit, so
+    within 1e-5 of our value at +-1e154 and +-1e300, with and without a target covariance."""
+    p, m, s, omega, eta, gamma = 200, 1.3, 0.4, 0.5, 2.0, 1.0
+    mu_t, w_s = np.zeros(p), np.zeros(p)
+    mu_t[0] = np.sqrt(m)
+    w_s[:2] = s / np.sqrt(m), np.sqrt(omega - s**2 / m)
+    target = TargetStats(mu_t, n=int(p / eta), gamma=gamma)
+    limit = literal_accuracy(m, s, omega, eta, gamma, np.array([1e6, -1e6]))
+    huge = np.array([1e154, 1e300, -1e154, -1e300])
+    np.testing.assert_allclose(predicted_accuracy(w_s, target, huge), np.repeat(limit, 2), atol=1e-5)
+    assert abs(limit[0] - 0.5) > 0.1
+    covariance = TargetStats(mu_t, n=int(p / eta), gamma=gamma, cov=np.eye(p))  # section 8 with C = I
+    np.testing.assert_allclose(predicted_accuracy(w_s, covariance, huge), np.repeat(limit, 2), atol=2e-3)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_only_alpha_times_w_s_matters_at_any_scale(example, scale):
+    """The fine-tuned classifier depends on alpha w_s only: moments and accuracy of (scale w_s, alpha / scale)
+    equal those of (w_s, alpha) to rounding (1e-12), even where |w_s|^2 under- or overflows float64."""
+    _, target = example
+    w_s = np.random.default_rng(13).standard_normal(target.p) / np.sqrt(target.p) + target.mean / 3
+    alpha = np.array([-2.0, 0.0, 1.0, 4.0])
+    for tgt in (target, TargetStats(target.mean, target.n, target.gamma, cov=np.diag(np.linspace(0.5, 2, target.p)))):
+        np.testing.assert_allclose(predicted_accuracy(scale * w_s, tgt, alpha / scale),
+                                   predicted_accuracy(w_s, tgt, alpha), rtol=1e-12)
+        for got, expected in zip(margin_moments(scale * w_s, tgt, alpha / scale), margin_moments(w_s, tgt, alpha)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
 def test_ridge_source_invariants_match_literal(example):
     source, target = example
     inverse_lam, omega = literal_ridge_source(source.mean_norm_sq, source.eta, source.gamma)

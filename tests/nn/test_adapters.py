@@ -114,11 +114,39 @@ def test_unmerge_recovers_the_base_and_refuses_tiny_alpha():
         np.testing.assert_allclose(restored[path], value, rtol=1e-4, atol=1e-6)   # float32 divide by ~1
     flat = flatten_tree(adapters)
     flat["blocks/0/mlp/fc1/kernel/alpha"] = flat["blocks/0/mlp/fc1/kernel/alpha"].at[3].set(1e-9)
-    with pytest.raises(ValueError, match=r"cannot unmerge 'blocks/0/mlp/fc1/kernel': alpha\[3\]"):
+    with pytest.raises(ValueError, match=r"cannot unmerge 'blocks/0/mlp/fc1/kernel': output feature 3 "
+                                         r"\(alpha\[3\] = 1e-09\) would be recovered with a relative error"):
         unmerge(merge(params, unflatten_tree(flat), config), unflatten_tree(flat), config)
     dora = AdapterConfig(rank=2, kind="dora")
     with pytest.raises(ValueError, match="unmerge needs alpha-LoRA"):
         unmerge(params, init_adapters(jax.random.key(1), params, dora), dora)
+
+
+def test_unmerge_refuses_a_small_alpha_relative_to_the_update_and_a_nan_alpha():
+    """alpha = 1e-5 with a LoRA update as large as W0 (float32): the merged weight keeps W0 only to about
+    eps / alpha = 1e-2, which the relative test refuses; the same alpha with a zero update is recovered to float32
+    rounding (1e-6). A NaN alpha is refused by unmerge and by merge (safe_merge)."""
+    rng = np.random.default_rng(5)
+    w0 = jnp.asarray(rng.standard_normal((6, 4)), jnp.float32)
+    alpha = jnp.asarray([1.0, 1e-5, 1.0, 1.0], jnp.float32)
+    config = AdapterConfig(rank=2, targets=("w",))
+    large = {"w": {"lora_A": jnp.asarray(rng.standard_normal((6, 2)), jnp.float32),
+                   "lora_B": jnp.asarray(rng.standard_normal((2, 4)), jnp.float32), "alpha": alpha}}
+    merged = merge({"w": w0}, large, config)
+    with pytest.raises(ValueError, match=r"cannot unmerge 'w': output feature 1 \(alpha\[1\] = 1e-05\)"):
+        unmerge(merged, large, config)
+    corrupted = np.abs(unmerge(merged, large, config, rtol=1.0)["w"][:, 1] - w0[:, 1]).max()
+    assert corrupted > 1e-4  # what the default rtol refuses to return silently
+    no_update = {"w": dict(large["w"], lora_B=jnp.zeros((2, 4), jnp.float32))}
+    np.testing.assert_allclose(unmerge(merge({"w": w0}, no_update, config), no_update, config)["w"], w0,
+                               rtol=1e-6)
+    broken = {"w": dict(large["w"], alpha=alpha.at[2].set(jnp.nan))}
+    with pytest.raises(ValueError, match=r"cannot unmerge 'w': alpha\[2\] = .*nan.* is not finite"):
+        unmerge(merged, broken, config)
+    with pytest.raises(ValueError, match=r"merging the adapter at 'w' gives non-finite values in 'w' \(non-finite "
+                                         r"adapter entries: \['alpha'\]\)"):
+        merge({"w": w0}, broken, config)
+    assert np.isnan(jax.jit(lambda a: merge({"w": w0}, a, config)["w"])(broken)).any()  # traced: not checked
 
 
 def test_dora_magnitude_has_one_entry_per_output_feature_and_starts_at_the_norm():

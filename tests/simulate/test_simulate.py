@@ -206,6 +206,13 @@ def test_simulate_rejects_bad_input_before_compiling(kwargs, error, message):
     assert _montecarlo._simulate_trials._cache_size() == before
 
 
+@pytest.mark.parametrize("n_samples", [-1, 0, 2.7, "3"])
+def test_reference_mixtures_refuse_a_size_that_is_not_a_count(n_samples):
+    for make in (reference.make_mixture, reference.make_gaussian_mixture):
+        with pytest.raises((ValueError, TypeError), match="n_samples must be a whole number of samples"):
+            make(n_samples, np.ones(3))
+
+
 def test_non_finite_results_raise_instead_of_returning_nan():
     source, target = CONFIGS["given w_s, eta>1"]
     tiny = TargetStats(target.mean * 1e20, target.n, target.gamma)  # overflows float32
