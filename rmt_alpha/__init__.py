@@ -118,10 +118,12 @@ def __getattr__(name):
     raise AttributeError(f"module 'rmt_alpha' has no attribute {name!r}")
 
 
+# Also importable from here, outside __all__: estimate_alignment (deprecated alias of estimate_invariants),
+# estimate_from_pool and target_stats_from_invariants (building blocks of choose_alpha), GammaOptimum (the result
+# type of optimal_gamma).
 __all__ = [
     "AlphaChoice",
     "CovarianceProblem",
-    "GammaOptimum",
     "IsotropicProblem",
     "Moments",
     "SourceStats",
@@ -132,9 +134,7 @@ __all__ = [
     "choose_alpha",
     "covariance_conditional_accuracy",
     "data",
-    "estimate_alignment",
     "estimate_covariance",
-    "estimate_from_pool",
     "estimate_invariants",
     "estimate_source_stats",
     "estimate_target_stats",
@@ -157,5 +157,4 @@ __all__ = [
     "simulate",
     "sklearn",
     "source_accuracy",
-    "target_stats_from_invariants",
 ]
