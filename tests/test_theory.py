@@ -20,7 +20,7 @@ from rmt_alpha import (
     source_accuracy,
 )
 from rmt_alpha._theory import source_invariants
-from rmt_alpha.simulate._reference import conditional_accuracy, fit_ridge_classifier, make_mixture
+from rmt_alpha.simulate._reference import conditional_accuracy, fit_finetuned, fit_ridge_classifier, make_mixture
 from tests.conftest import (
     K_SE,
     assert_within_standard_errors,
@@ -116,6 +116,28 @@ def test_ridge_source_invariants_match_literal(example):
     np.testing.assert_allclose(omega_par + omega_perp, omega, rtol=1e-10)
     expected = literal_accuracy(target.mean_norm_sq, s, omega, target.eta, target.gamma, np.array([0.0, 1.0, 3.0]))
     np.testing.assert_allclose(predicted_accuracy(source, target, [0.0, 1.0, 3.0]), expected, rtol=1e-10)
+
+
+def test_batched_monte_carlo_equals_the_numpy_reference_on_its_draws():
+    """The tests' batched engine (tests/conftest.py) against rmt_alpha.simulate's plain reference fed the same draws:
+    1e-10 relative (same arithmetic, another order)."""
+    from tests.conftest import _draw
+
+    source = SourceStats.from_norm(30, 1.5, 25, 0.7)  # N < p: the source Gram matrix is singular without gamma
+    target = TargetStats(np.r_[1.0, 0.5, np.zeros(28)], 40, 0.5)
+    alpha, gammas = np.array([-1.0, 0.0, 2.0]), [0.3, 3.0]
+    result = batched_monte_carlo(source, target, alpha, gammas, trials=3, seed=9)
+    rng = np.random.default_rng(9)
+    Xs, ys = _draw(rng, 3, source.n, source.mean, None)
+    X, y = _draw(rng, 3, target.n, target.mean, None)
+    for trial in range(3):
+        w_s = fit_ridge_classifier(Xs[trial], ys[trial], source.gamma)
+        for index, gamma in enumerate(gammas):
+            w = fit_finetuned(X[trial], y[trial], gamma, w_s, alpha)
+            np.testing.assert_allclose(result["margin"][trial, index], w @ target.mean, rtol=1e-10)
+            np.testing.assert_allclose(result["variance"][trial, index], np.sum(w * w, axis=1), rtol=1e-10)
+            np.testing.assert_allclose(result["accuracy"][trial, index], conditional_accuracy(w, target.mean),
+                                       rtol=1e-10)
 
 
 MC_CONFIGS = [
