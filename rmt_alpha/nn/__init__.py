@@ -27,6 +27,12 @@ from rmt_alpha.nn._adapters import (
 from rmt_alpha.nn._adapters import (
     unmerge as unmerge,
 )
+from rmt_alpha.nn._heads import (
+    HeadConfig as HeadConfig,
+)
+from rmt_alpha.nn._heads import (
+    apply_head as apply_head,
+)
 from rmt_alpha.nn._models import (
     TransformerConfig as TransformerConfig,
 )
@@ -84,12 +90,14 @@ __all__ = [
     "AdapterConfig",
     "alpha_statistics",
     "apply",
+    "apply_head",
     "encode",
     "evaluate",
     "finetune_network",
     "FinetuneConfig",
     "FinetuneResult",
     "fit_and_select",
+    "HeadConfig",
     "init_adapters",
     "init_params",
     "init_state",

@@ -11,8 +11,14 @@ transformation is `optax.set_to_zero()`, never by editing arrays):
                  `alpha_every` (T) adapter steps: the paper's Algorithm 1.
     dora         A, B, the DoRA magnitude and the head (AdamW).
 
+The head is found by name: the parameters under `params["head"]`; a model whose classifier lives elsewhere is refused
+(every method but "full" would otherwise train nothing). A weight that carries an adapter is frozen (its adapter
+trains): with adapters on "head/kernel", the pre-trained head is kept as `alpha * W0` plus a trained update.
+
 The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
-use the validation split only; `evaluate` on the test split is for the caller to run once.
+use the validation split only; `evaluate` on the test split is for the caller to run once. The model is a
+`TransformerConfig` (inputs: token ids) or a `HeadConfig` (inputs: the frozen encoder's pooled features, for the
+frozen-encoder methods; `rmt_alpha.nn._heads`).
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import numpy as np
 import optax
 
 from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count
-from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters
+from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, adapter_paths, init_adapters
+from rmt_alpha.nn._heads import HeadConfig, apply_head
 from rmt_alpha.nn._models import TransformerConfig, apply
 
 TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "dora")
@@ -98,8 +105,10 @@ class FinetuneResult(NamedTuple):
     Attributes:
         state: `{"params", "adapters"}` at the best validation epoch.
         val_accuracy: its validation accuracy.
-        best_epoch: that epoch (1-based); epochs_run: epochs run before stopping; steps: adapter steps run.
-        alpha_steps: the adapter-step numbers after which alpha was updated (alpha_lora only).
+        best_epoch: that epoch (1-based); epochs_run: epochs run before stopping.
+        steps: the adapter steps in the returned state (those up to the end of the best epoch).
+        alpha_steps: the adapter-step numbers after which alpha was updated, in the returned state (alpha_lora).
+        steps_run, alpha_steps_run: the same over the whole run, epochs after the best one included.
         val_history: validation accuracy after each epoch.
         trainable: number of trained parameters (alpha included for alpha_lora).
         wall_time: seconds, compilation included.
@@ -114,15 +123,34 @@ class FinetuneResult(NamedTuple):
     val_history: list
     trainable: int
     wall_time: float
+    steps_run: int
+    alpha_steps_run: list
 
 
 def parameter_labels(state: dict, method: str) -> dict:
-    """Per leaf of `state`, "train", "alpha" (alpha_lora's alpha) or "frozen", for `optax.partition`."""
+    """Per leaf of `state`, "train", "alpha" (alpha_lora's alpha) or "frozen", for `optax.partition`.
+
+    "full" trains every parameter; the other methods train the head (the parameters under `params/head/`) and the
+    adapters. A weight that carries an adapter is frozen (its adapter trains).
+
+    Raises:
+        ValueError: a method other than "full" on a model without parameters under `params/head/` (its classifier
+            is named otherwise, and would silently stay untrained).
+    """
     if method not in TRAINING_METHODS:
         raise ValueError(f"method must be one of {TRAINING_METHODS}, got {method!r}")
+    params = state.get("params", {})
+    if method != "full" and not (isinstance(params, dict) and isinstance(params.get("head"), dict) and params["head"]):
+        found = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"method {method!r} trains the classifier found by name under params['head'], but the "
+                         f"model has no such entry (top-level parameters: {found}); name its classifier 'head' or "
+                         "use method 'full'")
+    adapted = {f"params/{path}" for path in adapter_paths(state.get("adapters") or {})}
 
     def label(path: str) -> str:
         if path.startswith("params/"):
+            if path in adapted:
+                return "frozen"
             if method == "full" or path.startswith("params/head/"):
                 return "train"
             return "frozen"
@@ -144,19 +172,37 @@ def trainable_count(state: dict, method: str) -> int:
                    if label != "frozen"))
 
 
-def _check_dataset(name: str, X, y, num_classes: int):
+def _check_dataset(name: str, X, y, model_config):
+    """Token ids (int32, (n, length)) for a `TransformerConfig`, feature rows (float32, (n, d_model)) for a
+    `HeadConfig`; labels int32 in [0, num_classes)."""
+    num_classes = model_config.num_classes
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"{name} must be (X, y) with X of shape (n, length) and y of shape (n,), got "
+        kind = "d_model" if isinstance(model_config, HeadConfig) else "length"
+        raise ValueError(f"{name} must be (X, y) with X of shape (n, {kind}) and y of shape (n,), got "
                          f"{X.shape} and {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"{name} labels must be integers in [0, {num_classes - 1}], got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} labels must be in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}]")
+    if isinstance(model_config, HeadConfig):
+        if X.shape[1] != model_config.d_model or not np.all(np.isfinite(X)):
+            raise ValueError(f"{name} features must be finite rows of width d_model = {model_config.d_model}, got "
+                             f"shape {X.shape}")
+        return X.astype(np.float32), y.astype(np.int32)
     return X.astype(np.int32), y.astype(np.int32)
 
 
-def make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
+def _model_forward(model_config):
+    """The logits function of a model config: the encoder (`apply`) or the head alone (`apply_head`)."""
+    if isinstance(model_config, HeadConfig):
+        return apply_head
+    if isinstance(model_config, TransformerConfig):
+        return apply
+    raise TypeError(f"model_config must be a TransformerConfig or a HeadConfig, got {type(model_config).__name__}")
+
+
+def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
     """The jitted steps for a method (cached: one compilation per model, method and optimizer settings).
 
     alpha's value is part of the state, not of the compiled function, so an alpha grid shares one compilation;
@@ -170,14 +216,15 @@ def make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Tra
 
 
 @functools.lru_cache(maxsize=None)
-def _make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
+def _make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
     adapter_config = config.adapter
+    model_apply = _model_forward(model_config)
 
     def forward(state, X):
         params = state["params"]
         if state["adapters"]:
             params = adapted_params(params, state["adapters"], adapter_config)
-        return apply(params, X, model_config)
+        return model_apply(params, X, model_config)
 
     def loss(state, X, y):
         return optax.softmax_cross_entropy_with_integer_labels(forward(state, X), y).mean()
@@ -229,9 +276,12 @@ def _seed_from(key) -> int:
     return int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
 
 
-def finetune_network(key, params: dict, model_config: TransformerConfig, config: FinetuneConfig, train, val,
-             held_out=None, callback: Callable | None = None) -> FinetuneResult:
+def finetune_network(key, params: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, train,
+                     val, held_out=None, callback: Callable | None = None) -> FinetuneResult:
     """Fine-tune `params` on `train = (X, y)` with early stopping on `val`; alpha_lora also uses `held_out`.
+
+    `X` holds token ids (n, length) for a `TransformerConfig`, or the frozen encoder's pooled features (n, d_model)
+    for a `HeadConfig` (the frozen-encoder methods; `rmt_alpha.nn._heads`).
 
     `key` fixes the adapter initialisation and the batch order (the same key gives the same `A` and the same
     batches for every method: paired comparisons). alpha_lora draws `alpha_batch_size` held-out samples without
@@ -243,13 +293,14 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
             one batch; a held-out set smaller than `alpha_batch_size`.
     """
     started = time.perf_counter()
-    X_train, y_train = _check_dataset("train", *train, model_config.num_classes)
-    X_val, y_val = _check_dataset("val", *val, model_config.num_classes)
+    _model_forward(model_config)          # a TypeError for anything but the two model configs
+    X_train, y_train = _check_dataset("train", *train, model_config)
+    X_val, y_val = _check_dataset("val", *val, model_config)
     uses_alpha = config.method == "alpha_lora"
     if uses_alpha:
         if held_out is None:
             raise ValueError("held_out must be given for method 'alpha_lora' (alpha is trained on it)")
-        X_held, y_held = _check_dataset("held_out", *held_out, model_config.num_classes)
+        X_held, y_held = _check_dataset("held_out", *held_out, model_config)
         if len(y_held) < config.alpha_batch_size:
             raise ValueError(f"held_out must have at least alpha_batch_size = {config.alpha_batch_size} samples, "
                              f"got {len(y_held)}")
@@ -263,7 +314,7 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
     order_rng, alpha_rng = np.random.default_rng(_seed_from(key_order)), np.random.default_rng(_seed_from(key_alpha))
     batches = len(y_train) // config.batch_size
 
-    best_state, best_accuracy, best_epoch, since, step = state, -1.0, 0, 0, 0
+    best_state, best_accuracy, best_epoch, best_step, since, step = state, -1.0, 0, 0, 0, 0
     alpha_steps, history = [], []
     for epoch in range(1, config.max_epochs + 1):
         order = order_rng.permutation(len(y_train))
@@ -284,18 +335,19 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
         accuracy = float(trainer.accuracy(state, X_val, y_val))
         history.append(accuracy)
         if accuracy > best_accuracy:
-            best_state, best_accuracy, best_epoch, since = state, accuracy, epoch, 0
+            best_state, best_accuracy, best_epoch, best_step, since = state, accuracy, epoch, step, 0
         else:
             since += 1
             if since >= config.patience:
                 break
-    return FinetuneResult(best_state, best_accuracy, best_epoch, epoch, step, alpha_steps, history,
-                          trainable_count(state, config.method), time.perf_counter() - started)
+    return FinetuneResult(best_state, best_accuracy, best_epoch, epoch, best_step,
+                          [s for s in alpha_steps if s <= best_step], history, trainable_count(state, config.method),
+                          time.perf_counter() - started, step, alpha_steps)
 
 
-def evaluate(state: dict, model_config: TransformerConfig, config: FinetuneConfig, X, y) -> float:
+def evaluate(state: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, X, y) -> float:
     """Accuracy of a fine-tuned state on `(X, y)` (run it once, on the test split, after model selection)."""
-    X, y = _check_dataset("test", X, y, model_config.num_classes)
+    X, y = _check_dataset("test", X, y, model_config)
     trainer = make_trainer(model_config, config)
     return float(trainer.accuracy(state, X, y))
 
@@ -312,7 +364,7 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
 
     from rmt_alpha.nn._models import init_params as make_params
 
-    X, y = _check_dataset("pretraining data", X, y, model_config.num_classes)
+    X, y = _check_dataset("pretraining data", X, y, model_config)
     epochs, batch_size = check_sample_count("epochs", epochs), check_sample_count("batch_size", batch_size)
     if len(y) < batch_size:
         raise ValueError(f"pretraining data must have at least batch_size = {batch_size} samples, got {len(y)}")

@@ -29,8 +29,10 @@ def test_alpha_moves_only_every_T_steps_and_only_from_the_held_out_batch():
     result = finetune_network(jax.random.key(1), PARAMS, MODEL, BASE, TRAIN, VAL, held_out=HELD,
                       callback=lambda event, step, state, batch: records.append((event, step, state, batch)))
     # 64 / 16 = 4 steps an epoch, 2 epochs: 8 adapter steps; alpha after steps 3 and 6 (T = 3).
-    assert [r[1] for r in records if r[0] == "alpha"] == [3, 6] == result.alpha_steps
-    assert [r[1] for r in records if r[0] == "train"] == list(range(1, 9))
+    assert [r[1] for r in records if r[0] == "alpha"] == [3, 6] == result.alpha_steps_run
+    assert [r[1] for r in records if r[0] == "train"] == list(range(1, 9)) and result.steps_run == 8
+    # steps and alpha_steps describe the returned (best-epoch) state: the updates it has seen, not those run after.
+    assert result.steps == 4 * result.best_epoch and result.alpha_steps == [s for s in (3, 6) if s <= result.steps]
     previous = _alphas(init_state(jax.random.key(0), PARAMS, BASE))
     for event, step, state, batch in records:
         current = _alphas(state)
