@@ -16,7 +16,9 @@ The head is found by name: the parameters under `params["head"]`; a model whose 
 trains): with adapters on "head/kernel", the pre-trained head is kept as `alpha * W0` plus a trained update.
 
 The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
-use the validation split only; `evaluate` on the test split is for the caller to run once. The model is a
+use the validation split only; `evaluate` on the test split is for the caller to run once. Token batches are cut to
+the shortest width of a ladder (16, 32, 64, ...) that keeps their real tokens (`trim_padding`): padding is masked, so
+this changes the cost, not the result. The model is a
 `TransformerConfig` (inputs: token ids) or a `HeadConfig` (inputs: the frozen encoder's pooled features, for the
 frozen-encoder methods; `rmt_alpha.nn._heads`).
 """
@@ -215,9 +217,28 @@ def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneC
     return _make_trainer(model_config, dataclasses.replace(config, **compiled_fields))
 
 
-@functools.lru_cache(maxsize=None)
-def _make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
-    adapter_config = config.adapter
+def trim_padding(X, pad_token_id: int | None, *, shortest: int = 16) -> np.ndarray:
+    """Token rows cut to the smallest width of the ladder `shortest, 2 shortest, 4 shortest, ...` (capped at X's
+    own width) that keeps every non-pad token: the trailing padding is masked out of attention and pooling, so
+    the logits are those of the full width, at a cost proportional to the tokens kept. The ladder bounds the
+    number of compiled shapes. Feature rows (`pad_token_id` None) are returned as they are.
+    """
+    X = np.asarray(X)
+    if pad_token_id is None or X.ndim != 2 or X.shape[1] <= shortest:
+        return X
+    used = np.flatnonzero(np.any(X != pad_token_id, axis=0))
+    longest = int(used[-1]) + 1 if used.size else 1
+    width = shortest
+    while width < longest:
+        width *= 2
+    return X[:, :min(width, X.shape[1])]
+
+
+def _pad_id(model_config) -> int | None:
+    return model_config.pad_token_id if isinstance(model_config, TransformerConfig) else None
+
+
+def _forward_function(model_config, adapter_config: AdapterConfig) -> Callable:
     model_apply = _model_forward(model_config)
 
     def forward(state, X):
@@ -225,6 +246,27 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
         if state["adapters"]:
             params = adapted_params(params, state["adapters"], adapter_config)
         return model_apply(params, X, model_config)
+
+    return forward
+
+
+@functools.lru_cache(maxsize=None)
+def _make_counter(model_config, adapter_config: AdapterConfig) -> Callable:
+    """The jitted count of correct predictions, shared by every method with the same forward (alpha and the
+    trained parts are state, not part of the compiled function)."""
+    forward = _forward_function(model_config, adapter_config)
+
+    @jax.jit
+    def correct(state, X, y):
+        return jnp.sum(jnp.argmax(forward(state, X), axis=-1) == y)
+
+    return correct
+
+
+@functools.lru_cache(maxsize=None)
+def _make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
+    forward = _forward_function(model_config, config.adapter)
+    pad_token_id = _pad_id(model_config)
 
     def loss(state, X, y):
         return optax.softmax_cross_entropy_with_integer_labels(forward(state, X), y).mean()
@@ -247,20 +289,21 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
         updates, opt_state = alpha.update(grads, opt_state, state)
         return optax.apply_updates(state, updates), opt_state, value
 
-    @jax.jit
-    def correct(state, X, y):
-        return jnp.sum(jnp.argmax(forward(state, X), axis=-1) == y)
+    correct = _make_counter(model_config, dataclasses.replace(config.adapter, alpha_init=1.0))
 
-    def accuracy(state, X, y, chunk: int = 256):
-        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile."""
+    def accuracy(state, X, y, chunk: int = 64):
+        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile;
+        token rows are taken shortest first and each chunk is cut to its own width (`trim_padding`)."""
         X, y = np.asarray(X), np.asarray(y)
+        order = np.arange(len(y))
+        if pad_token_id is not None:
+            order = np.argsort(np.sum(X != pad_token_id, axis=1), kind="stable")
         total = 0
         for start in range(0, len(y), chunk):
-            rows = np.arange(start, start + chunk)
-            valid = rows < len(y)
-            rows = np.where(valid, rows, 0)
-            labels = np.where(valid, y[rows], -1)          # padded rows never count as correct
-            total += int(correct(state, X[rows], labels))
+            rows = order[start:start + chunk]
+            labels = np.concatenate([y[rows], np.full(chunk - len(rows), -1)])   # padded rows never count
+            rows = np.concatenate([rows, np.full(chunk - len(rows), rows[0])])
+            total += int(correct(state, trim_padding(X[rows], pad_token_id), labels))
         return total / len(y)
 
     return Trainer(labels, main, alpha, loss, train_step, alpha_step, accuracy)
@@ -309,6 +352,7 @@ def finetune_network(key, params: dict, model_config: TransformerConfig | HeadCo
 
     key_adapter, key_order, key_alpha = jax.random.split(key, 3)
     trainer = make_trainer(model_config, config)
+    pad_token_id = _pad_id(model_config)
     state = init_state(key_adapter, params, config)
     opt_state, alpha_opt_state = trainer.main.init(state), trainer.alpha.init(state)
     order_rng, alpha_rng = np.random.default_rng(_seed_from(key_order)), np.random.default_rng(_seed_from(key_alpha))
@@ -320,14 +364,14 @@ def finetune_network(key, params: dict, model_config: TransformerConfig | HeadCo
         order = order_rng.permutation(len(y_train))
         for index in range(batches):
             rows = order[index * config.batch_size: (index + 1) * config.batch_size]
-            batch = (X_train[rows], y_train[rows])
+            batch = (trim_padding(X_train[rows], pad_token_id), y_train[rows])
             state, opt_state, _ = trainer.train_step(state, opt_state, *batch)
             step += 1
             if callback is not None:
                 callback("train", step, state, batch)
             if uses_alpha and step % config.alpha_every == 0:
                 rows = alpha_rng.choice(len(y_held), size=config.alpha_batch_size, replace=False)
-                batch = (X_held[rows], y_held[rows])
+                batch = (trim_padding(X_held[rows], pad_token_id), y_held[rows])
                 state, alpha_opt_state, _ = trainer.alpha_step(state, alpha_opt_state, *batch)
                 alpha_steps.append(step)
                 if callback is not None:
