@@ -16,7 +16,19 @@ from rmt_alpha.experiments._alpha_choices import (
     cross_validated_alpha as cross_validated_alpha,
 )
 from rmt_alpha.experiments._campaign import (
+    Check as Check,
+)
+from rmt_alpha.experiments._campaign import (
     Experiment as Experiment,
+)
+from rmt_alpha.experiments._campaign import (
+    Setting as Setting,
+)
+from rmt_alpha.experiments._campaign import (
+    campaign_tables as campaign_tables,
+)
+from rmt_alpha.experiments._campaign import (
+    run_campaign as run_campaign,
 )
 from rmt_alpha.experiments._campaign import (
     run_amazon_experiment as run_amazon_experiment,
@@ -68,6 +80,8 @@ from rmt_alpha.experiments._transformer import (
 )
 
 __all__ = [
+    "campaign_tables",
+    "Check",
     "check_pairs",
     "ALPHA_CHOICES",
     "ALPHA_GRID",
@@ -80,12 +94,14 @@ __all__ = [
     "predict_vs_measure",
     "PredictionCheck",
     "run_amazon_experiment",
+    "run_campaign",
     "run_digits_experiment",
     "run_experiment",
     "run_glue",
     "run_paper_mode",
     "run_paper_table",
     "run_transfer",
+    "Setting",
     "summary_rows",
     "TransferResult",
     "write_experiment",
