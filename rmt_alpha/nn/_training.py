@@ -205,15 +205,18 @@ def _model_forward(model_config):
 
 
 def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
-    """The jitted steps for a method (cached: one compilation per model, method and optimizer settings).
+    """The jitted steps for a method (cached: one compilation per model, method and optimizer settings; LoRA,
+    alpha fixed and alpha-LoRA share theirs).
 
     alpha's value is part of the state, not of the compiled function, so an alpha grid shares one compilation;
     the loop settings (epochs, patience, T, batch sizes) do not enter the compiled functions either.
     """
     compiled_fields = dict(alpha_value=1.0, max_epochs=1, patience=1, alpha_every=1, batch_size=1,
                            alpha_batch_size=1)
-    if config.method == "alpha_fixed":      # the same labels as LoRA: only alpha's (state) value differs
-        compiled_fields["method"] = "lora"
+    if config.method in ("lora", "alpha_fixed"):
+        # The adapter step of alpha_lora: alpha's label ("alpha" there, "frozen" here) maps to set_to_zero in the
+        # adapters' optimizer either way, and alpha's value is state. LoRA simply never calls the alpha step.
+        compiled_fields["method"] = "alpha_lora"
     return _make_trainer(model_config, dataclasses.replace(config, **compiled_fields))
 
 
