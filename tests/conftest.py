@@ -1,9 +1,19 @@
 """Shared fixtures: theory/THEORY.md section 3's example and a few configurations across eta < 1 and eta > 1."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rmt_alpha import SourceStats, TargetStats
+from rmt_alpha.data import cache_root
+
+# Data comes from the data cache (`rmt-alpha fetch ...`). Unless $RMT_ALPHA_DATA says otherwise, the tests also
+# search the project's read-only copy beside the checkout (../shared/data, which holds amazon_review/) after it.
+_SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+if not os.environ.get("RMT_ALPHA_DATA") and _SHARED_DATA.is_dir():
+    os.environ["RMT_ALPHA_DATA"] = os.pathsep.join([str(cache_root()), str(_SHARED_DATA)])
 
 
 @pytest.fixture

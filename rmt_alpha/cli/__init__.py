@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rmt_alpha.cli._data_commands import cmd_fetch
 from rmt_alpha.cli._experiment_commands import cmd_amazon, cmd_digits, cmd_glue, cmd_transformer
 from rmt_alpha.cli._options import add_stats_arguments
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
@@ -137,7 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
         real.add_argument("--quick", action="store_true", help="a reduced run of under a minute")
         real.add_argument("--seed", type=int, default=0, help="seed of the target splits (default 0)")
         if name == "amazon":
-            real.add_argument("--data", metavar="DIR", help="Amazon data folder (default: $RMT_ALPHA_DATA)")
+            real.add_argument("--data", metavar="DIR", help="Amazon data folder (default: the fetched copy, "
+                              "`rmt-alpha fetch amazon`)")
+
+    fetch = command("fetch", cmd_fetch, "download data sets and models once into the data cache ($RMT_ALPHA_DATA, "
+                    "else the user cache), checked against pinned SHA-256; print licences, citations and counts")
+    fetch.add_argument("names", nargs="+", choices=["amazon", "reviews-text", "minilm", "all"], metavar="NAME",
+                       help="amazon (Amazon Review, 400 features), reviews-text (labelled review sentences, seven "
+                       "domains), minilm (the all-MiniLM-L6-v2 encoder), or all")
 
     _plot_arguments(command("plot", cmd_plot, "draw a figure to PNG or PDF (from the extension): curve (theory vs "
                             "simulation), histogram (decision values vs the two Gaussians), alpha-map and gain-map "

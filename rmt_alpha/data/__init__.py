@@ -1,7 +1,21 @@
 """Data loaders: the Amazon Review 400-feature domains, scikit-learn's digits as transfer tasks, GLUE TSV
-files, and synthetic token-stream review tasks for the transformer case.
+files, synthetic token-stream review tasks for the transformer case, and real labelled review text in seven domains;
+`fetch` gets the Amazon files, the review text and the all-MiniLM-L6-v2 encoder once into the data cache, checked
+against pinned SHA-256.
 """
 
+from rmt_alpha.data._cache import (
+    CorruptFileError as CorruptFileError,
+)
+from rmt_alpha.data._cache import (
+    cache_root as cache_root,
+)
+from rmt_alpha.data._cache import (
+    data_roots as data_roots,
+)
+from rmt_alpha.data._cache import (
+    find_item as find_item,
+)
 from rmt_alpha.data._domains import (
     AMAZON_DOMAINS as AMAZON_DOMAINS,
 )
@@ -23,6 +37,15 @@ from rmt_alpha.data._domains import (
 from rmt_alpha.data._domains import (
     load_digit_tasks as load_digit_tasks,
 )
+from rmt_alpha.data._fetch import (
+    FetchError as FetchError,
+)
+from rmt_alpha.data._fetch import (
+    fetch as fetch,
+)
+from rmt_alpha.data._fetch import (
+    minilm_directory as minilm_directory,
+)
 from rmt_alpha.data._glue import (
     GlueSplit as GlueSplit,
 )
@@ -38,6 +61,15 @@ from rmt_alpha.data._glue import (
 from rmt_alpha.data._glue import (
     task_spec as task_spec,
 )
+from rmt_alpha.data._review_text import (
+    REVIEW_TEXT_DOMAINS as REVIEW_TEXT_DOMAINS,
+)
+from rmt_alpha.data._review_text import (
+    TextDomain as TextDomain,
+)
+from rmt_alpha.data._review_text import (
+    load_review_text as load_review_text,
+)
 from rmt_alpha.data._synthetic_reviews import (
     ReviewTask as ReviewTask,
 )
@@ -48,16 +80,26 @@ from rmt_alpha.data._synthetic_reviews import (
 __all__ = [
     "AMAZON_DOMAINS",
     "amazon_pairs",
+    "cache_root",
+    "CorruptFileError",
+    "data_roots",
     "Domain",
+    "fetch",
+    "FetchError",
+    "find_item",
     "GlueSplit",
     "GlueTask",
     "load_amazon",
     "load_amazon_domain",
     "load_digit_pair",
     "load_digit_tasks",
+    "load_review_text",
     "make_reviews",
+    "minilm_directory",
     "read_split",
     "read_task",
+    "REVIEW_TEXT_DOMAINS",
     "ReviewTask",
     "task_spec",
+    "TextDomain",
 ]

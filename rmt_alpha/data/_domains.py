@@ -4,9 +4,9 @@ Amazon Review: four product domains (books, dvd, elec, kitchen), about 2,000 rev
 Each `<domain>_400.mat` holds `fts` (samples x 400) and `labels` (samples x 1, 0/1). These are the 400-dimensional
 features of the multi-domain sentiment data of Blitzer et al. (2007) used for domain adaptation by Chen, Xu,
 Weinberger and Sha, "Marginalized denoising autoencoders for domain adaptation" (ICML 2012); public copies are in
-the data folder of the scikit-adaptation (skada) benchmark. The data are read, never bundled: the folder comes from
-the `directory` argument, else the environment variable `RMT_ALPHA_DATA`, else `../shared/data/amazon_review`
-beside the checkout (the parent of the `rmt_alpha` package's folder) when it exists.
+the data folder of the scikit-adaptation (skada) benchmark. The data are read, never bundled: `rmt-alpha fetch amazon`
+downloads them once into the data cache (`rmt_alpha.data.fetch`), where the loaders find them with every file
+checked against its pinned SHA-256; a `directory` argument reads another copy as it is.
 
 Digits: scikit-learn's bundled `load_digits` (8 x 8 images, 64 features, no download) as a digit-pair transfer
 task: the source separates two digits (e.g. 6 vs 8), the target two others (e.g. 5 vs 9).
@@ -16,7 +16,6 @@ Layout follows scikit-learn: `X` has shape (n_samples, p), labels `y` are float6
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,12 +23,12 @@ import numpy as np
 import scipy.io
 import sklearn.datasets
 
+from rmt_alpha.data._cache import find_item
+
 AMAZON_DOMAINS = ("books", "dvd", "elec", "kitchen")
 AMAZON_FILE = "{domain}_400.mat"
-DATA_ENVIRONMENT_VARIABLE = "RMT_ALPHA_DATA"
 AMAZON_ORIGIN = ("the 400-feature Amazon Review domains (Blitzer et al. 2007; Chen et al., ICML 2012, mSDA), public "
                  "in the data folder of the scikit-adaptation (skada) benchmark")
-DEFAULT_AMAZON_DIRECTORY = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "amazon_review"
 
 
 class Domain(NamedTuple):
@@ -41,20 +40,20 @@ class Domain(NamedTuple):
 
 
 def amazon_directory(directory=None) -> Path:
-    """The Amazon data folder: `directory`, else `$RMT_ALPHA_DATA`, else `DEFAULT_AMAZON_DIRECTORY`.
+    """The Amazon data folder: `directory` (read as it is), else the fetched copy (`find_item("amazon")`: the first
+    data root holding all four files, each checked against its pinned SHA-256).
 
     Raises:
-        FileNotFoundError naming the folder tried, how it was chosen, the files expected and the data's origin.
+        FileNotFoundError: no such `directory` (naming it, the files expected and the data's origin), or no fetched
+            copy (saying how to fetch it: `rmt-alpha fetch amazon`, or by hand).
+        CorruptFileError: a fetched file whose SHA-256 is not the pinned one (naming the file and both hashes).
     """
-    if directory is not None:
-        path, how = Path(directory), "the directory argument"
-    elif os.environ.get(DATA_ENVIRONMENT_VARIABLE):
-        path, how = Path(os.environ[DATA_ENVIRONMENT_VARIABLE]), f"${DATA_ENVIRONMENT_VARIABLE}"
-    else:
-        path, how = DEFAULT_AMAZON_DIRECTORY, f"the default (set ${DATA_ENVIRONMENT_VARIABLE} to change it)"
+    if directory is None:
+        return find_item("amazon")
+    path = Path(directory)
     if not path.is_dir():
-        raise FileNotFoundError(f"Amazon Review data folder not found: {path} (from {how}). Expected the files "
-                                f"{', '.join(AMAZON_FILE.format(domain=d) for d in AMAZON_DOMAINS)}, "
+        raise FileNotFoundError(f"Amazon Review data folder not found: {path} (the directory argument). Expected "
+                                f"the files {', '.join(AMAZON_FILE.format(domain=d) for d in AMAZON_DOMAINS)}, "
                                 f"each with 'fts' (samples x 400) and 'labels' (samples x 1, 0/1): "
                                 f"{AMAZON_ORIGIN}.")
     return path

@@ -1,6 +1,6 @@
 """alpha-LoRA in a network (theory/THEORY.md section 7): a pure-JAX transformer encoder, alpha-LoRA / LoRA /
 DoRA adapters as their own pytree, the optax training loop (alpha trained by its own optimizer on a held-out batch),
-and pre-trained BERT/RoBERTa checkpoints (safetensors + tokenizer.json).
+pre-trained BERT/RoBERTa checkpoints (safetensors + tokenizer.json), and sentence embeddings from them (`embed`).
 """
 
 from rmt_alpha.nn._adapters import (
@@ -27,6 +27,9 @@ from rmt_alpha.nn._adapters import (
 from rmt_alpha.nn._adapters import (
     unmerge as unmerge,
 )
+from rmt_alpha.nn._embed import (
+    embed as embed,
+)
 from rmt_alpha.nn._heads import (
     HeadConfig as HeadConfig,
 )
@@ -38,6 +41,9 @@ from rmt_alpha.nn._models import (
 )
 from rmt_alpha.nn._models import (
     apply as apply,
+)
+from rmt_alpha.nn._models import (
+    hidden_states as hidden_states,
 )
 from rmt_alpha.nn._models import (
     init_params as init_params,
@@ -91,6 +97,7 @@ __all__ = [
     "alpha_statistics",
     "apply",
     "apply_head",
+    "embed",
     "encode",
     "evaluate",
     "finetune_network",
@@ -98,6 +105,7 @@ __all__ = [
     "FinetuneResult",
     "fit_and_select",
     "HeadConfig",
+    "hidden_states",
     "init_adapters",
     "init_params",
     "init_state",

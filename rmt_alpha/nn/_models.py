@@ -239,13 +239,28 @@ def _embed(params: dict, tokens, config: TransformerConfig, token_types, mask):
     return x
 
 
-def pooled_features(params: dict, tokens, config: TransformerConfig, token_types=None, attention_mask=None):
-    """The encoder's pooled features, shape (batch, d_model), for tokens (batch, length).
+def hidden_states(params: dict, tokens, config: TransformerConfig, token_types=None, attention_mask=None):
+    """The encoder's output sequence (Hugging Face's `last_hidden_state`), before any pooling.
 
-    Pre-norm: the final LayerNorm, then the mean over (non-pad) tokens. Post-norm (BERT/RoBERTa):
-    `x = LN(embeddings)`, per block `x = LN1(x + attn(x))`, `x = LN2(x + fc2(act(fc1(x))))`; then the pooling
-    (`config.pooling`) and, with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`.
-    `token_types` and `attention_mask` default to `token_type_ids(tokens)` and `padding_mask(tokens)`.
+    Pre-norm: the blocks `x + f(LN(x))`, then the final LayerNorm. Post-norm (BERT/RoBERTa): `x = LN(embeddings)`,
+    then per block `x = LN1(x + attn(x))`, `x = LN2(x + fc2(act(fc1(x))))`.
+
+    Parameters
+    ----------
+    params
+        The parameter tree.
+    tokens
+        (batch, length) int token ids.
+    config
+        The `TransformerConfig`.
+    token_types
+        (batch, length) segment ids; default `token_type_ids(tokens, config)`.
+    attention_mask
+        (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
+
+    Returns
+    -------
+    (batch, length, d_model) array; rows at padded positions are computed but carry no meaning.
     """
     c = config
     tokens = jnp.asarray(tokens)
@@ -267,14 +282,47 @@ def pooled_features(params: dict, tokens, config: TransformerConfig, token_types
             x = layer_norm(block["ln2"], x + dense(block["mlp"]["fc2"], hidden), c.layer_norm_eps)
     if c.norm_position == "pre":
         x = layer_norm(params["final_ln"], x, c.layer_norm_eps)
-    if c.pooling == "first":
-        pooled = x[:, 0]
-    elif mask is None:
-        pooled = x.mean(axis=1)
-    else:
-        weights = mask.astype(x.dtype)[..., None]
-        pooled = (x * weights).sum(axis=1) / weights.sum(axis=1)
-    return jnp.tanh(dense(params["pooler"], pooled)) if c.pooler else pooled
+    return x
+
+
+def pool(x, mask, pooling: str):
+    """Pool a sequence to one vector per row: "first" `x[:, 0]` (the [CLS] / <s> token), "mean"
+    `sum_t m_t x_t / sum_t m_t` over the positions where `mask` is True (all positions when it is None).
+
+    Parameters
+    ----------
+    x
+        (batch, length, d) hidden states.
+    mask
+        (batch, length) bool, or None.
+    pooling
+        "mean" or "first".
+
+    Returns
+    -------
+    (batch, d) array.
+    """
+    if pooling not in _POOLINGS:
+        raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
+    if pooling == "first":
+        return x[:, 0]
+    if mask is None:
+        return x.mean(axis=1)
+    weights = jnp.asarray(mask).astype(x.dtype)[..., None]
+    return (x * weights).sum(axis=1) / weights.sum(axis=1)
+
+
+def pooled_features(params: dict, tokens, config: TransformerConfig, token_types=None, attention_mask=None):
+    """The encoder's pooled features, shape (batch, d_model), for tokens (batch, length).
+
+    `hidden_states`, then `pool` with `config.pooling` (the mean over non-pad tokens, or the first token) and,
+    with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`. `token_types` and `attention_mask` default to
+    `token_type_ids(tokens)` and `padding_mask(tokens)`.
+    """
+    x = hidden_states(params, tokens, config, token_types, attention_mask)
+    mask = padding_mask(tokens, config) if attention_mask is None else jnp.asarray(attention_mask, bool)
+    pooled = pool(x, mask, config.pooling)
+    return jnp.tanh(dense(params["pooler"], pooled)) if config.pooler else pooled
 
 
 def apply(params: dict, tokens, config: TransformerConfig, token_types=None, attention_mask=None):

@@ -324,15 +324,17 @@ def init_head(key, config: TransformerConfig) -> dict:
 def encode(model: Pretrained, first, second=None, max_length: int = 128, *, width: int | None = None) -> np.ndarray:
     """Token ids, shape (n, L), of sentences (or sentence pairs) with the checkpoint's own tokenizer.
 
-    Special tokens come from the tokenizer's template (`[CLS] a [SEP] b [SEP]`, `<s> a </s></s> b </s>`); pairs
-    are truncated "longest_first" to `max_length` tokens; rows are right-padded with `pad_token_id` to `width`
-    (default: the longest row). The model recomputes the attention mask and the token types from the ids; this
-    checks that they equal the tokenizer's own `attention_mask` and `type_ids` on every row.
+    Special tokens come only from the tokenizer's template (`[CLS] a [SEP] b [SEP]`, `<s> a </s></s> b </s>`):
+    a special-token string typed inside a text ("[SEP]", "<pad>") is tokenized as ordinary text ("[", "sep", "]"),
+    so user text can neither end a segment nor be masked as padding. Pairs are truncated "longest_first" to
+    `max_length` tokens; rows are right-padded with `pad_token_id` to `width` (default: the longest row). The model
+    recomputes the attention mask and the token types from the ids; this checks that they equal the tokenizer's
+    own `attention_mask` and `type_ids` on every row.
 
     Raises:
         ValueError: empty input, pairs of different lengths, `max_length` beyond the position table, `width`
-            shorter than a row, a row whose mask or types the model would get wrong (e.g. a literal separator
-            inside the first sentence).
+            shorter than a row, a row whose mask or types the model would get wrong (a tokenizer whose template
+            disagrees with the model's rule).
     """
     config = model.config
     first = list(first)
@@ -348,6 +350,7 @@ def encode(model: Pretrained, first, second=None, max_length: int = 128, *, widt
     tokenizer = type(model.tokenizer).from_str(model.tokenizer.to_str())   # leave the caller's settings alone
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=max_length, strategy="longest_first")
+    tokenizer.encode_special_tokens = True   # "[SEP]" or "<pad>" typed inside a text is text, not a special token
     inputs = first if second is None else list(zip(first, second))
     encodings = tokenizer.encode_batch(inputs)
     longest = max(len(e.ids) for e in encodings)

@@ -1,12 +1,15 @@
 """Loaders: the Amazon Review files (shapes, labels, where they are looked for, clear errors) and the digits tasks."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 import scipy.io
 
+from rmt_alpha.data._cache import DATA_ENVIRONMENT_VARIABLE, CorruptFileError
 from rmt_alpha.data._domains import (
     AMAZON_DOMAINS,
-    DATA_ENVIRONMENT_VARIABLE,
     amazon_directory,
     amazon_pairs,
     load_amazon_domain,
@@ -41,13 +44,21 @@ def test_amazon_shapes_and_labels(domain):
 
 
 @needs_amazon
-def test_environment_variable_and_argument_choose_the_folder(monkeypatch, tmp_path):
-    monkeypatch.setenv(DATA_ENVIRONMENT_VARIABLE, str(AMAZON))
-    assert amazon_directory() == AMAZON
+def test_the_data_roots_and_the_argument_choose_the_folder(monkeypatch, tmp_path):
+    copy = tmp_path / "second" / "amazon_review"
+    shutil.copytree(AMAZON, copy)
+    # the first root lacks the files, the second holds them: the loaders search the roots in order
+    monkeypatch.setenv(DATA_ENVIRONMENT_VARIABLE, os.pathsep.join([str(tmp_path / "first"), str(tmp_path / "second")]))
+    assert amazon_directory() == copy
     monkeypatch.setenv(DATA_ENVIRONMENT_VARIABLE, str(tmp_path / "elsewhere"))
-    with pytest.raises(FileNotFoundError, match=f"elsewhere.*\\${DATA_ENVIRONMENT_VARIABLE}"):
+    with pytest.raises(FileNotFoundError, match=r"(?s)elsewhere/amazon_review.*rmt-alpha fetch amazon"):
         amazon_directory()
     assert amazon_directory(AMAZON) == AMAZON  # the argument wins over the environment
+    with open(copy / "dvd_400.mat", "ab") as handle:
+        handle.write(b"\0")
+    monkeypatch.setenv(DATA_ENVIRONMENT_VARIABLE, str(tmp_path / "second"))
+    with pytest.raises(CorruptFileError, match=r"dvd_400\.mat.*expected 13a71d399f9c"):
+        load_amazon_domain("books")
 
 
 def test_missing_directory_names_path_files_and_origin(tmp_path):
@@ -66,7 +77,8 @@ def test_missing_file_and_corrupt_files_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"cannot read .*books_400.mat as a MATLAB"):
         load_amazon_domain("books", tmp_path)
     scipy.io.savemat(tmp_path / "elec_400.mat", {"features": np.zeros((3, 4))})
-    with pytest.raises(ValueError, match=r"elec_400.mat must hold the variables 'fts' and 'labels', found \['features'\]"):
+    with pytest.raises(ValueError, match=r"elec_400.mat must hold the variables 'fts' and 'labels', found "
+                                         r"\['features'\]"):
         load_amazon_domain("elec", tmp_path)
     scipy.io.savemat(tmp_path / "kitchen_400.mat", {"fts": np.zeros((3, 4)), "labels": np.array([[0], [2], [1]])})
     with pytest.raises(ValueError, match=r"kitchen_400.mat: 'labels' must be 0/1"):

@@ -151,10 +151,15 @@ def test_encode_truncates_pads_and_refuses_rows_the_model_would_misread(checkpoi
     assert np.all(ids[:, 8:] == model.config.pad_token_id)         # truncated to 8, padded to 10
     single = encode(model, ["the cat"], max_length=24)
     assert single[0, 0] == model.tokenizer.encode("x").ids[0]      # starts with [CLS] / <s>
-    # a literal separator (BERT: ends segment 0 early) or padding token (RoBERTa: masked) inside the text
-    text = "the cat [SEP] sat" if family == "bert" else "the <pad> cat"
-    with pytest.raises(ValueError, match="padding or separator"):
-        encode(model, [text], ["a dog"], max_length=24)
+    # a separator (BERT: would end segment 0 early) or padding token (RoBERTa: would be masked) typed inside the
+    # text is text: the row holds only the template's special tokens, and the model's types and mask stay right
+    literal, special = (("[SEP]", model.config.sep_token_id) if family == "bert"
+                        else ("<pad>", model.config.pad_token_id))
+    typed = encode(model, [f"the cat {literal} sat"], ["a dog"], max_length=24)
+    plain = encode(model, ["the cat sat"], ["a dog"], max_length=24)
+    assert np.count_nonzero(typed == special) == np.count_nonzero(plain == special)
+    if family == "bert":   # lower-cased and split at punctuation, as if typed "[ sep ]"
+        np.testing.assert_array_equal(typed, encode(model, ["the cat [ sep ] sat"], ["a dog"], max_length=24))
     with pytest.raises(ValueError, match="max_length"):
         encode(model, ["a"], max_length=1000)
     with pytest.raises(ValueError, match="second must have"):

