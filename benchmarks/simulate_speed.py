@@ -1,4 +1,5 @@
-"""Speed of the JAX simulator against the straightforward numpy loop, side by side in one run.
+"""Speed of the JAX simulator against the straightforward numpy loop, side by side in one run, on one device and
+on four, with the flop count of one trial and the distance to this machine's matrix-product rate.
 
 Workload: an accuracy-vs-alpha curve of 101 alphas x 64 trials at p = 400, N = 2000, n = 40 (theory/THEORY.md's
 example means: |mu_s| = 1.5, beta = 0.8, |mu_perp| = 0.6, gamma_s = gamma = 1), exact conditional accuracy.
@@ -11,26 +12,49 @@ cost); the output says so. It runs twice, with numpy's default BLAS threads and 
 (`threadpoolctl`; on a shared, busy machine multi-threaded OpenBLAS can be ten times slower), and the speed-up is
 taken against the faster of the two.
 
-The simulator (`rmt_alpha.simulate.simulate`, float32 and float64): the first call includes compilation; the run
-time is the median of three further calls with new alpha grids of the same shape (which do not recompile:
-reported), and compile time is the sum of JAX's own tracing/lowering/compilation durations (`jax.monitoring`).
-Also reports trials/s at p = 2000 (N = 5 p, n = p / 10, the same aspect ratios).
+The simulator (`rmt_alpha.simulate.simulate`, float32 and float64, on 1 device and on 4: on a CPU-only machine
+four CPU devices are forced with `XLA_FLAGS=--xla_force_host_platform_device_count=4` unless XLA_FLAGS is set):
+the first call includes compilation; the run time is the median of three further calls with new alpha grids of
+the same shape (which do not recompile: reported), and compile time is the sum of JAX's own
+tracing/lowering/compilation durations (`jax.monitoring`).
+
+Flops of one trial (`trial_flops`, counted as executed): the source fit by conjugate gradients on
+`L L^T / N + gamma I` (each iteration two dense p x p matrix-vector products, 4 p^2; the iteration count from the
+standard CG bound for the Marchenko-Pastur condition number, which matches the measured count: 10 in float32, 22
+in float64 at this size, plus one product for the residual check), the target kernel `X X^T` (2 n^2 p), its
+Cholesky factorisation and solves (n^3 / 3 + 4 n^2), the products with X (8 n p) and the scores. The distance to
+the bound compares trials/s x flops with a plain matrix product (`a @ a`, 1024 x 1024, same dtype, one device)
+timed in the same run. The random draws are not flops: the "RNG alone" rate is how many trials/s drawing a trial's
+random numbers (p (p - 1) / 2 + p + n p normals and p gammas, float32) allows by itself, timed in the same run.
+
+Cost of the factorisation choice (`rmt_alpha.linear.solve_one_at_a_time`): on CPU a vmapped batch of Cholesky
+solves runs one factorisation at a time (`jax.lax.map`) because batched LAPACK calls can deadlock XLA:CPU's thread
+pool (docs/upstream/jax_cpu_lapack_deadlock.md). The batched call is timed too, forced for the measurement only,
+on one device and on workloads with one factorisation in flight at a time, where it cannot deadlock: the main
+workload (a 40 x 40 kernel per trial) and a given w_s with a primal target (p = 400, n = 800: a 400 x 400
+factorisation per trial). Also reports trials/s at p = 2000 (N = 5 p, n = p / 10, the same aspect ratios).
 Usage: `python benchmarks/simulate_speed.py [--json]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import statistics
 import time
 
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")  # CPU only; before importing jax
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.special
 from threadpoolctl import threadpool_limits
 
+import rmt_alpha.linear._engine as engine
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha.simulate import simulate
 
@@ -58,28 +82,93 @@ jax.monitoring.register_event_duration_secs_listener(
     lambda name, seconds, **_: COMPILE_EVENTS.append(seconds) if name.startswith("/jax/core/compile/") else None)
 
 
-def time_simulator(source, target, alpha, trials: int, dtype: str) -> dict:
+def time_simulator(source, target, alpha, trials: int, dtype: str, devices: int = 1) -> dict:
     """First call (tracing + compilation + run), then the median run time of three calls with new alpha grids."""
     COMPILE_EVENTS.clear()
     start = time.perf_counter()
-    first = simulate(source, target, alpha, trials=trials, seed=0, dtype=dtype)
+    first = simulate(source, target, alpha, trials=trials, seed=0, dtype=dtype, devices=devices)
     first_call = time.perf_counter() - start
     compile_s = sum(COMPILE_EVENTS)
     runs = []
     for repeat in range(1, 4):
         start = time.perf_counter()
-        simulate(source, target, alpha + 0.01 * repeat, trials=trials, seed=repeat, dtype=dtype)
+        simulate(source, target, alpha + 0.01 * repeat, trials=trials, seed=repeat, dtype=dtype, devices=devices)
         runs.append(time.perf_counter() - start)
     run = statistics.median(runs)
-    return {"dtype": dtype, "first_call_s": first_call, "compile_s": compile_s, "run_s": run,
+    return {"dtype": dtype, "devices": devices, "first_call_s": first_call, "compile_s": compile_s, "run_s": run,
             "compile_s_in_repeats": sum(COMPILE_EVENTS) - compile_s,  # 0: new alpha grids do not recompile
             "trials_per_s": trials / run, "mean_accuracy_at_alpha_1": float(np.interp(1.0, alpha,
                                                                                         first.accuracy.mean))}
 
 
+def cg_iterations(p: int, source_n: int, gamma: float, dtype: str) -> int:
+    """The standard CG bound: residual below 10 eps after k iterations of rate (sqrt(kappa) - 1) / (sqrt(kappa) + 1),
+    kappa from the Marchenko-Pastur edges of W / N (W ~ Wishart_p(N - 1, I))."""
+    ratio = p / (source_n - 1)
+    kappa = ((1 + math.sqrt(ratio)) ** 2 + gamma) / ((1 - math.sqrt(ratio)) ** 2 + gamma)
+    rate = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    return math.ceil(math.log(10 * np.finfo(dtype).eps / 2) / math.log(rate))
+
+
+def trial_flops(p: int, source_n: int, n: int, alphas: int, gamma: float, dtype: str) -> float:
+    """Floating-point operations of one trial as executed (source by CG with N > p, target in the dual form n < p)."""
+    source = (cg_iterations(p, source_n, gamma, dtype) + 1) * 4 * p**2 + 10 * p
+    target = 2 * n**2 * p + n**3 / 3 + 4 * n**2 + 8 * n * p
+    scores = 10 * p + 12 * alphas
+    return source + target + scores
+
+
+def matmul_gflops(dtype: str, size: int = 1024, repeats: int = 10) -> float:
+    """This machine's plain matrix-product rate on one device: `a @ a`, size x size, median of `repeats`."""
+    with jax.enable_x64(dtype == "float64"):
+        a = jax.device_put(jnp.ones((size, size), dtype) / size, jax.devices()[0])
+        product = jax.jit(lambda a: a @ a)
+        product(a).block_until_ready()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            product(a).block_until_ready()
+            times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def rng_trials_per_s(p: int, n: int, trials: int) -> float:
+    """Trials/s allowed by the random draws alone: p (p - 1) / 2 + p + n p normals and p gammas per trial."""
+    normals = p * (p - 1) // 2 + p + n * p
+    shape = jnp.arange(p, dtype=jnp.float32) + 10.0
+
+    def draws(key):
+        normal_key, gamma_key = jax.random.split(key)
+        return jax.random.normal(normal_key, (normals,)).sum() + jax.random.gamma(gamma_key, shape).sum()
+
+    draw_all = jax.jit(jax.vmap(draws))
+    keys = jax.random.split(jax.random.key(0), trials)
+    draw_all(keys).block_until_ready()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        draw_all(keys).block_until_ready()
+        times.append(time.perf_counter() - start)
+    return trials / statistics.median(times)
+
+
+@contextlib.contextmanager
+def batched_factorisations():
+    """For the measurement only: vmapped Cholesky solves as one batched LAPACK call on every platform (the path that
+    can deadlock XLA:CPU when two such calls are in flight; here one is)."""
+    chosen = engine.solve_one_at_a_time
+    engine.solve_one_at_a_time = lambda platform: False
+    jax.clear_caches()
+    try:
+        yield
+    finally:
+        engine.solve_one_at_a_time = chosen
+        jax.clear_caches()
+
+
 def configuration(p: int, source_n: int, n: int):
     source = SourceStats.from_norm(p, 1.5, source_n, 1.0)
-    target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, n, 1.0)
+    target = TargetStats.from_alignment(source, 0.8, 0.6, n, 1.0)
     return source, target
 
 
@@ -92,7 +181,8 @@ def main() -> None:
     args = parser.parse_args()
 
     alpha = np.linspace(-1.0, 4.0, 101)
-    source, target = configuration(400, 2000, 40)
+    p, source_n, n = 400, 2000, 40
+    source, target = configuration(p, source_n, n)
     baseline_runs = {}
     for threads in ("default", 1):
         with threadpool_limits(None if threads == "default" else threads):
@@ -101,16 +191,36 @@ def main() -> None:
             baseline_runs[f"blas_threads_{threads}_scaled_s"] = ((time.perf_counter() - start) * args.trials
                                                                   / args.baseline_trials)
     baseline_s = min(baseline_runs.values())
-    results = {"device": str(jax.devices()[0].platform), "device_count": jax.device_count(),
+    platform = jax.devices()[0].platform
+    results = {"device": platform, "device_count": jax.device_count(),
                "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0], "trials": args.trials,
                "alphas": alpha.size,
                "baseline": {"name": "numpy_loop", "trials_run": args.baseline_trials,
                             "scaled_s": baseline_s, "trials_per_s": args.trials / baseline_s, **baseline_runs,
                             "mean_accuracy_at_alpha_1": float(np.interp(1.0, alpha, baseline.mean(axis=0)))},
-               "simulator": [time_simulator(source, target, alpha, args.trials, dtype)
-                             for dtype in ("float32", "float64")]}
+               "rng_alone_trials_per_s": rng_trials_per_s(p, n, args.trials),
+               "matmul_gflops": {dtype: matmul_gflops(dtype) for dtype in ("float32", "float64")},
+               "simulator": [time_simulator(source, target, alpha, args.trials, dtype, devices)
+                             for dtype in ("float32", "float64")
+                             for devices in sorted({1, min(4, jax.device_count())})]}
     for row in results["simulator"]:
         row["speedup_vs_baseline"] = baseline_s / row["run_s"]
+        row["flops_per_trial"] = trial_flops(p, source_n, n, alpha.size, 1.0, row["dtype"])
+        row["gflops"] = row["trials_per_s"] * row["flops_per_trial"] / 1e9
+        row["fraction_of_matmul"] = row["gflops"] / results["matmul_gflops"][row["dtype"]]
+
+    given = np.full(p, 1.5 / np.sqrt(p))
+    primal_target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, 800, 1.0)
+    results["factorisation_choice"] = []
+    for label, workload in [("main workload (40 x 40 kernel)", (source, target, args.trials)),
+                            ("given w_s, n = 800 (400 x 400 Gram)", (given, primal_target, args.trials // 4))]:
+        one_at_a_time = time_simulator(*workload[:2], alpha, workload[2], "float32")
+        with batched_factorisations():
+            batched = time_simulator(*workload[:2], alpha, workload[2], "float32")
+        results["factorisation_choice"].append(
+            {"workload": label, "one_at_a_time_trials_per_s": one_at_a_time["trials_per_s"],
+             "batched_trials_per_s": batched["trials_per_s"],
+             "one_at_a_time_over_batched": one_at_a_time["trials_per_s"] / batched["trials_per_s"]})
     large_source, large_target = configuration(2000, 10000, 200)
     results["p2000"] = time_simulator(large_source, large_target, alpha, args.large_trials, "float32")
     results["p2000"].update(p=2000, source_n=10000, n=200, trials=args.large_trials)
@@ -118,17 +228,26 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"simulate_speed: {results['trials']} trials x {results['alphas']} alphas, p=400, N=2000, n=40, "
-          f"exact accuracy; {results['device_count']} {results['device']} device(s), {results['cpu_count']} CPUs, "
+    print(f"simulate_speed: {results['trials']} trials x {results['alphas']} alphas, p={p}, N={source_n}, n={n}, "
+          f"exact accuracy; {results['device_count']} {platform} device(s), {results['cpu_count']} CPUs, "
           f"load average {results['load_average_1min']:.1f} at start")
     print(f"  numpy_loop (baseline): {baseline_s:8.2f} s  ({args.trials / baseline_s:7.2f} trials/s; timed on "
           f"{args.baseline_trials} trials and scaled linearly to {args.trials}; the faster of default BLAS threads "
           f"{baseline_runs['blas_threads_default_scaled_s']:.1f} s and one BLAS thread "
           f"{baseline_runs['blas_threads_1_scaled_s']:.1f} s)")
+    print(f"  matrix product (1024^2, one device): float32 {results['matmul_gflops']['float32']:.1f} GFlop/s, "
+          f"float64 {results['matmul_gflops']['float64']:.1f} GFlop/s; random draws of a trial alone: "
+          f"{results['rng_alone_trials_per_s']:.0f} trials/s")
+    print("  simulate           devices   run s  trials/s  speed-up  MFlop/trial  GFlop/s  of matmul  compile s")
     for row in results["simulator"]:
-        print(f"  simulate {row['dtype']}:      {row['run_s']:8.3f} s  ({row['trials_per_s']:7.1f} trials/s)  "
-              f"compile {row['compile_s']:.2f} s (in repeats {row['compile_s_in_repeats']:.2f} s)  "
-              f"speed-up x{row['speedup_vs_baseline']:.1f}")
+        print(f"  {row['dtype']:18s} {row['devices']:7d} {row['run_s']:7.3f} {row['trials_per_s']:9.1f} "
+              f"{row['speedup_vs_baseline']:8.1f}x {row['flops_per_trial'] / 1e6:12.1f} {row['gflops']:8.2f} "
+              f"{row['fraction_of_matmul']:9.1%} {row['compile_s']:10.2f}  (recompiles in repeats: "
+              f"{row['compile_s_in_repeats']:.2f} s)")
+    print("  factorisations on one device, float32: one at a time (chosen on CPU) vs one batched call (trials/s)")
+    for row in results["factorisation_choice"]:
+        print(f"    {row['workload']:38s} {row['one_at_a_time_trials_per_s']:8.1f} vs "
+              f"{row['batched_trials_per_s']:8.1f}  (ratio {row['one_at_a_time_over_batched']:.2f})")
     large = results["p2000"]
     print(f"  simulate float32 at p=2000, N=10000, n=200: {large['trials_per_s']:.2f} trials/s "
           f"({large['trials']} trials in {large['run_s']:.2f} s, compile {large['compile_s']:.2f} s)")

@@ -47,7 +47,7 @@ def main():
     parser.add_argument("--baseline-alphas", type=int, default=2000)
     args = parser.parse_args()
     source = ra.SourceStats.from_norm(400, 1.5, 2000, 1.0)
-    target = ra.TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+    target = ra.TargetStats.from_alignment(source, 0.8, 0.6, 100, 1.0)
     alphas = np.linspace(-2.0, 4.0, args.alphas)
 
     ours = median_seconds(lambda: ra.predicted_accuracy(source, target, alphas), repeats=5)

@@ -4,7 +4,8 @@ The top level is the maths: task statistics (`SourceStats`, `TargetStats`), the 
 alpha-fine-tuned classifier (`predicted_accuracy`, `margin_moments`; with covariances, `CovarianceProblem`), the
 optimal alpha and gamma, the regression variant, phase maps and estimation from data. The subpackages build on it:
 `linear` (the fitting engine for given arrays), `simulate` (the JAX Monte-Carlo), `data` (loaders), `nn`
-(alpha-LoRA in a transformer), `experiments` (protocols, tables), `plots` (figures); the command line is
+(alpha-LoRA in a transformer), `experiments` (protocols, tables), `plots` (figures), `sklearn` (the estimator
+`AlphaLoRAClassifier`); the command line is
 `rmt-alpha` (`rmt_alpha.cli`). Every formula is derived in the repository's theory/THEORY.md.
 """
 
@@ -19,6 +20,15 @@ from rmt_alpha._accuracy import (
 )
 from rmt_alpha._accuracy import (
     source_accuracy as source_accuracy,
+)
+from rmt_alpha._choose import (
+    AlphaChoice as AlphaChoice,
+)
+from rmt_alpha._choose import (
+    choose_alpha as choose_alpha,
+)
+from rmt_alpha._choose import (
+    estimate_target_stats as estimate_target_stats,
 )
 from rmt_alpha._covariance import (
     CovarianceProblem as CovarianceProblem,
@@ -36,10 +46,13 @@ from rmt_alpha._estimation import (
     estimate_from_pool as estimate_from_pool,
 )
 from rmt_alpha._estimation import (
+    estimate_invariants as estimate_invariants,
+)
+from rmt_alpha._estimation import (
     estimate_source_stats as estimate_source_stats,
 )
 from rmt_alpha._estimation import (
-    estimate_target_stats as estimate_target_stats,
+    plugin_target_stats as plugin_target_stats,
 )
 from rmt_alpha._estimation import (
     target_stats_from_invariants as target_stats_from_invariants,
@@ -60,6 +73,12 @@ from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._problem import (
+    IsotropicProblem as IsotropicProblem,
+)
+from rmt_alpha._problem import (
+    prepare as prepare,
+)
 from rmt_alpha._regression import (
     regression_optimal_alpha as regression_optimal_alpha,
 )
@@ -88,7 +107,7 @@ from rmt_alpha._theory import (
 __version__ = "0.1.0"
 
 # the subpackages are imported on first use (`rmt_alpha.simulate` pulls in no experiment, and so on)
-_SUBPACKAGES = ("data", "experiments", "linear", "nn", "plots", "simulate")
+_SUBPACKAGES = ("data", "experiments", "linear", "nn", "plots", "simulate", "sklearn")
 
 
 def __getattr__(name):
@@ -100,19 +119,23 @@ def __getattr__(name):
 
 
 __all__ = [
+    "AlphaChoice",
     "CovarianceProblem",
     "GammaOptimum",
+    "IsotropicProblem",
     "Moments",
     "SourceStats",
     "Spectrum",
     "TargetStats",
     "alignment",
     "alpha_bar",
+    "choose_alpha",
     "covariance_conditional_accuracy",
     "data",
     "estimate_alignment",
     "estimate_covariance",
     "estimate_from_pool",
+    "estimate_invariants",
     "estimate_source_stats",
     "estimate_target_stats",
     "experiments",
@@ -124,12 +147,15 @@ __all__ = [
     "optimal_gamma",
     "phase_map",
     "plots",
+    "plugin_target_stats",
     "predicted_accuracy",
     "predicted_risk",
+    "prepare",
     "regression_optimal_alpha",
     "regression_risk",
     "ridge_scalars",
     "simulate",
+    "sklearn",
     "source_accuracy",
     "target_stats_from_invariants",
 ]

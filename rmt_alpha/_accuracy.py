@@ -9,22 +9,13 @@ arXiv 2510.21345; theory/THEORY.md.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.special
 
-from rmt_alpha._covariance import covariance_margin_moments, covariance_source_accuracy, has_covariance
+from rmt_alpha._covariance import covariance_source_accuracy
+from rmt_alpha._problem import prepare
 from rmt_alpha._stats import SourceStats, TargetStats
-from rmt_alpha._theory import (
-    Moments,
-    Source,
-    array_namespace,
-    moments_from_invariants,
-    prepare,
-    ridge_scalars,
-    standard_normal_cdf,
-)
+from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars, unit_classifier
 
 
 def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) -> Moments:
@@ -40,21 +31,21 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
-    if has_covariance(source, target):
-        return covariance_margin_moments(source, target, alpha, gamma=gamma)
-    invariants, alpha, gamma = prepare(source, target, alpha, gamma)
-    return moments_from_invariants(target.mean_norm_sq, target.eta, gamma, *invariants, alpha)
+    source, alpha, _ = unit_classifier(source, alpha)  # w_s and alpha enter only through alpha w_s
+    return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
 
 
 def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None):
     """Asymptotic test accuracy `Phi(E[y g] / sqrt(Var[g]))` of the alpha-fine-tuned classifier.
 
     Accuracy is the plain probability of a correct sign, below 1/2 when the classifier is worse than chance
-    (never `max(acc, 1 - acc)`).
+    (never `max(acc, 1 - acc)`). The ratio is evaluated without forming `alpha^2` (`rmt_alpha._theory.margin_ratio`),
+    so any finite alpha gives its value, tending to the finite limit `Phi(sign(alpha) e1 / sqrt(v2))` as
+    `|alpha|` grows; a given `w_s` is normalised first (only `alpha w_s` matters), so its scale cannot underflow.
 
     Args:
         source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
@@ -66,27 +57,40 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
 
     Example (theory/THEORY.md section 3):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
-    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
-    xp = array_namespace(mean, variance)
-    accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
-    return accuracy if xp is jnp else np.asarray(accuracy, dtype=np.float64)[()]
+    source, alpha, _ = unit_classifier(source, alpha)
+    return prepare(source, target).predicted_accuracy(alpha, resolve_gamma(target, gamma))
 
 
 def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
-    """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2)."""
-    mean, _, variance = margin_moments(source, target, alpha, gamma=gamma)
-    risk = variance + (1.0 - mean) ** 2
-    return risk if isinstance(risk, jax.Array) else np.asarray(risk, dtype=np.float64)[()]
+    """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2).
+
+    Args:
+        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        target: the `TargetStats`.
+        alpha: base-rescaling factor(s), scalar or array.
+        gamma: ridge strength(s) overriding `target.gamma`.
+
+    Returns:
+        The risk, broadcast over alpha and gamma.
+    """
+    return prepare(source, target).predicted_risk(alpha, resolve_gamma(target, gamma))
 
 
 def source_accuracy(source: SourceStats):
     """Asymptotic accuracy of the ridge source classifier on its own task: the alpha = 0 formula on the source.
 
-    `Phi( (m_s / lam_s) / sqrt((m_s + eta_s) / (h_s lam_s^2)) ) = Phi( m_s sqrt(h_s) / sqrt(m_s + eta_s) )`.
+    `Phi( (m_s / lam_s) / sqrt((m_s + eta_s) / (h_s lam_s^2)) ) = Phi( m_s sqrt(h_s) / sqrt(m_s + eta_s) )`
+    (theory/THEORY.md section 2).
+
+    Args:
+        source: the `SourceStats`.
+
+    Returns:
+        The accuracy in [0, 1].
     """
     if not isinstance(source, SourceStats):
         raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")

@@ -35,6 +35,7 @@ Reference: theory/THEORY.md section 8; El Firdoussi et al., "alpha-LoRA", arXiv 
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import NamedTuple
 
@@ -42,8 +43,16 @@ import jax
 import numpy as np
 import scipy.special
 
-from rmt_alpha._stats import SourceStats, Spectrum, TargetStats, check_same_dimension
-from rmt_alpha._theory import Moments, array_namespace, resolve_gamma, standard_normal_cdf
+from rmt_alpha._problem import MarginCoefficients, ProblemMethods
+from rmt_alpha._stats import (
+    COVARIANCE_TOLERANCE,
+    SourceStats,
+    Spectrum,
+    TargetStats,
+    check_covariance,
+    check_same_dimension,
+)
+from rmt_alpha._theory import Moments, array_namespace, margin_ratio, resolve_gamma, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_vector
 
 FIXED_POINT_TOLERANCE = 1e-12  # relative change of d between Newton steps
@@ -220,33 +229,11 @@ def _spectrum_or_identity(stats, basis_from=None) -> Spectrum:
 # ----------------------------------------------------------------------------------------------- the target side
 
 
-class MarginCoefficients(NamedTuple):
-    """`E[y g] = e0 + e1 alpha`, `Var[g] = w^T C_t w = v0 + v1 alpha + v2 alpha^2`, arrays over gamma, with the
-    fixed point behind them."""
-
-    e0: np.ndarray
-    e1: np.ndarray
-    v0: np.ndarray
-    v1: np.ndarray
-    v2: np.ndarray
-    fixed_point: FixedPoint
-
-    def moments(self, alpha) -> Moments:
-        """`Moments(mean, second_moment, variance)` at alpha (broadcast with the gamma shape; numpy or JAX)."""
-        mean = self.e0 + self.e1 * alpha
-        variance = self.v0 + (self.v1 + self.v2 * alpha) * alpha
-        return Moments(mean, variance + mean**2, variance)
-
-    def stationary_terms(self):
-        """`(num, den, e1)` of `optimize.argmax_from_stationary`: `num = e1 v0 - e0 v1 / 2`,
-        `den = e0 v2 - e1 v1 / 2`."""
-        return (self.e1 * self.v0 - 0.5 * self.e0 * self.v1, self.e0 * self.v2 - 0.5 * self.e1 * self.v1, self.e1)
-
-
-class CovarianceProblem:
+class CovarianceProblem(ProblemMethods):
     """A source/target pair prepared for the covariance theory: the target's eigenbasis, and the source classifier's
     mean and second moment rotated into it (the only O(p^3) work, done once). `coefficients(gamma)` then costs one
-    fixed point and O(p) (O(p^2) for two covariances with different eigenbases) per gamma.
+    fixed point and O(p) (O(p^2) for two covariances with different eigenbases) per gamma; the accuracy, alpha*,
+    alpha_bar and gamma* are its methods (`rmt_alpha._problem.ProblemMethods`).
 
     Args:
         source: a `SourceStats` (ridge source; `cov` or I) or a fixed classifier `w_s` (1-D array).
@@ -260,6 +247,7 @@ class CovarianceProblem:
         source_cov = source.cov if isinstance(source, SourceStats) else None
         spectrum = _spectrum_or_identity(target, basis_from=source_cov)
         self.eigenvalues, basis = spectrum
+        self.basis = basis
         self.mean = basis.T @ target.mean
         if isinstance(source, SourceStats):
             check_same_dimension(source.mean, target)
@@ -277,13 +265,24 @@ class CovarianceProblem:
         self._source_diagonal = self.source_second.diagonal()
 
     def coefficients(self, gamma=None) -> MarginCoefficients:
-        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (default `target.gamma`; concrete
-        values: the covariance solver runs in numpy, so gamma cannot be a traced JAX value)."""
+        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (theory/THEORY.md section 8).
+
+        Args:
+            gamma: ridge strength(s) (default `target.gamma`); concrete values: the covariance solver runs in numpy, so
+                gamma cannot be a traced JAX value.
+
+        Returns:
+            MarginCoefficients: the five coefficients, broadcast over gamma (and over a batch of target means).
+
+        Raises:
+            TypeError: `gamma` is a traced JAX value.
+        """
         gamma = resolve_gamma(self.target, gamma)
         if isinstance(gamma, jax.core.Tracer):
             raise TypeError("gamma must be a concrete number or array with a covariance (the fixed point is solved "
                             "in numpy); got a traced JAX value. alpha may be traced.")
         gamma = np.asarray(gamma, dtype=np.float64)
+        gamma = np.broadcast_to(gamma, np.broadcast_shapes(gamma.shape, self.mean.shape[:-1]))
         c, m, n = self.eigenvalues, self.mean, self.target.n
         fixed_point = solve_fixed_point(c, m * m, n, gamma)
         d = fixed_point.d
@@ -307,18 +306,59 @@ class CovarianceProblem:
         v2 = gamma**2 * ((1.0 + theta) * (s_diag - 2.0 * eps * s_nu_beta) + h * eps**2 * s_beta_beta)
         return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)
 
+    def with_target_means(self, means) -> "CovarianceProblem":
+        """The same source, target covariance and n with a batch of target means (theory/THEORY.md section 8).
+
+        One O(p^2) rotation per mean, no new eigendecomposition: `coefficients`, and every method, then broadcast over
+        the batch shape (a gamma array must broadcast against it).
+
+        Args:
+            means: (..., p) target means.
+
+        Returns:
+            CovarianceProblem: the problem batched over the leading axes of `means`.
+
+        Raises:
+            ValueError: `means` is not finite or its last axis is not the dimension p.
+        """
+        means = check_finite_array("means", means)
+        if means.shape[-1:] != self.mean.shape[-1:]:
+            raise ValueError(f"means must have shape (..., {self.mean.shape[-1]}) (the dimension p), got {means.shape}")
+        batch = copy.copy(self)
+        batch.mean = means @ self.basis
+        return batch
+
     def margin_moments(self, alpha, gamma=None) -> Moments:
-        """`Moments` at alpha (numpy or JAX) and gamma (numpy), broadcast together."""
+        """`Moments` of the fine-tuned margin at alpha and gamma, broadcast together (theory/THEORY.md section 8).
+
+        Args:
+            alpha: base-rescaling factor(s), numpy or JAX.
+            gamma: ridge strength(s), numpy (default `target.gamma`).
+
+        Returns:
+            Moments: mean, second moment and variance of the margin.
+        """
         if not isinstance(alpha, jax.Array):
             alpha = check_finite_array("alpha", alpha)
         return self.coefficients(gamma).moments(alpha)
 
     def accuracy(self, alpha, gamma=None):
-        """`Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma."""
-        mean, _, variance = self.margin_moments(alpha, gamma)
-        xp = array_namespace(mean, variance)
-        accuracy = standard_normal_cdf(mean / xp.sqrt(variance))
-        return accuracy if xp is not np else np.asarray(accuracy, dtype=np.float64)[()]
+        """Predicted test accuracy `Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma (theory/THEORY.md section 8),
+        through `margin_ratio`: no overflow at any finite alpha.
+
+        Args:
+            alpha: base-rescaling factor(s), numpy or JAX.
+            gamma: ridge strength(s), numpy (default `target.gamma`).
+
+        Returns:
+            Accuracy in [0, 1], broadcast over alpha and gamma.
+        """
+        if not isinstance(alpha, jax.Array):
+            alpha = check_finite_array("alpha", alpha)
+        c = self.coefficients(gamma)
+        ratio = margin_ratio(c.e0, c.e1, c.v0, c.v1, c.v2, alpha)
+        accuracy = standard_normal_cdf(ratio)
+        return accuracy if array_namespace(ratio) is not np else np.asarray(accuracy, dtype=np.float64)[()]
 
 
 def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None) -> Moments:
@@ -334,7 +374,7 @@ def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None)
 
     Example (C = I gives section 3's numbers up to O(1/p)):
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0, cov=np.eye(400))
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> moments = covariance_margin_moments(src, tgt, [0.0, 1.0, 3.0])
         >>> np.round(scipy.special.ndtr(moments.mean / np.sqrt(moments.variance)), 3)
         array([0.755, 0.849, 0.851])
@@ -356,12 +396,42 @@ def covariance_source_accuracy(source: SourceStats) -> float:
 def covariance_conditional_accuracy(w, mean, cov) -> np.ndarray:
     """Exact test accuracy of `sign(w^T x)` on the mixture: `Phi(w^T mean / sqrt(w^T C w))` (over w's last axis).
 
-    `cov` is a p x p matrix or a `Spectrum`.
+    A w with `w^T C w = 0` decides every point by `sign(y w^T mean)` alone: accuracy 1 or 0 (0 when
+    `w^T mean = 0` too: a tie counts as wrong).
+
+    Args:
+        w: (..., p) classifier(s).
+        mean: (p,) class mean `mu` of the mixture `x = y mu + noise`.
+        cov: the noise covariance, a (p, p) positive semi-definite matrix or a `Spectrum` (checked as in
+            `SourceStats`).
+
+    Returns:
+        np.ndarray: accuracy of shape `w.shape[:-1]`.
+
+    Raises:
+        ValueError: w = 0 (no decision at all), w or mean not finite, or cov not a covariance.
     """
-    w = np.asarray(w, dtype=np.float64)
-    eigenvalues, eigenvectors = cov if isinstance(cov, Spectrum) else (None, None)
-    if eigenvalues is None:
-        spread = np.einsum("...i,ij,...j->...", w, np.asarray(cov, dtype=np.float64), w)
-    else:
+    w = check_finite_array("w", w)
+    if w.ndim == 0 or w.shape[-1] == 0:
+        raise ValueError(f"w must have the dimension p on its last axis, got shape {w.shape}")
+    mean = check_vector("mean", mean, length=w.shape[-1])
+    zero = ~np.any(w != 0, axis=-1)
+    if np.any(zero):
+        raise ValueError(f"w must be nonzero: w = 0 gives w^T x = 0 for every x (no decision), got "
+                         f"{np.count_nonzero(zero)} zero classifier(s)")
+    if isinstance(cov, Spectrum):
+        eigenvalues, eigenvectors = check_covariance("cov", cov, mean.size)
         spread = ((w @ eigenvectors) ** 2 * eigenvalues).sum(-1)
-    return scipy.special.ndtr(w @ np.asarray(mean) / np.sqrt(spread))
+    else:  # O(p^2) per classifier: a negative w^T C w proves C is not a covariance
+        matrix = check_finite_array("cov", cov)
+        if matrix.shape != (mean.size, mean.size):
+            raise ValueError(f"cov must have shape ({mean.size}, {mean.size}), got shape {matrix.shape}")
+        spread = np.einsum("...i,ij,...j->...", w, matrix, w)
+        size = np.einsum("...i,ij,...j->...", np.abs(w), np.abs(matrix), np.abs(w))
+        if np.any(spread < -COVARIANCE_TOLERANCE * size):
+            raise ValueError(f"cov must be positive semi-definite, got w^T cov w = {float(np.min(spread)):.3g} < 0")
+        spread = np.maximum(spread, 0.0)
+    margin = w @ mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(spread > 0, margin / np.sqrt(spread), np.where(margin > 0, np.inf, -np.inf))
+    return scipy.special.ndtr(ratio)

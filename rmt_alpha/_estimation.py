@@ -32,6 +32,7 @@ El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -81,8 +82,9 @@ def source_whitening(source_X, source_y, *, shrinkage: str = "ledoit_wolf") -> n
 
 # ----------------------------------------------------------------------------------------------- estimators
 
-class AlignmentEstimate(NamedTuple):
-    """Estimates of `s = <w_s, mu_t>` and `m = |mu_t|^2` (arrays over splits), with `omega = |w_s|^2` and n."""
+class InvariantEstimate(NamedTuple):
+    """Estimates of the invariants `s = <w_s, mu_t>` and `m = |mu_t|^2` (arrays over splits), with `omega = |w_s|^2`
+    and n (`rmt_alpha.IsotropicProblem.from_invariants` takes them)."""
 
     s: np.ndarray
     m: np.ndarray
@@ -99,18 +101,20 @@ def signed_pair_statistics(Z) -> tuple[np.ndarray, np.ndarray]:
     return total / n, pairs
 
 
-def estimate_alignment(X, y, w_s) -> AlignmentEstimate:
+def estimate_invariants(w_s, X, y) -> InvariantEstimate:
     """The unbiased estimators of theory/THEORY.md section 5 from the target training sample.
 
     `s_hat = mean_i(y_i x_i^T w_s)`, `m_hat = sum_{i != j} y_i y_j x_i^T x_j / (n (n - 1))`.
 
     Args:
-        X: (n, p) or stacked splits (splits, n, p), n >= 2. y: (n,) or (splits, n) in {-1, +1}. w_s: (p,).
+        w_s: (p,) the source classifier.
+        X: (n, p) or stacked splits (splits, n, p), n >= 2.
+        y: (n,) or (splits, n) in {-1, +1}.
     Returns:
-        `AlignmentEstimate(s, m, omega, n)`; s and m are scalars or shape (splits,).
+        `InvariantEstimate(s, m, omega, n)`; s and m are scalars or shape (splits,).
 
     Example:
-        >>> est = estimate_alignment(X_train, y_train, w_s)   # doctest: +SKIP
+        >>> est = estimate_invariants(w_s, X_train, y_train)   # doctest: +SKIP
     """
     X = check_finite_array("X", X)
     w_s = check_vector("w_s", w_s, length=X.shape[-1])
@@ -118,7 +122,26 @@ def estimate_alignment(X, y, w_s) -> AlignmentEstimate:
         raise ValueError(f"X must have shape (n >= 2, p) or (splits, n >= 2, p), got {X.shape}")
     y = check_signed_labels("y", y, X.shape[-2])
     mean, m = signed_pair_statistics(y[..., None] * X)
-    return AlignmentEstimate(mean @ w_s, m, float(w_s @ w_s), X.shape[-2])
+    return InvariantEstimate(mean @ w_s, m, float(w_s @ w_s), X.shape[-2])
+
+
+AlignmentEstimate = InvariantEstimate  # deprecated name
+
+
+def estimate_alignment(X, y, w_s) -> InvariantEstimate:
+    """Deprecated: `estimate_invariants(w_s, X, y)` (source first, as everywhere; `alignment()` is another thing).
+
+    Args:
+        X: (n, p) labelled target features.
+        y: (n,) labels in {-1, +1}.
+        w_s: (p,) source classifier.
+
+    Returns:
+        InvariantEstimate: what `estimate_invariants(w_s, X, y)` returns (with a `DeprecationWarning`).
+    """
+    warnings.warn("estimate_alignment(X, y, w_s) is deprecated: use estimate_invariants(w_s, X, y)",
+                  DeprecationWarning, stacklevel=2)
+    return estimate_invariants(w_s, X, y)
 
 
 def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) -> TargetStats:
@@ -127,6 +150,20 @@ def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) 
     `mu = (s / |w_s|) e_1 + sqrt(m - s^2 / |w_s|^2) e_2`, `e_1 = w_s / |w_s|`, `e_2` a fixed unit vector orthogonal
     to it. An estimate with `m < s^2 / |w_s|^2` (impossible by Cauchy-Schwarz, possible from noise) is raised to
     `s^2 / |w_s|^2` (`mu` along `w_s`); `m <= 0` with `s = 0` gives a tiny `m` (a target without signal).
+    See theory/THEORY.md section 5.
+
+    Args:
+        w_s: (p,) source classifier, non-zero, p >= 2.
+        s: the alignment `<w_s, mu_t>`.
+        m: the squared target-mean norm `|mu_t|^2`.
+        n: the number of target training samples.
+        gamma: the fine-tuning ridge strength (> 0).
+
+    Returns:
+        TargetStats: with mean `mu` as above, `n` and `gamma`.
+
+    Raises:
+        ValueError: `s` or `m` not finite, `w_s` shorter than 2 or zero.
     """
     w_s = check_vector("w_s", w_s)
     s, m = float(s), float(m)
@@ -164,13 +201,19 @@ def estimate_from_pool(pool_X, labeller_w, w_s) -> PoolEstimate:
 
     `mu_hat = mean_i(y_hat_i u_i)`, `s_hat = <w_s, mu_hat>`, `m_hat` the U-statistic of the `y_hat_i u_i`
     (unbiased for `|E[y_hat u]|^2`). The labeller must be fitted on other points than the pool; the pool must be
-    disjoint from the test points. Its remaining bias is described in the module docstring.
+    disjoint from the test points. Its remaining bias is described in the module docstring (theory/THEORY.md
+    section 5).
 
     Args:
-        pool_X: (N, p) or (splits, N, p) unlabelled target features, N >= 2. labeller_w: (p,) or (splits, p).
+        pool_X: (N, p) or (splits, N, p) unlabelled target features, N >= 2.
+        labeller_w: (p,) or (splits, p) classifier that pseudo-labels the pool.
         w_s: (p,) source classifier.
+
     Returns:
-        `PoolEstimate` (arrays over splits when batched).
+        PoolEstimate: (arrays over splits when batched).
+
+    Raises:
+        ValueError: `pool_X` or `labeller_w` of the wrong shape.
     """
     U = check_finite_array("pool_X", pool_X)
     if U.ndim not in (2, 3) or U.shape[-2] < 2:
@@ -194,8 +237,22 @@ SHRINKAGE_ESTIMATORS = {"ledoit_wolf": sklearn.covariance.LedoitWolf, "oas": skl
 
 
 def estimate_covariance(X, *, shrinkage: str = "ledoit_wolf", assume_centered: bool = False) -> Spectrum:
-    """Covariance of the rows of X as a validated `Spectrum`: shrunk by scikit-learn's `LedoitWolf` ("ledoit_wolf")
-    or `OAS` ("oas"), or its plain `EmpiricalCovariance` ("none", for many more samples than features)."""
+    """Covariance of the rows of X as a validated `Spectrum` (theory/THEORY.md section 8).
+
+    Shrunk by scikit-learn's `LedoitWolf` ("ledoit_wolf") or `OAS` ("oas"), or its plain `EmpiricalCovariance`
+    ("none", for many more samples than features).
+
+    Args:
+        X: (n_samples, p) rows.
+        shrinkage: "ledoit_wolf", "oas" or "none".
+        assume_centered: True when the rows are already centred (no mean is subtracted).
+
+    Returns:
+        Spectrum: eigenvalues and eigenvectors of the (p, p) estimate.
+
+    Raises:
+        ValueError: an unknown `shrinkage`, or `X` not a 2-D array with enough rows.
+    """
     if shrinkage not in SHRINKAGE_ESTIMATORS:
         raise ValueError(f"shrinkage must be one of {sorted(SHRINKAGE_ESTIMATORS)}, got {shrinkage!r}")
     X = _check_samples("X", X)
@@ -225,27 +282,59 @@ def _class_mean_and_residuals(X, y, name):
 
 
 def estimate_source_stats(X, y, gamma: float, *, shrinkage: str = "ledoit_wolf") -> SourceStats:
-    """`SourceStats` from labelled source data: the mean `mu_s = (mean(x | +1) - mean(x | -1)) / 2`, `n` = the
-    number of rows, and the within-class covariance (class-centred rows; `shrinkage` as in `estimate_covariance`).
+    """`SourceStats` from labelled source data (theory/THEORY.md section 5).
 
-    The model has no global offset (`x = y mu + noise`): centre the features first (e.g. by the source mean).
+    The mean `mu_s = (mean(x | +1) - mean(x | -1)) / 2`, `n` = the number of rows, and the within-class covariance
+    (class-centred rows; `shrinkage` as in `estimate_covariance`). The model has no global offset
+    (`x = y mu + noise`): centre the features first (e.g. by the source mean).
+
+    Args:
+        X: (n, p) source features.
+        y: (n,) labels in {-1, +1}, both classes present.
+        gamma: the source ridge strength (> 0).
+        shrinkage: "ledoit_wolf", "oas" or "none" (as in `estimate_covariance`).
+
+    Returns:
+        SourceStats: mean, n, gamma and covariance.
+
+    Raises:
+        ValueError: `X` or `y` of the wrong shape, `y` outside {-1, +1} or with one class, or `gamma <= 0`.
     """
     mean, residuals = _class_mean_and_residuals(X, y, "source")
     cov = estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
     return SourceStats(mean, residuals.shape[0], check_positive_float("gamma", gamma), cov)
 
 
-def estimate_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str = "ledoit_wolf") -> TargetStats:
-    """`TargetStats` from the labelled target training points, optionally helped by an unlabelled target pool.
+def plugin_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str = "ledoit_wolf") -> TargetStats:
+    """Plug-in `TargetStats`: the sample class-mean difference and a shrunk covariance, taken as exact.
 
+    Biased: for choosing alpha use `rmt_alpha.choose_alpha` (or `rmt_alpha.estimate_target_stats`, its statistics).
     Mean: `(mean(x | +1) - mean(x | -1)) / 2` of the labelled points; from few points it is noisy, and the theory
-    treats it as exact, so `|mu|^2` is overestimated by about `tr(C) / n` (nothing here corrects for that).
-    Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled points, stacked with the
-    centred `unlabelled` pool when given. An unlabelled point's spread includes the class separation, so the pool
-    estimates `C + mu mu^T`, not `C`: extra variance `|mu|^2` exactly along the mean, which makes predictions
-    pessimistic (on Amazon books -> dvd, with the true mean, by about 4 points at n = 20): say so when reporting.
-    `n` is the number of labelled points (the fine-tuning sample). Only training data may be passed here.
+    treats it as exact, so `|mu|^2` is overestimated by about `tr(C) / n` (p / n for unit noise: 20 times the truth
+    in theory/THEORY.md's example at n = 20; see section 5). A `RuntimeWarning` says so whenever that excess is over
+    10% of the estimate. Covariance (`shrinkage` as in `estimate_covariance`): from the class-centred labelled
+    points, stacked with the centred `unlabelled` pool when given; the pool estimates `C + mu mu^T`, not `C`
+    (pessimistic predictions). Meant for many labelled rows (checks of the theory), never for a few.
+
+    Args:
+        X: (n, p) labelled target features.
+        y: (n,) labels in {-1, +1}, both classes present.
+        gamma: the fine-tuning ridge strength (> 0).
+        unlabelled: optional (N, p) unlabelled target pool, stacked into the covariance estimate.
+        shrinkage: "ledoit_wolf", "oas" or "none" (as in `estimate_covariance`).
+
+    Returns:
+        TargetStats: mean, n, gamma and covariance.
+
+    Raises:
+        ValueError: `X`, `y` or `unlabelled` of the wrong shape, `y` outside {-1, +1} or with one class, or
+            `gamma <= 0`.
     """
+    X = _check_samples("X", X, minimum=4)
+    labels = check_finite_array("y", y).ravel()
+    if labels.shape == (X.shape[0],) and min(np.sum(labels > 0), np.sum(labels < 0)) < 2:
+        raise ValueError(f"y must contain at least 2 rows of each class, got {int(np.sum(labels < 0))} negative "
+                         f"and {int(np.sum(labels > 0))} positive")
     mean, residuals = _class_mean_and_residuals(X, y, "target")
     if unlabelled is not None:
         pool = _check_samples("unlabelled", unlabelled, minimum=1)
@@ -254,4 +343,9 @@ def estimate_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str
                              f"got {pool.shape[1]}")
         residuals = np.vstack([residuals, pool - pool.mean(0)])
     cov = estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
+    excess = float(np.sum(cov.eigenvalues)) / X.shape[0]
+    if excess > 0.1 * float(mean @ mean):
+        warnings.warn(f"plug-in statistics from {X.shape[0]} labelled rows: |mu_hat|^2 = {float(mean @ mean):.3g} "
+                      f"includes about tr(C) / n = {excess:.3g} of noise; use choose_alpha or estimate_target_stats "
+                      "(unbiased) to choose alpha", RuntimeWarning, stacklevel=2)
     return TargetStats(mean, np.asarray(y).size, check_positive_float("gamma", gamma), cov)

@@ -1,9 +1,11 @@
-"""Atomic file writes: nothing a user saved is half-overwritten if a run dies mid-write."""
+"""Atomic file writes (nothing a user saved is half-overwritten if a run dies mid-write), and where rmt_alpha keeps
+the files it fetches or caches (data sets, models, embeddings): the data roots."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 
 def atomic_write(path, data) -> str:
@@ -23,3 +25,30 @@ def atomic_write(path, data) -> str:
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+DATA_ENVIRONMENT_VARIABLE = "RMT_ALPHA_DATA"
+
+
+def data_roots() -> list[Path]:
+    """The folders searched for data, in order: `$RMT_ALPHA_DATA` (split at `os.pathsep`), else the user cache.
+
+    Returns:
+        A non-empty list of paths (they need not exist); `fetch` writes into the first.
+
+    Example:
+        >>> data_roots()[0] == cache_root()
+        True
+    """
+    value = os.environ.get(DATA_ENVIRONMENT_VARIABLE, "")
+    roots = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
+    if roots:
+        return roots
+    import platformdirs
+
+    return [Path(platformdirs.user_cache_dir("rmt_alpha", appauthor=False))]
+
+
+def cache_root() -> Path:
+    """The folder `fetch` writes into: the first of `data_roots()`."""
+    return data_roots()[0]

@@ -65,18 +65,27 @@ def phase_map(beta, n_over_p, gamma=1.0, *, source_norm=1.5, perp_norm=0.6, sour
     With `m_s = |mu_s|^2`, `m = beta^2 m_s + |mu_perp|^2`: the source invariants are
     `ridge_source_invariants(m_s, p / N, gamma_s, beta m_s, m, m_s |mu_perp|^2 / m)`, alpha* is
     `argmax_from_stationary(*stationary_terms_from_invariants(m, p / n, gamma, s, omega_perp))` and each accuracy is
-    `Phi(E[y g] / sqrt(Var[g]))` from `moments_from_invariants`.
+    `Phi(E[y g] / sqrt(Var[g]))` from `moments_from_invariants`. Every argument broadcasts (e.g. `beta[None, :]` and
+    `n_over_p[:, None]`).
 
     Args:
-        beta: alignment `<mu_s, mu_t> / |mu_s|^2` (any real). n_over_p: target samples per dimension (> 0).
-        gamma: fine-tuning ridge strength (> 0). Keyword arguments: `|mu_s|` (> 0), `|mu_perp|` (>= 0), `N / p`
-            (> 0), `gamma_s` (> 0). Every argument broadcasts (e.g. `beta[None, :]` and `n_over_p[:, None]`).
-    Returns:
-        `PhaseMap` of the broadcast shape.
-    Raises:
-        ValueError when a value is out of range, or when `beta = 0` and `|mu_perp| = 0` meet (no target signal).
+        beta: alignment `<mu_s, mu_t> / |mu_s|^2` (any real).
+        n_over_p: target samples per dimension (> 0).
+        gamma: fine-tuning ridge strength (> 0).
+        source_norm: `|mu_s|` (> 0).
+        perp_norm: `|mu_perp|` (>= 0).
+        source_n_over_p: source samples per dimension `N / p` (> 0).
+        source_gamma: the source ridge strength `gamma_s` (> 0).
 
-    Example (theory/THEORY.md section 3: p = 400, N = 2000, n = 100):
+    Returns:
+        PhaseMap: of the broadcast shape.
+
+    Raises:
+        ValueError: a value is out of range, or `beta = 0` and `|mu_perp| = 0` meet (no target signal).
+
+    Example:
+        theory/THEORY.md section 3 (p = 400, N = 2000, n = 100):
+
         >>> round(float(phase_map(0.8, 0.25, source_n_over_p=5.0).alpha_star), 4)
         1.7105
     """
@@ -124,7 +133,7 @@ def phase_maps_around(source: SourceStats, target: TargetStats, beta, *, over=("
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> phase_maps_around(src, tgt, np.linspace(-0.5, 1.5, 5), grid=3)["gamma"].alpha_star.shape
         (3, 5)
     """

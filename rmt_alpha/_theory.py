@@ -67,6 +67,13 @@ def ridge_scalars(eta, gamma) -> RidgeScalars:
     `2 eta / (b + sqrt(b^2 + 4 gamma eta))` when `b = 1 + gamma - eta >= 0`, `(-b + sqrt(...)) / (2 gamma)`
     otherwise. `h` uses `eta / (1 + kappa) = delta / (1 + delta)`, so it needs no subtraction either.
 
+    Args:
+        eta: `p / n` (> 0), scalar or array.
+        gamma: ridge strength (> 0), scalar or array.
+
+    Returns:
+        RidgeScalars: `(delta, kappa, h)`, with `kappa = gamma (1 + delta)`, `h = 1 - eta / (1 + kappa)^2`.
+
     Example:
         >>> round(float(ridge_scalars(4.0, 1.0).delta), 6)  # 1 + sqrt(5)
         3.236068
@@ -144,11 +151,29 @@ def _as_classifier(source) -> np.ndarray:
 
 
 class Moments(NamedTuple):
-    """`E[y g]`, `E[g^2]` and `Var = E[g^2] - E[y g]^2` of the decision `g = w_alpha^T x` on a fresh target point."""
+    """`E[y g]`, `E[g^2]` and `Var = E[g^2] - E[y g]^2` of the decision `g = w_alpha^T x` on a fresh target point.
+
+    Attributes:
+        mean: `E[y g]`.
+        second_moment: `E[g^2]`.
+        variance: `Var[g] = E[g^2] - E[y g]^2`.
+    """
 
     mean: object
     second_moment: object
     variance: object
+
+
+def margin_coefficients_from_invariants(m, eta, gamma, s, omega_par, omega_perp):
+    """`(e0, e1, v0, v1, v2)` with `E[y g] = e0 + e1 alpha` and `Var[g] = v0 + v1 alpha + v2 alpha^2` (the module
+    docstring's formulas), broadcast over every argument (pure; numpy or JAX). Every term but `v1` is >= 0."""
+    delta, kappa, h = ridge_scalars(eta, gamma)
+    c = 1.0 + kappa
+    lam = m + c
+    quadratic = kappa**2 * (lam**2 * omega_perp + omega_par * (c**2 + m * eta)) / c**2
+    spread = h * lam**2
+    return (m / lam, kappa * s / lam, (m + eta) / spread, 2.0 * kappa * s / ((1.0 + delta) * spread),
+            quadratic / spread)
 
 
 def moments_from_invariants(m, eta, gamma, s, omega_par, omega_perp, alpha) -> Moments:
@@ -160,13 +185,25 @@ def moments_from_invariants(m, eta, gamma, s, omega_par, omega_perp, alpha) -> M
     Returns:
         `Moments(mean, second_moment, variance)`, each of the broadcast shape.
     """
-    delta, kappa, h = ridge_scalars(eta, gamma)
-    c = 1.0 + kappa
-    lam = m + c
-    mean = (m + alpha * kappa * s) / lam
-    quadratic = kappa**2 * (lam**2 * omega_perp + omega_par * (c**2 + m * eta)) / c**2
-    variance = ((m + eta) + 2.0 * alpha * kappa * s / (1.0 + delta) + alpha**2 * quadratic) / (h * lam**2)
+    e0, e1, v0, v1, v2 = margin_coefficients_from_invariants(m, eta, gamma, s, omega_par, omega_perp)
+    mean = e0 + e1 * alpha
+    variance = v0 + (v1 + v2 * alpha) * alpha
     return Moments(mean, variance + mean**2, variance)
+
+
+def margin_ratio(e0, e1, v0, v1, v2, alpha):
+    """`E[y g] / sqrt(Var[g]) = (e0 + e1 alpha) / sqrt(v0 + v1 alpha + v2 alpha^2)` for any finite alpha, without
+    overflow: numerator and denominator are evaluated at `(u, a) = (1, alpha) / max(1, |alpha|)`,
+
+        (e0 u + e1 a) / sqrt(v0 u^2 + v1 u a + v2 a^2),
+
+    the same ratio (it is homogeneous of degree 0 in `(1, alpha)`), so `alpha^2` is never formed; as
+    `|alpha| -> inf` it tends to its finite limit `sign(alpha) e1 / sqrt(v2)`. Broadcasts (numpy or JAX).
+    """
+    xp = array_namespace(e0, e1, v0, v1, v2, alpha)
+    largest = xp.maximum(1.0, xp.abs(alpha))
+    u, a = 1.0 / largest, alpha / largest
+    return (e0 * u + e1 * a) / xp.sqrt(v0 * u * u + v1 * u * a + v2 * a * a)
 
 
 def resolve_gamma(target: TargetStats, gamma):
@@ -178,6 +215,30 @@ def resolve_gamma(target: TargetStats, gamma):
     if isinstance(gamma, jax.Array):
         return gamma
     return check_positive_array("gamma", gamma)
+
+
+def unit_classifier(source: Source, alpha):
+    """`(w_s / |w_s|, alpha |w_s|, |w_s|)` for a given classifier `w_s`; `(source, alpha, 1)` for a `SourceStats`
+    or `w_s = 0`.
+
+    The fine-tuned classifier `Q (X^T y / n + alpha gamma w_s)` depends on `alpha` and `w_s` only through
+    `alpha w_s`, so the theory is evaluated on the unit vector: |w_s|^2 of a classifier scaled by 1e-200 would
+    underflow to 0 (and one scaled by 1e200 overflow). |w_s| itself is computed without overflow. alpha passes
+    through unchecked (JAX values too); the caller divides an optimal alpha of the unit vector by |w_s|.
+    """
+    if isinstance(source, SourceStats):
+        return source, alpha, 1.0
+    w_s = _as_classifier(source)
+    largest = float(np.abs(w_s).max())
+    if largest == 0.0:
+        return w_s, alpha, 1.0
+    scaled = w_s / largest
+    norm = float(np.linalg.norm(scaled))
+    if not isinstance(alpha, jax.Array):
+        alpha = check_finite_array("alpha", alpha)
+    xp, limit = array_namespace(alpha), np.finfo(np.float64).max
+    with np.errstate(over="ignore"):  # alpha |w_s| beyond float64: the largest float gives the same accuracy
+        return scaled / norm, xp.clip(alpha * (largest * norm), -limit, limit), largest * norm
 
 
 def prepare(source: Source, target: TargetStats, alpha, gamma):

@@ -55,12 +55,34 @@ def check_vector(name: str, value, *, length: int | None = None) -> np.ndarray:
     return array
 
 
+def _not_real(value, array: np.ndarray) -> str | None:
+    """What in `value` (seen as `array`) is not a real number, or None when everything is."""
+    if array.dtype.kind in "iuf":
+        return None
+    if array.dtype.kind != "O":
+        return f"type {type(value).__name__}" if array.ndim == 0 and not isinstance(value, np.ndarray) else (
+            f"dtype {array.dtype}")
+    for item in array.flat:
+        if not isinstance(item, (numbers.Real, np.integer, np.floating)) or isinstance(item, (bool, np.bool_)):
+            return f"type {type(item).__name__}" if array.ndim == 0 else f"an element of type {type(item).__name__}"
+    return None
+
+
 def check_real_array(name: str, value) -> np.ndarray:
-    """Return `value` as a float64 array of any shape with no NaN (infinities are allowed)."""
+    """Return `value` as a float64 array of any shape with no NaN (infinities are allowed).
+
+    Only real numbers are accepted: None, strings, booleans and complex numbers raise a TypeError naming their type
+    (numpy alone would turn None into NaN and '1' into 1.0).
+    """
     try:
-        array = np.asarray(value, dtype=np.float64)
+        received = np.asarray(value)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be a real number or array of real numbers, got {_describe(value)}") from error
+    problem = _not_real(value, received)
+    if problem is not None:
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {_describe(value)} "
+                        f"({problem})")
+    array = np.asarray(received, dtype=np.float64)
     if np.any(np.isnan(array)):
         raise ValueError(f"{name} must not contain NaN, got {np.count_nonzero(np.isnan(array))} NaN value(s)")
     return array

@@ -12,8 +12,8 @@ import sklearn.covariance
 import sklearn.preprocessing
 
 from rmt_alpha._estimation import (
-    estimate_alignment,
     estimate_from_pool,
+    estimate_invariants,
     fit_standardization,
     signed_pair_statistics,
     source_whitening,
@@ -53,7 +53,7 @@ def _within(estimates, truth):
 def test_s_and_m_estimators_are_unbiased_and_the_naive_norm_is_not(anisotropic):
     mu, cov, w_s = anisotropic
     X, y = _replicates(mu, cov, n=10, reps=3000, seed=0)
-    estimate = estimate_alignment(X, y, w_s)
+    estimate = estimate_invariants(w_s, X, y)
     ok, info = _within(estimate.s, w_s @ mu)
     assert ok, info
     ok, info = _within(estimate.m, mu @ mu)
@@ -130,8 +130,8 @@ def test_source_whitening_inverts_the_shrunk_covariance():
 
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="X must have shape"):
-        estimate_alignment(np.zeros((1, 4)), np.ones(1), np.ones(4))
+        estimate_invariants(np.ones(4), np.zeros((1, 4)), np.ones(1))
     with pytest.raises(ValueError, match="w_s must have length 4"):
-        estimate_alignment(np.zeros((3, 4)), np.ones(3), np.ones(5))
+        estimate_invariants(np.ones(5), np.zeros((3, 4)), np.ones(3))
     with pytest.raises(ValueError, match=r"labeller_w must have shape \(4,\)"):
         estimate_from_pool(np.zeros((3, 4)), np.ones(5), np.ones(4))

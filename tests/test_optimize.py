@@ -27,8 +27,8 @@ CONFIGS = [
 
 def _pair(config):
     p, big_n, n, source_norm, beta, perp_norm, gamma_s, gamma = config
-    return (SourceStats.from_norm(p, source_norm, big_n, gamma_s),
-            TargetStats.from_alignment(p, source_norm, beta, perp_norm, n, gamma))
+    source = SourceStats.from_norm(p, source_norm, big_n, gamma_s)
+    return source, TargetStats.from_alignment(source, beta, perp_norm, n, gamma)
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -136,6 +136,23 @@ def test_joint_optimum_on_the_edge_warns(example):
         joint = optimal_alpha_gamma(source, target)
     assert joint.gamma == pytest.approx(1e6)
     assert joint.accuracy > predicted_accuracy(source, target, optimal_alpha(source, target))
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_alpha_star_and_alpha_bar_of_a_scaled_classifier_scale_inversely(example, scale):
+    """alpha* and alpha_bar of `scale w_s` are those of w_s divided by scale (only alpha w_s matters), to 1e-12,
+    where |w_s|^2 underflows (1e-400) or overflows (1e400); with and without a target covariance."""
+    _, target = example
+    w_s = np.random.default_rng(17).standard_normal(target.p) / np.sqrt(target.p) + target.mean / 3
+    for tgt in (target, TargetStats(target.mean, target.n, target.gamma, cov=np.diag(np.linspace(0.5, 2, target.p)))):
+        assert optimal_alpha(scale * w_s, tgt) * scale == pytest.approx(optimal_alpha(w_s, tgt), rel=1e-12)
+        assert alpha_bar(scale * w_s, tgt) * scale == pytest.approx(alpha_bar(w_s, tgt), rel=1e-12)
+        assert np.isfinite(optimal_alpha(scale * w_s, tgt))
+
+
+def test_optimal_gamma_takes_one_alpha(example):
+    with pytest.raises(ValueError, match=r"alpha must be a single number .* got an array of shape \(2,\)"):
+        optimal_gamma(*example, alpha=[1.0, 2.0])
 
 
 def test_gamma_search_range_validated(example):

@@ -20,10 +20,19 @@ from rmt_alpha import SourceStats, TargetStats, alignment, optimal_alpha, predic
     (dict(mean=np.ones((2, 2)), n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array, got .* \(2, 2\)"),
     (dict(mean=[], n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array"),
     (dict(mean=["a", "b"], n=10, gamma=1.0), TypeError, r"mean must be a 1-D array of real numbers"),
+    (dict(mean=[1e200, 0.0], n=10, gamma=1.0), ValueError, r"mean must have norm <= 1e\+50, got \|mean\| = 1e\+200"),
 ])
 def test_invalid_statistics_are_rejected(cls, kwargs, error, message):
     with pytest.raises(error, match=message):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("alpha, received", [(None, r"None \(type NoneType\)"), ("1", r"'1' \(type str\)"),
+                                             (True, r"True \(type bool\)"),
+                                             ([0.0, None], r"\[0.0, None\] \(an element of type NoneType\)")])
+def test_alpha_that_is_not_a_real_number_is_named(example, alpha, received):
+    with pytest.raises(TypeError, match="alpha must be a real number or an array of real numbers, got " + received):
+        predicted_accuracy(*example, alpha)
 
 
 def test_valid_statistics_are_frozen_and_normalised():
@@ -38,18 +47,33 @@ def test_valid_statistics_are_frozen_and_normalised():
 
 def test_alignment_round_trip():
     source = SourceStats.from_norm(50, 1.5, 100, 1.0)
-    target = TargetStats.from_alignment(50, 1.5, -0.4, 0.7, 20, 1.0)
+    target = TargetStats.from_alignment(source, -0.4, 0.7, 20, 1.0)
     np.testing.assert_allclose(alignment(source, target), (1.5, -0.4, 0.7), rtol=1e-14)
     assert target.mean_norm_sq == pytest.approx(0.4**2 * 1.5**2 + 0.7**2)
+    # any source direction: mu_perp is orthogonal to mu_s, so the round trip holds too
+    tilted = SourceStats(np.random.default_rng(0).standard_normal(50), 100, 1.0)
+    np.testing.assert_allclose(alignment(tilted, TargetStats.from_alignment(tilted, 0.3, 0.5, 20, 1.0))[1:],
+                               (0.3, 0.5), rtol=1e-12)
+
+
+def test_the_deprecated_norm_form_warns_and_builds_the_same_target():
+    source = SourceStats.from_norm(50, 1.5, 100, 1.0)
+    with pytest.warns(DeprecationWarning, match="pass the SourceStats itself"):
+        positional = TargetStats.from_alignment(50, 1.5, -0.4, 0.7, 20, 1.0)
+    with pytest.warns(DeprecationWarning):
+        keywords = TargetStats.from_alignment(p=50, source_norm=1.5, beta=-0.4, perp_norm=0.7, n=20, gamma=1.0)
+    new = TargetStats.from_alignment(source, -0.4, 0.7, 20, 1.0)
+    np.testing.assert_array_equal(positional.mean, new.mean)
+    np.testing.assert_array_equal(keywords.mean, new.mean)
 
 
 def test_convenience_constructors_validate():
     with pytest.raises(ValueError, match="p must be >= 2 when perp_norm > 0"):
-        TargetStats.from_alignment(1, 1.0, 0.5, 0.3, 10, 1.0)
+        TargetStats.from_alignment(SourceStats.from_norm(1, 1.0, 10, 1.0), 0.5, 0.3, 10, 1.0)
     with pytest.raises(ValueError, match="beta must be a finite number"):
-        TargetStats.from_alignment(10, 1.0, float("nan"), 0.3, 10, 1.0)
+        TargetStats.from_alignment(SourceStats.from_norm(10, 1.0, 10, 1.0), float("nan"), 0.3, 10, 1.0)
     with pytest.raises(TypeError, match="beta must be a real number, got 'x'"):
-        TargetStats.from_alignment(10, 1.0, "x", 0.3, 10, 1.0)
+        TargetStats.from_alignment(SourceStats.from_norm(10, 1.0, 10, 1.0), "x", 0.3, 10, 1.0)
     with pytest.raises(ValueError, match="mean_norm must be a finite number >= 0"):
         SourceStats.from_norm(10, -1.0, 10, 1.0)
 

@@ -37,3 +37,21 @@ def literal_ridge_source(m_s, eta_s, gamma_s):
 def literal_accuracy(m, s, omega, eta, gamma, alpha):
     e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
     return norm.cdf(e / np.sqrt(e2 - e**2))
+
+
+def literal_regression_risk(w_t, w_s, sigma, n, gamma, alpha):
+    """theory/THEORY.md section 6 as written, with `lam = 1 + kappa` (no completed square, no alpha*)."""
+    d, p = w_t.shape
+    eta = p / n
+    kappa = gamma * (1 + delta_by_iteration(eta, gamma))
+    lam = 1 + kappa
+    t_tt, t_ts, t_ss = np.trace(w_t @ w_t.T), np.trace(w_t @ w_s.T), np.trace(w_s @ w_s.T)
+    return ((lam - 1) ** 2 * t_tt + sigma**2 * d * lam**2 + 2 * alpha * kappa * (1 - lam) * t_ts
+            + alpha**2 * kappa**2 * t_ss) / (lam**2 - eta)
+
+
+def literal_ridge_scalars(eta, gamma):
+    """`(kappa, h)` of theory/THEORY.md section 2 from the iterated fixed point: `kappa = gamma (1 + delta)`,
+    `h = 1 - eta / (1 + kappa)^2` (as written: it cancels when eta is close to (1 + kappa)^2)."""
+    kappa = gamma * (1 + delta_by_iteration(eta, gamma))
+    return kappa, 1 - eta / (1 + kappa) ** 2

@@ -12,8 +12,9 @@ NOTEBOOKS = ["01_linear_model.ipynb", "02_choosing_alpha_amazon.ipynb", "03_tran
 
 
 def execute(name: str, *, timeout: int = 600) -> nbformat.NotebookNode:
-    """Run `name` top to bottom in a fresh python3 kernel (cwd theory/, Agg backend); raises on a failing cell."""
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    """Run `name` top to bottom in a fresh python3 kernel (cwd theory/; figures stored inline as PNG); raises on a
+    failing cell."""
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend stores the figures in the notebook
     notebook = nbformat.read(os.path.join(THEORY, name), as_version=4)
     nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": THEORY}}).execute()

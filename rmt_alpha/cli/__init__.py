@@ -1,7 +1,8 @@
 """`rmt-alpha`: the command line. Thin: each subcommand calls a library function and prints text or `--json`.
 
 Statistics come from flags, from a JSON file (`--config FILE`, same keys as the flags with underscores, or
-`source_mean` / `target_mean` vectors), or from the embedded default (theory/THEORY.md section 3's example).
+`source_mean` / `target_mean` vectors, `source_weights`, `source_cov`, `target_cov`), or from the embedded default
+(theory/THEORY.md section 3's example). `choose-alpha` takes data files instead.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rmt_alpha.cli._choose_command import add_choose_arguments, cmd_choose_alpha
 from rmt_alpha.cli._data_commands import cmd_fetch
 from rmt_alpha.cli._experiment_commands import (
     cmd_amazon,
@@ -17,7 +19,7 @@ from rmt_alpha.cli._experiment_commands import (
     cmd_text_transfer,
     cmd_transformer,
 )
-from rmt_alpha.cli._options import add_stats_arguments
+from rmt_alpha.cli._options import add_stats_arguments, grid_size
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
@@ -25,7 +27,7 @@ from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alph
 def _add_alpha_grid(parser: argparse.ArgumentParser, *, num: int, what: str = "alphas") -> None:
     parser.add_argument("--alpha-min", type=float, default=-1.0, help="smallest alpha (default -1)")
     parser.add_argument("--alpha-max", type=float, default=4.0, help="largest alpha (default 4)")
-    parser.add_argument("--num", type=int, default=num, help=f"number of {what} (default {num})")
+    parser.add_argument("--num", type=grid_size, default=num, help=f"number of {what} (default {num})")
 
 
 def _add_monte_carlo(parser: argparse.ArgumentParser, *, trials: int, zero_allowed: bool = False) -> None:
@@ -129,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     curve = command("curve", cmd_curve, "predicted accuracy on a grid of alphas")
     add_stats_arguments(curve)
     _add_alpha_grid(curve, num=21)
+
+    add_choose_arguments(command("choose-alpha", cmd_choose_alpha, "choose alpha from a source classifier (or "
+                                 "source data) and target rows in .npy or .csv files: rmt_alpha.choose_alpha, with "
+                                 "its uncertainty, the theory it used and the data behind each statistic"))
 
     validate = command("validate", cmd_validate, "theory vs JAX simulation for each alpha: accuracy, E[y g] and "
                        "E[g^2], with standard errors and the gap in standard errors")

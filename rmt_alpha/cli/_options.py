@@ -1,7 +1,9 @@
 """Options shared by the subcommands: the statistics of a source/target pair, and text-or-JSON output.
 
 Statistics come from the embedded default (theory/THEORY.md section 3's example), then `--config FILE.json`
-(the same keys with underscores, or `source_mean` / `target_mean` vectors), then the flags.
+(the same keys with underscores, or `source_mean` / `target_mean` vectors; for the theory commands also
+`source_weights`, a fixed classifier w_s, and the covariances `source_cov` / `target_cov`, each a nested list or the
+path of a .npy or .csv file relative to the JSON's folder), then the flags.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+
+import numpy as np
 
 from rmt_alpha._stats import SourceStats, TargetStats, alignment
 
@@ -17,7 +22,39 @@ DEFAULT_CONFIG = {
     "p": 400, "source_norm": 1.5, "beta": 0.8, "perp_norm": 0.6,
     "source_n": 2000, "n": 100, "source_gamma": 1.0, "gamma": 1.0,
 }
-_CONFIG_KEYS = set(DEFAULT_CONFIG) | {"source_mean", "target_mean"}
+_ARRAY_KEYS = ("source_weights", "source_cov", "target_cov")
+_CONFIG_KEYS = set(DEFAULT_CONFIG) | {"source_mean", "target_mean"} | set(_ARRAY_KEYS)
+
+
+def load_array(name: str, path: str) -> np.ndarray:
+    """A .npy file, or a .csv (comma-separated) / other text file (whitespace-separated) of numbers; errors name
+    the option it came from."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name}: no such file: {path}")
+    try:
+        if path.endswith(".npy"):
+            return np.load(path, allow_pickle=False)
+        return np.loadtxt(path, delimiter="," if path.lower().endswith(".csv") else None, ndmin=1)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{name}: cannot read {path} as a .npy array or a table of numbers ({error})") from error
+
+
+def _config_array(config: dict, key: str, folder: str):
+    value = config[key]
+    if isinstance(value, str):
+        return load_array(f"{key} in --config", os.path.join(folder, value))
+    return value
+
+
+def grid_size(text: str) -> int:
+    """argparse type of `--num`: a whole number of alphas >= 1 (argparse names the flag in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
 
 
 def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +72,12 @@ def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--gamma", type=float, help="fine-tuning ridge strength (default 1)")
 
 
-def stats_from_args(args: argparse.Namespace) -> tuple[SourceStats, TargetStats]:
-    """Build `(SourceStats, TargetStats)` from the default, then `--config`, then the flags."""
+def stats_from_args(args: argparse.Namespace, *, weights: bool = False, covariances: bool = False):
+    """Build `(source, TargetStats)` from the default, then `--config`, then the flags. The source is a
+    `SourceStats`, or the classifier `w_s` when the config gives `source_weights` (allowed when `weights`);
+    `source_cov` / `target_cov` are allowed when `covariances`."""
     config = dict(DEFAULT_CONFIG)
+    loaded, folder = {}, ""
     if args.config:
         with open(args.config, encoding="utf-8") as handle:
             loaded = json.load(handle)
@@ -47,10 +87,26 @@ def stats_from_args(args: argparse.Namespace) -> tuple[SourceStats, TargetStats]
         if unknown:
             raise ValueError(f"--config {args.config}: unknown keys {unknown}; allowed: {sorted(_CONFIG_KEYS)}")
         config.update(loaded)
+        folder = os.path.dirname(args.config)
+        refused = [key for key, allowed in (("source_weights", weights), ("source_cov", covariances),
+                                            ("target_cov", covariances)) if key in loaded and not allowed]
+        if refused:
+            raise ValueError(f"--config {args.config}: {refused} are not used by `{args.command}` (source_weights: "
+                             "optimal-alpha, curve, validate, choose-alpha; covariances: optimal-alpha, curve)")
+    arrays = {key: _config_array(config, key, folder) for key in _ARRAY_KEYS if key in config}
     for key in DEFAULT_CONFIG:
         value = getattr(args, key, None)
         if value is not None:
             config[key] = value
+    source_cov, target_cov = arrays.get("source_cov"), arrays.get("target_cov")
+    if "source_weights" in arrays:
+        clashing = [key for key in ("source_mean", "p", "source_norm", "beta", "perp_norm", "source_n",
+                                    "source_gamma", "source_cov") if key in loaded or getattr(args, key, None)]
+        if clashing or "target_mean" not in config:
+            raise ValueError("--config gives source_weights (a fixed classifier w_s): give target_mean, and none of "
+                             f"the source's statistics (got {clashing})")
+        return (np.asarray(arrays["source_weights"], dtype=np.float64),
+                TargetStats(config["target_mean"], config["n"], config["gamma"], target_cov))
     if "source_mean" in config or "target_mean" in config:
         if not ("source_mean" in config and "target_mean" in config):
             raise ValueError("--config must give both 'source_mean' and 'target_mean', or neither")
@@ -58,19 +114,25 @@ def stats_from_args(args: argparse.Namespace) -> tuple[SourceStats, TargetStats]
                     if key in loaded or getattr(args, key, None) is not None]
         if clashing:
             raise ValueError(f"--config gives mean vectors, which fix {clashing}; drop those keys or flags")
-        source = SourceStats(config["source_mean"], config["source_n"], config["source_gamma"])
-        target = TargetStats(config["target_mean"], config["n"], config["gamma"])
+        source = SourceStats(config["source_mean"], config["source_n"], config["source_gamma"], source_cov)
+        target = TargetStats(config["target_mean"], config["n"], config["gamma"], target_cov)
         return source, target
-    source = SourceStats.from_norm(config["p"], config["source_norm"], config["source_n"], config["source_gamma"])
-    target = TargetStats.from_alignment(config["p"], config["source_norm"], config["beta"], config["perp_norm"],
-                                        config["n"], config["gamma"])
+    source = SourceStats.from_norm(config["p"], config["source_norm"], config["source_n"], config["source_gamma"],
+                                   cov=source_cov)
+    target = TargetStats.from_alignment(source, config["beta"], config["perp_norm"], config["n"], config["gamma"],
+                                        cov=target_cov)
     return source, target
 
 
-def describe(source: SourceStats, target: TargetStats) -> dict:
+def describe(source, target: TargetStats) -> dict:
+    if not isinstance(source, SourceStats):  # a fixed classifier w_s
+        return {"p": target.p, "n": target.n, "gamma": target.gamma, "source": "the classifier w_s",
+                "s": float(source @ target.mean), "omega": float(source @ source),
+                "target_covariance": target.cov is not None}
     source_norm, beta, perp_norm = alignment(source, target)
     return {"p": source.p, "source_n": source.n, "n": target.n, "source_gamma": source.gamma,
-            "gamma": target.gamma, "source_norm": source_norm, "beta": beta, "perp_norm": perp_norm}
+            "gamma": target.gamma, "source_norm": source_norm, "beta": beta, "perp_norm": perp_norm,
+            "source_covariance": source.cov is not None, "target_covariance": target.cov is not None}
 
 
 def emit(payload: dict, as_json: bool, lines: list[str]) -> None:

@@ -8,18 +8,26 @@ from rmt_alpha._accuracy import predicted_accuracy, source_accuracy
 from rmt_alpha._optimize import alpha_bar, optimal_alpha
 from rmt_alpha.cli._options import check_trials_for_stderr, describe, emit, stats_from_args
 
+NO_CROSSING = ("the mean margin E[y g] does not depend on alpha (the source carries no signal along the target "
+               "mean), so no finite alpha gives accuracy 1/2")
+
 
 def cmd_optimal_alpha(args) -> None:
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True, covariances=True)
     best = optimal_alpha(source, target)
-    payload = {"config": describe(source, target), "alpha_star": best, "alpha_bar": alpha_bar(source, target),
+    crossing = alpha_bar(source, target)
+    payload = {"config": describe(source, target), "alpha_star": best, "alpha_bar": crossing,
                "accuracy_at_alpha_star": float(predicted_accuracy(source, target, best))}
+    crossing_line = f"alpha_bar (accuracy 1/2) = {crossing:.6g}"
+    if not np.isfinite(crossing):  # JSON has no Infinity: null, and the reason next to it
+        payload["alpha_bar_note"] = NO_CROSSING
+        crossing_line = f"alpha_bar (accuracy 1/2): none; {NO_CROSSING}"
     emit(payload, args.json, [f"alpha* = {best:.6g}   predicted accuracy {payload['accuracy_at_alpha_star']:.4f}",
-                               f"alpha_bar (accuracy 1/2) = {payload['alpha_bar']:.6g}"])
+                               crossing_line])
 
 
 def cmd_curve(args) -> None:
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True, covariances=True)
     alpha = np.linspace(args.alpha_min, args.alpha_max, args.num)
     accuracy = predicted_accuracy(source, target, alpha)
     payload = {"config": describe(source, target), "alpha": alpha.tolist(), "accuracy": accuracy.tolist()}
@@ -59,7 +67,7 @@ def cmd_validate(args) -> None:
     from rmt_alpha.simulate import compare_with_theory
 
     check_trials_for_stderr(args.trials)
-    source, target = stats_from_args(args)
+    source, target = stats_from_args(args, weights=True)
     rows = compare_with_theory(source, target, np.linspace(args.alpha_min, args.alpha_max, args.num),
                                trials=args.trials, seed=args.seed, n_test=args.n_test, dtype=args.dtype,
                                progress=None)

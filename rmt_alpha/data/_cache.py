@@ -11,36 +11,10 @@ only when all its files are there; each file read is checked against its pinned 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
+from rmt_alpha._io import DATA_ENVIRONMENT_VARIABLE, cache_root, data_roots
 from rmt_alpha.data._registry import ITEMS, NAMES
-
-DATA_ENVIRONMENT_VARIABLE = "RMT_ALPHA_DATA"
-
-
-def data_roots() -> list[Path]:
-    """The folders searched for data, in order: `$RMT_ALPHA_DATA` (split at `os.pathsep`), else the user cache.
-
-    Returns:
-        A non-empty list of paths (they need not exist); `fetch` writes into the first.
-
-    Example:
-        >>> data_roots()[0] == cache_root()
-        True
-    """
-    value = os.environ.get(DATA_ENVIRONMENT_VARIABLE, "")
-    roots = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
-    if roots:
-        return roots
-    import platformdirs
-
-    return [Path(platformdirs.user_cache_dir("rmt_alpha", appauthor=False))]
-
-
-def cache_root() -> Path:
-    """The folder `fetch` writes into: the first of `data_roots()`."""
-    return data_roots()[0]
 
 
 def sha256_of(path) -> str:
@@ -59,14 +33,16 @@ class CorruptFileError(ValueError):
 def check_file(path, expected: str, *, name: str) -> Path:
     """`path` if its SHA-256 is `expected`; else `CorruptFileError` naming the file, both hashes and the remedy.
 
-    Parameters
-    ----------
-    path
-        The file.
-    expected
-        Its pinned SHA-256 (hex).
-    name
-        The item it belongs to (for the remedy: `rmt-alpha fetch NAME`).
+    Args:
+        path: the file.
+        expected: its pinned SHA-256 (hex).
+        name: the item it belongs to (for the remedy: `rmt-alpha fetch NAME`).
+
+    Returns:
+        `path`.
+
+    Raises:
+        CorruptFileError: the file's SHA-256 is not `expected`.
     """
     actual = sha256_of(path)
     if actual != expected:
@@ -106,23 +82,18 @@ def missing_message(name: str, roots=None) -> str:
 def find_item(name: str, *, roots=None) -> Path:
     """The folder of a fetched item, its files checked against their pinned SHA-256.
 
-    Parameters
-    ----------
-    name
-        One of "amazon", "reviews-text", "minilm".
-    roots
-        Folders to search (default `data_roots()`).
+    Args:
+        name: one of "amazon", "reviews-text", "minilm".
+        roots: folders to search (default `data_roots()`).
 
-    Returns
-    -------
-    The first `<root>/<item folder>` that holds every file of the item.
+    Returns:
+        Path: the first `<root>/<item folder>` that holds every file of the item.
 
-    Raises
-    ------
-    FileNotFoundError
-        No root holds every file; the message says what is missing, where it comes from and how to get it.
-    CorruptFileError
-        A file of the folder found has the wrong SHA-256 (the message names it and the expected hash).
+    Raises:
+        FileNotFoundError: no root holds every file; the message says what is missing, where it comes from and how to
+            get it.
+        CorruptFileError: a file of the folder found has the wrong SHA-256 (the message names it and the expected
+            hash).
     """
     _check_name(name)
     item = ITEMS[name]

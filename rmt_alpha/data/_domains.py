@@ -32,7 +32,13 @@ AMAZON_ORIGIN = ("the 400-feature Amazon Review domains (Blitzer et al. 2007; Ch
 
 
 class Domain(NamedTuple):
-    """One labelled domain: features `X` (n_samples, p) float64 and labels `y` (n_samples,) in {-1, +1}."""
+    """One labelled domain: features `X` (n_samples, p) float64 and labels `y` (n_samples,) in {-1, +1}.
+
+    Attributes:
+        name: the domain's name (e.g. "books", "6-vs-8").
+        X: (n_samples, p) float64 features.
+        y: (n_samples,) float64 labels in {-1, +1}.
+    """
 
     name: str
     X: np.ndarray
@@ -62,9 +68,19 @@ def amazon_directory(directory=None) -> Path:
 def load_amazon_domain(domain: str, directory=None) -> Domain:
     """Load one Amazon Review domain: `Domain(name, X (n, 400) float64, y (n,) in {-1, +1})`.
 
-    Labels 0/1 in the file become -1/+1. Raises ValueError for an unknown domain, FileNotFoundError for a missing
-    folder or file, and ValueError naming the file for a file that is not a readable `.mat` with the expected
-    `fts` and `labels`.
+    Labels 0/1 in the file become -1/+1.
+
+    Args:
+        domain: one of `AMAZON_DOMAINS`.
+        directory: the Amazon data folder (default: the fetched copy, as `amazon_directory`).
+
+    Returns:
+        Domain: the domain's features and labels.
+
+    Raises:
+        ValueError: an unknown domain, or a file that is not a readable `.mat` with the expected `fts` and `labels`
+            (naming the file).
+        FileNotFoundError: a missing folder or file.
 
     Example:
         >>> books = load_amazon_domain("books")   # doctest: +SKIP
@@ -98,12 +114,35 @@ def load_amazon_domain(domain: str, directory=None) -> Domain:
 
 
 def load_amazon(directory=None, domains=AMAZON_DOMAINS) -> dict[str, Domain]:
-    """Load several Amazon Review domains (default: all four) into `{name: Domain}`."""
+    """Load several Amazon Review domains (default: all four) into `{name: Domain}`.
+
+    Args:
+        directory: the Amazon data folder (default: the fetched copy, as `amazon_directory`).
+        domains: names from `AMAZON_DOMAINS`.
+
+    Returns:
+        dict: name -> `Domain`.
+
+    Raises:
+        ValueError: an unknown domain or an unreadable file (as `load_amazon_domain`).
+        FileNotFoundError: a missing folder or file.
+    """
     return {domain: load_amazon_domain(domain, directory) for domain in domains}
 
 
 def amazon_pairs(domains=AMAZON_DOMAINS) -> list[tuple[str, str]]:
-    """The ordered source -> target pairs of distinct domains (12 for the four domains), in the paper's order."""
+    """The ordered source -> target pairs of distinct domains (12 for the four domains), in the paper's order.
+
+    Args:
+        domains: domain names (default `AMAZON_DOMAINS`).
+
+    Returns:
+        list of (source, target) name pairs.
+
+    Example:
+        >>> len(amazon_pairs())
+        12
+    """
     return [(source, target) for source in domains for target in domains if source != target]
 
 
@@ -111,6 +150,16 @@ def load_digit_pair(positive: int, negative: int) -> Domain:
     """A two-digit task from scikit-learn's bundled digits (no download): `positive` -> +1, `negative` -> -1.
 
     Features are the 64 pixel intensities (0 to 16) as float64.
+
+    Args:
+        positive: the digit (0-9) labelled +1.
+        negative: another digit (0-9), labelled -1.
+
+    Returns:
+        Domain: named "positive-vs-negative", X (n, 64), y (n,).
+
+    Raises:
+        ValueError: a digit outside 0-9, or twice the same digit.
 
     Example:
         >>> load_digit_pair(6, 8).X.shape
@@ -132,6 +181,21 @@ DIGIT_TASKS = {"6-vs-8 -> 5-vs-9": ((6, 8), (5, 9)), "3-vs-8 -> 5-vs-9": ((3, 8)
 
 
 def load_digit_tasks(tasks=None) -> dict[str, tuple[Domain, Domain]]:
-    """Digit-pair transfer tasks `{name: (source Domain, target Domain)}` (default: `DIGIT_TASKS`)."""
+    """Digit-pair transfer tasks `{name: (source Domain, target Domain)}` (default: `DIGIT_TASKS`).
+
+    Args:
+        tasks: `{name: ((source positive, source negative), (target positive, target negative))}` (default
+            `DIGIT_TASKS`).
+
+    Returns:
+        dict: name -> (source `Domain`, target `Domain`).
+
+    Raises:
+        ValueError: a digit outside 0-9, or a pair with twice the same digit.
+
+    Example:
+        >>> sorted(load_digit_tasks())[0]
+        '1-vs-7 -> 4-vs-9'
+    """
     tasks = DIGIT_TASKS if tasks is None else tasks
     return {name: (load_digit_pair(*source), load_digit_pair(*target)) for name, (source, target) in tasks.items()}

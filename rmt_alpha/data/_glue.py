@@ -27,7 +27,15 @@ import numpy as np
 
 
 class GlueTask(NamedTuple):
-    """The file layout of one GLUE task."""
+    """The file layout of one GLUE task.
+
+    Attributes:
+        folder: the task's folder in a GLUE root ("MNLI", "SST-2", ...).
+        text_columns: the header names of the one or two text columns.
+        label_column: the header name of the label column.
+        labels: the label strings, in the order of their integer ids.
+        test_files: the dev files used as test sets ("dev.tsv", or MNLI's two).
+    """
 
     folder: str
     text_columns: tuple
@@ -49,7 +57,15 @@ _SKIPS_SHORT_ROWS = ("qqp",)
 
 
 class GlueSplit(NamedTuple):
-    """One file of a task: the first (and second) sentence of each row, integer labels, rows skipped."""
+    """One file of a task: the first (and second) sentence of each row, integer labels, rows skipped.
+
+    Attributes:
+        first: list of str, the first text column, one entry per row.
+        second: list of str, the second text column, or None for single-sentence tasks (SST-2).
+        labels: (rows,) int32 label ids, indices into `GlueTask.labels`.
+        skipped: number of short rows skipped (QQP only; 0 otherwise).
+        path: the file read.
+    """
 
     first: list
     second: list | None
@@ -59,7 +75,21 @@ class GlueSplit(NamedTuple):
 
 
 def task_spec(task: str) -> GlueTask:
-    """The layout of `task` ("mnli", "qnli", "mrpc", "rte", "sst2" or "qqp"; "sst-2" is accepted)."""
+    """The layout of a GLUE task.
+
+    Args:
+        task: "mnli", "qnli", "mrpc", "rte", "sst2" or "qqp", in any case; "sst-2" is accepted.
+
+    Returns:
+        GlueTask: its folder, columns, labels and test files.
+
+    Raises:
+        ValueError: when `task` is not one of the six.
+
+    Example:
+        >>> task_spec("SST-2").text_columns
+        ('sentence',)
+    """
     name = str(task).lower().replace("-", "")
     if name not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
@@ -67,7 +97,19 @@ def task_spec(task: str) -> GlueTask:
 
 
 def task_directory(task: str, data_dir: str) -> str:
-    """The folder holding the task's TSV files: `data_dir/<FOLDER>` (a GLUE root) or `data_dir` itself."""
+    """The folder holding the task's TSV files: `data_dir/<FOLDER>` (a GLUE root) or `data_dir` itself.
+
+    Args:
+        task: the task name (as in `task_spec`).
+        data_dir: a GLUE root (holding RTE/, MNLI/, ...) or the task's own folder.
+
+    Returns:
+        str: the folder that holds `train.tsv`.
+
+    Raises:
+        ValueError: when `task` is unknown.
+        FileNotFoundError: when neither folder holds `train.tsv`.
+    """
     spec = task_spec(task)
     for candidate in (os.path.join(data_dir, spec.folder), data_dir):
         if os.path.isfile(os.path.join(candidate, "train.tsv")):
@@ -77,11 +119,32 @@ def task_directory(task: str, data_dir: str) -> str:
 
 
 def read_split(task: str, path: str) -> GlueSplit:
-    """Read one TSV file of `task`.
+    r"""Read one TSV file of a GLUE task.
+
+    Columns are found by the header's names; fields are tab-separated without quoting.
+
+    Args:
+        task: the task name (as in `task_spec`).
+        path: the TSV file.
+
+    Returns:
+        GlueSplit: the texts, the int32 label ids, the count of skipped rows and the path.
 
     Raises:
-        FileNotFoundError: no such file. ValueError: a header without the task's columns, a short row (not QQP),
-            a label outside the task's label set, a file without rows.
+        FileNotFoundError: when there is no such file.
+        ValueError: for a header without the task's columns, a short row (not QQP), a label outside the task's label
+            set, or a file without rows.
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "dev.tsv")
+        >>> with open(path, "w") as handle:
+        ...     _ = handle.write("sentence\tlabel\ngood film\t1\ndull\t0\n")
+        >>> split = read_split("sst2", path)
+        >>> split.first, split.labels.tolist(), split.second
+        (['good film', 'dull'], [1, 0], None)
+        >>> folder.cleanup()
     """
     spec, name = task_spec(task), str(task).lower().replace("-", "")
     if not os.path.isfile(path):
@@ -118,10 +181,21 @@ def read_split(task: str, path: str) -> GlueSplit:
 
 
 def read_task(task: str, data_dir: str) -> dict:
-    """`{"train": GlueSplit, <dev file stem>: GlueSplit, ...}`: the training file and the dev file(s).
+    """The training file and the dev file(s) of a GLUE task.
 
     The dev files are the test sets of the experiment (GLUE's test labels are not public); model selection must
     use a split carved from train.
+
+    Args:
+        task: the task name (as in `task_spec`).
+        data_dir: a GLUE root (holding RTE/, MNLI/, ...) or the task's own folder.
+
+    Returns:
+        dict: `{"train": GlueSplit, <dev file stem>: GlueSplit, ...}`.
+
+    Raises:
+        FileNotFoundError: when the task's files are missing.
+        ValueError: for an unknown task or a malformed file (see `read_split`).
 
     Example:
         >>> splits = read_task("rte", "glue_data")   # doctest: +SKIP

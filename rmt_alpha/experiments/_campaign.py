@@ -24,7 +24,13 @@ GAMMA_SWEEP = ((1.0, 1.0), (1.0, 0.1), (1.0, 10.0), (0.1, 1.0), (10.0, 1.0))
 
 
 class Experiment(NamedTuple):
-    """Tables (lists of row dicts, ready for CSV/JSON), the theory checks behind the curves, and the settings."""
+    """Tables (lists of row dicts, ready for CSV/JSON), the theory checks behind the curves, and the settings.
+
+    Attributes:
+        tables: `{table name: list of row dicts}`.
+        checks: list of `PredictionCheck` behind the prediction curves.
+        settings: the settings the campaign ran with (for the record).
+    """
 
     tables: dict
     checks: list
@@ -175,12 +181,21 @@ def campaign_tables(results, checks) -> dict:
 
 
 def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0, progress=None) -> Experiment:
-    """Every table of the Amazon campaign on the 12 pairs: the honest table (n = 20, 40, 100; gammas (1, 1) and
-    `GAMMA_SWEEP` at n = 20; whitened at n = 20), the pool-size study, paper mode next to the paper's Table 1, and
-    prediction vs measurement (isotropic and covariance-aware, standardised and whitened).
+    """Every table of the Amazon campaign on the 12 pairs.
 
-    `quick=True`: n = 20 and gammas (1, 1) only, 5 splits, no covariance-aware method, paper mode on 1 x 5 draws,
-    no whitening check: under a minute. `progress`: optional callable taking a status line.
+    The honest table (n = 20, 40, 100; gammas (1, 1) and `GAMMA_SWEEP` at n = 20; whitened at n = 20), the
+    pool-size study, paper mode next to the paper's Table 1, and prediction vs measurement (isotropic and
+    covariance-aware, standardised and whitened).
+
+    Args:
+        directory: the Amazon data folder (as `load_amazon`).
+        quick: n = 20 and gammas (1, 1) only, 5 splits, no covariance-aware method, paper mode on 1 x 5 draws, no
+            whitening check: under a minute.
+        seed: seed of the random splits.
+        progress: optional callable taking a status line.
+
+    Returns:
+        Experiment: the tables, checks and settings.
     """
     from rmt_alpha.data._domains import amazon_pairs, load_amazon
 
@@ -211,8 +226,18 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
 
 
 def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) -> Experiment:
-    """The same honest protocol and theory check on scikit-learn's digits (`rmt_alpha.data.DIGIT_TASKS`), n = 20,
-    gammas (1, 1); `quick`: 5 splits."""
+    """The same honest protocol and theory check on scikit-learn's digits (`rmt_alpha.data.DIGIT_TASKS`).
+
+    n = 20, gammas (1, 1).
+
+    Args:
+        quick: 5 splits only.
+        seed: seed of the random splits.
+        progress: optional callable taking a status line.
+
+    Returns:
+        Experiment: the tables, checks and settings.
+    """
     from rmt_alpha.data._domains import load_digit_tasks
 
     splits = 5 if quick else 20

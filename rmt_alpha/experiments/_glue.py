@@ -52,20 +52,31 @@ CONTROL = LORA_MORE_DATA
 
 @dataclass(frozen=True)
 class GlueConfig:
-    """Everything a GLUE run depends on besides the checkpoint and the data.
+    """Everything a GLUE run depends on besides the checkpoint and the data (theory/THEORY.md section 7).
 
     Attributes:
         task: "mnli", "qnli", "mrpc", "rte", "sst2" or "qqp".
         methods: fine-tuning methods (`rmt_alpha.nn.TRAINING_METHODS`).
         seeds: paired seeds.
         max_length: tokens per (truncated) sentence pair, special tokens included.
-        held_out_fraction, val_fraction, max_val: the splits carved from train.tsv.
+        held_out_fraction: fraction of train.tsv held out for alpha_lora's alpha, in (0, 0.5).
+        val_fraction: fraction of train.tsv for validation, in (0, 0.5).
+        max_val: cap on the validation rows.
         max_train: cap on the training rows after carving (None: all).
         finetune: shared fine-tuning settings (adapters on query/value, rank 8, lora_alpha 8, AdamW 5e-4,
             batch 16; alpha: Adam, every `alpha_every` steps, on `alpha_batch_size` held-out rows).
         alpha_grid: the scalars tried by "alpha_fixed" (picked per seed on validation accuracy).
-        full_learning_rate, head_learning_rate: AdamW learning rates of "full" and "head_only".
+        full_learning_rate: AdamW learning rate of "full".
+        head_learning_rate: AdamW learning rate of "head_only".
         data_control: also run LoRA on train + held-out (row "lora_more_data"; needs "lora").
+
+    Raises:
+        ValueError: when a field is out of its range (named in the message, with the value received).
+        TypeError: when `finetune` is not a `FinetuneConfig`.
+
+    Example:
+        >>> GlueConfig(task="SST-2", methods=("lora",)).task
+        'sst2'
     """
 
     task: str = "rte"
@@ -108,19 +119,43 @@ class GlueConfig:
             check_positive_float(name, getattr(self, name))
 
     def method_config(self, method: str, alpha_value: float = 1.0) -> FinetuneConfig:
-        """The fine-tuning config of `method` (its learning rate, and alpha for "alpha_fixed")."""
+        """The fine-tuning config of a method: its learning rate, and alpha for "alpha_fixed".
+
+        Args:
+            method: one of `rmt_alpha.nn.TRAINING_METHODS`.
+            alpha_value: the fixed alpha ("alpha_fixed" only).
+
+        Returns:
+            FinetuneConfig: `finetune` with that method, learning rate and alpha value.
+
+        Example:
+            >>> GlueConfig().method_config("full").learning_rate
+            2e-05
+        """
         rate = {"full": self.full_learning_rate, "head_only": self.head_learning_rate}.get(
             method, self.finetune.learning_rate)
         return dataclasses.replace(self.finetune, method=method, learning_rate=rate, alpha_value=alpha_value)
 
     def row_names(self) -> tuple:
-        """The methods, plus the data control when it is run."""
+        """The table's rows: the methods, plus the data control when it is run.
+
+        Returns:
+            tuple of str.
+        """
         return self.methods + ((CONTROL,) if self.data_control and "lora" in self.methods else ())
 
 
 class GlueResult(NamedTuple):
-    """Outcome: every run, the per-(test set, method) summary, paired differences against LoRA, the parameter
-    counts, the split sizes, and the written files."""
+    """Outcome of `run_glue`.
+
+    Attributes:
+        runs: one dict per (seed, method): accuracies, steps, alpha statistics, wall time.
+        summary: per (test set, method) mean and standard error over seeds.
+        paired: paired differences against LoRA, per test set.
+        parameters: parameter counts (base, lora, alpha, head, alpha overhead over LoRA).
+        sizes: the train / held-out / validation row counts.
+        files: the written files (table, results).
+    """
 
     runs: list
     summary: list
@@ -131,7 +166,16 @@ class GlueResult(NamedTuple):
 
 
 def encode_task(model, splits: dict, max_length: int) -> dict:
-    """`{name: (token ids (n, L), labels (n,))}` for every split, padded to one common width L."""
+    """Token ids and labels of every split, padded to one common width L.
+
+    Args:
+        model: the loaded `Pretrained` model (its tokenizer and pad token).
+        splits: `{name: GlueSplit}` (`read_task`).
+        max_length: tokens per (truncated) sentence pair.
+
+    Returns:
+        dict: `{name: (token ids (n, L), labels (n,))}`.
+    """
     encoded = {name: encode(model, split.first, split.second, max_length) for name, split in splits.items()}
     width = max(ids.shape[1] for ids in encoded.values())
     return {name: (np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=model.config.pad_token_id),
@@ -139,7 +183,24 @@ def encode_task(model, splits: dict, max_length: int) -> dict:
 
 
 def carve_train(n: int, config: GlueConfig, seed: int) -> dict:
-    """Row indices of train.tsv for held-out, validation and training, from a seeded permutation."""
+    """Row indices of train.tsv for held-out, validation and training, from a seeded permutation.
+
+    Args:
+        n: number of rows of train.tsv.
+        config: the `GlueConfig` (fractions, caps, batch sizes).
+        seed: the paired seed.
+
+    Returns:
+        dict: `{"held_out": rows, "val": rows, "train": rows}`, disjoint integer arrays.
+
+    Raises:
+        ValueError: when too few rows remain for one training batch.
+
+    Example:
+        >>> rows = carve_train(1000, GlueConfig(), seed=0)
+        >>> {name: len(index) for name, index in rows.items()}
+        {'held_out': 50, 'val': 100, 'train': 850}
+    """
     order = np.random.default_rng([seed, 2025]).permutation(n)
     n_held = max(config.finetune.alpha_batch_size, int(round(config.held_out_fraction * n)))
     n_val = min(config.max_val, max(1, int(round(config.val_fraction * n))))
@@ -182,6 +243,23 @@ def _table(summary: list, paired: list, parameters: dict, sizes: dict, config: G
 
 def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progress: bool = True) -> GlueResult:
     """Fine-tune a BERT/RoBERTa checkpoint on a GLUE task with every method over paired seeds; write the outputs.
+
+    The protocol of the module docstring (theory/THEORY.md section 7): train.tsv carved per seed into held-out,
+    validation and training rows; the dev file(s) are the test sets, evaluated once per selected model.
+
+    Args:
+        checkpoint: folder of config.json, model.safetensors and tokenizer.json (e.g. roberta-base).
+        data_dir: GLUE data root (holding RTE/, MNLI/, ...) or the task's own folder.
+        config: the `GlueConfig`.
+        out: output folder (results.json, table.md, checkpoints/).
+        progress: show a progress bar.
+
+    Returns:
+        GlueResult: runs, summaries, paired differences, parameter counts, split sizes and the written files.
+
+    Raises:
+        FileNotFoundError: when the checkpoint or the task's files are missing.
+        ValueError: for malformed data files or too few training rows.
 
     Example:
         >>> run_glue("roberta-base", "glue_data", GlueConfig(task="rte"), "out/rte")   # doctest: +SKIP

@@ -36,8 +36,15 @@ PAPER_METHODS = ("alpha=0", "alpha=1", "alpha* theory")
 
 
 class PaperModeResult(NamedTuple):
-    """Paper-mode result on one pair: per method, alpha (draws,), plain accuracy (draws,), and the paper's
-    `max(acc, 1 - acc)` (draws,), over `seeds x splits` draws."""
+    """Paper-mode result on one pair, over `seeds x splits` draws.
+
+    Attributes:
+        source: the source domain's name.
+        target: the target domain's name.
+        alpha: `{method: (draws,) alphas}` for "alpha=0", "alpha=1" and "alpha* theory".
+        accuracy: `{method: (draws,) plain test accuracies}`.
+        paper_accuracy: `{method: (draws,) max(acc, 1 - acc)}`, the paper's convention (theory/THEORY.md section 4).
+    """
 
     source: str
     target: str
@@ -48,8 +55,24 @@ class PaperModeResult(NamedTuple):
 
 def run_paper_mode(source: Domain, target: Domain, *, n: int = 20, source_gamma: float = 1.0, gamma: float = 1.0,
                    seeds: int = 3, splits: int = 10) -> PaperModeResult:
-    """The paper's protocol (module docstring) with this package's fitting and alpha*: `seeds x splits` draws of n
-    training rows, test = the rest of the target domain, target statistics from the whole target domain."""
+    """The paper's protocol on one pair, with this package's fitting and alpha* (theory/THEORY.md sections 3 and 4).
+
+    `seeds x splits` draws of n training rows; test = the rest of the target domain; each domain standardised with
+    all of its rows; target statistics from the whole target domain (test rows included, as the paper does).
+
+    Args:
+        source: the source `Domain`.
+        target: the target `Domain`.
+        n: labelled target training rows per draw (keyword-only).
+        source_gamma: ridge strength of the source classifier (keyword-only).
+        gamma: fine-tuning ridge strength (keyword-only).
+        seeds: seeds of the draws (keyword-only).
+        splits: draws per seed (keyword-only).
+
+    Returns:
+        PaperModeResult: per method, alphas, plain accuracies and `max(acc, 1 - acc)`, each of shape
+        (seeds * splits,).
+    """
     return run_paper_table({source.name: source, target.name: target}, [(source.name, target.name)], n=n,
                            source_gamma=source_gamma, gamma=gamma, seeds=seeds, splits=splits)[0]
 
@@ -58,8 +81,19 @@ def run_paper_table(domains: dict, pairs, *, n: int = 20, source_gamma: float = 
                     seeds: int = 3, splits: int = 10) -> list[PaperModeResult]:
     """`run_paper_mode` on many pairs, each domain standardised once and each source classifier fitted once.
 
+    theory/THEORY.md sections 3 and 4.
+
     Args:
-        domains: {name: Domain}. pairs: [(source name, target name), ...].
+        domains: `{name: Domain}`, every domain named in `pairs`.
+        pairs: `[(source name, target name), ...]`.
+        n: labelled target training rows per draw (keyword-only).
+        source_gamma: ridge strength of the source classifiers (keyword-only).
+        gamma: fine-tuning ridge strength (keyword-only).
+        seeds: seeds of the draws (keyword-only).
+        splits: draws per seed (keyword-only).
+
+    Returns:
+        list of PaperModeResult: one per pair, in the order of `pairs`.
     """
     standardised = {name: whole_domain_standardised(domain) for name, domain in domains.items()}
     sources = {s: fit_source(standardised[s], domains[s].y, source_gamma) for s in dict.fromkeys(s for s, _ in pairs)}

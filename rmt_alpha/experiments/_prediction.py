@@ -49,9 +49,18 @@ def whole_domain_target(X, y, n: int, gamma: float, *, covariance: bool = False,
 class PredictionCheck(NamedTuple):
     """Predicted (isotropic and covariance-aware, whole-domain statistics) against measured accuracy on one pair.
 
-    alpha: the alphas checked (k,); measured: `EmpiricalCurve` over draws; predicted_isotropic, predicted_covariance:
-    (k,) (NaN when the covariance theory was not asked for); alpha_star_covariance: alpha* of the covariance theory;
-    n: labelled target rows per split; centre: "mean" or "midpoint" (module docstring).
+    Attributes:
+        source: the source domain's name.
+        target: the target domain's name.
+        whiten: whether the features were whitened with the source covariance.
+        alpha: (k,) the alphas checked.
+        measured: `EmpiricalCurve` over draws.
+        predicted_isotropic: (k,) accuracy predicted by the isotropic theory.
+        predicted_covariance: (k,) accuracy predicted by the covariance theory (NaN when not asked for).
+        alpha_star_isotropic: alpha* of the isotropic theory.
+        alpha_star_covariance: alpha* of the covariance theory.
+        n: labelled target rows per split.
+        centre: "mean" or "midpoint" (module docstring).
     """
 
     source: str
@@ -81,18 +90,27 @@ def _recentred(X, y, centre: str):
 def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, source_gamma: float = 1.0,
                        gamma: float = 1.0, splits: int = 20, seed: int = 0, whiten: bool = False,
                        covariance: bool = True, centre: str = "mean") -> PredictionCheck:
-    """The theory's predicted accuracy next to the measured one (plain accuracy, test = the rest of the domain),
-    with each domain standardised by its own rows (and optionally whitened with the source covariance), statistics
-    from the whole target domain: a check of the theory, not a method.
+    """The theory's predicted accuracy next to the measured one (plain accuracy, test = rest of the domain).
+
+    Each domain is standardised by its own rows (and optionally whitened with the source covariance), statistics
+    come from the whole target domain: a check of the theory (theory/THEORY.md sections 2 and 8), not a method.
 
     Args:
-        source, target: `Domain`s. alpha: 1-D grid. n: labelled target rows per split. source_gamma, gamma: ridge
-            strengths. splits: random draws of the n rows. seed: of the draws. whiten: whiten both domains with the
-            source's within-class covariance. covariance: also the covariance-aware prediction.
+        source: the source `Domain`.
+        target: the target `Domain`.
+        alpha: 1-D grid of alphas.
+        n: labelled target rows per split.
+        source_gamma: ridge strength of the source classifier.
+        gamma: fine-tuning ridge strength.
+        splits: random splits.
+        seed: seed of the splits.
+        whiten: whiten with the source covariance.
+        covariance: also predict with the covariance-aware theory.
         centre: "mean" (each domain's overall mean) or "midpoint" (the midpoint of its class means: the symmetric
             mixture the theory assumes; see the module docstring).
+
     Returns:
-        `PredictionCheck`.
+        PredictionCheck: predicted and measured accuracy over `alpha`.
     """
     if centre not in CENTRES:
         raise ValueError(f"centre must be one of {CENTRES}, got {centre!r}")
@@ -122,10 +140,17 @@ def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, 
 
     Args:
         pairs: list of (source, target) domain names, e.g. [("books", "dvd")].
-        alpha: 1-D grid of alphas. directory: the Amazon data folder (as `load_amazon`).
-        n: labelled target rows per split. splits: random splits. seed: seed of the splits.
+        alpha: 1-D grid of alphas.
+        directory: the Amazon data folder (as `load_amazon`).
+        n: labelled target rows per split.
+        splits: random splits.
+        seed: seed of the splits.
+
     Returns:
         list of `PredictionCheck`, one per pair.
+
+    Raises:
+        ValueError: `pairs` is not a list of (source, target) name pairs.
     """
     from rmt_alpha.data import load_amazon
 

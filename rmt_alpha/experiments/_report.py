@@ -59,8 +59,18 @@ def format_prediction(rows) -> list[str]:
 
 
 def format_experiment(experiment: Experiment) -> str:
-    """The main tables as text: honest (every n at gammas 1/1), paper mode beside the paper (when run), prediction
-    vs measurement, and the averages of every configuration."""
+    """The main tables of a transfer campaign as text.
+
+    The honest protocol (every n at gammas 1/1), paper mode beside the paper's Table 1 (when run), prediction vs
+    measurement, and the averages of every configuration.
+
+    Args:
+        experiment: the `Experiment` (from `run_amazon_experiment`, `run_digits_experiment` or the text-transfer
+            campaign).
+
+    Returns:
+        str: the tables, one line per row.
+    """
     splits = experiment.settings["splits"]
     lines = []
     for n in dict.fromkeys(row["n"] for row in experiment.tables["honest"]):
@@ -86,9 +96,22 @@ def format_experiment(experiment: Experiment) -> str:
 
 
 def write_experiment(experiment: Experiment, out_dir, prefix: str, *, curve_pairs=CURVE_PAIRS) -> list[str]:
-    """Write every table as `<prefix>_<table>.csv`, all of them with the settings as `<prefix>.json`, and the
+    """Write the result files of a transfer campaign, each atomically.
+
+    Every table as `<prefix>_<table>.csv`, all of them with the settings as `<prefix>.json`, and the
     accuracy-vs-alpha curves (measured with standard errors, isotropic and covariance theory) as
-    `<prefix>_curves.png`, each atomically. Returns the paths written."""
+    `<prefix>_curves.png`.
+
+    Args:
+        experiment: the `Experiment` (from `run_amazon_experiment` or `run_digits_experiment`).
+        out_dir: the output folder (must exist).
+        prefix: the file-name prefix (e.g. "amazon").
+        curve_pairs: the (source, target) pairs drawn in the curves figure; when none of them was checked, the
+            first three checks (keyword-only).
+
+    Returns:
+        list of str: the paths written.
+    """
     import csv
     import io
     import json

@@ -34,8 +34,20 @@ class MethodResult(NamedTuple):
 
 
 class TransferResult(NamedTuple):
-    """One source -> target configuration: per-method results, the measured accuracy curve over `ALPHA_GRID`
-    (an `EmpiricalCurve` over splits), and each method's estimation time (seconds per split) and factorisations."""
+    """One source -> target configuration: per-method results, the measured accuracy curve, times and factorisations.
+
+    Attributes:
+        source: the source domain's name.
+        target: the target domain's name.
+        n: labelled target rows per split.
+        source_gamma: ridge strength of the source classifier.
+        gamma: fine-tuning ridge strength.
+        whiten: whether the features were whitened with the source covariance.
+        methods: per-method results.
+        curve: the measured accuracy curve over `ALPHA_GRID` (an `EmpiricalCurve` over splits).
+        seconds: each method's estimation time (seconds per split).
+        fits: each method's factorisations per split.
+    """
 
     source: str
     target: str
@@ -55,12 +67,22 @@ def run_transfer(source: Domain, target: Domain, *, n: int = 20, source_gamma: f
     """The honest protocol on one source -> target pair (module docstring), `splits` random target splits.
 
     Args:
-        source, target: `Domain`s. n: labelled target rows. source_gamma, gamma: ridge strengths.
-        splits: repeated random splits (>= 2). pool_size: unlabelled pool rows (default: half of what n leaves,
-            at most 1000). seed: of the splits. whiten: whiten with the source covariance. folds, pool_rounds,
-            covariance, pool_sizes: as in `choose_alphas`.
+        source: the source `Domain`.
+        target: the target `Domain`.
+        n: labelled target rows.
+        source_gamma: ridge strength of the source classifier.
+        gamma: fine-tuning ridge strength.
+        splits: repeated random splits (>= 2).
+        pool_size: unlabelled pool rows (default: half of what n leaves, at most 1000).
+        seed: of the splits.
+        whiten: whiten with the source covariance.
+        folds: as in `choose_alphas`.
+        pool_rounds: as in `choose_alphas`.
+        covariance: as in `choose_alphas`.
+        pool_sizes: as in `choose_alphas`.
+
     Returns:
-        `TransferResult`.
+        TransferResult: the configuration's results.
     """
     n = check_sample_count("n", n, minimum=2)
     splits = check_sample_count("splits", splits, minimum=2)
@@ -86,8 +108,16 @@ def run_transfer(source: Domain, target: Domain, *, n: int = 20, source_gamma: f
 
 
 def summary_rows(results) -> list[dict]:
-    """One row per configuration and method: mean and standard error over splits of the plain accuracy, the mean
-    alpha, the estimation time (ms per split), and the data the method saw."""
+    """One row per configuration and method: mean and standard error over splits of the plain accuracy, and more.
+
+    Also the mean alpha, the estimation time (ms per split), and the data the method saw.
+
+    Args:
+        results: iterable of `TransferResult`.
+
+    Returns:
+        list of dict: one row per (configuration, method).
+    """
     rows = []
     for result in results:
         for name, method in result.methods.items():

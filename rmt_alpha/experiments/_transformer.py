@@ -1,7 +1,7 @@
 """The transformer experiment: pre-train on a source domain, fine-tune on a few target samples with every method.
 
-Protocol (theory/THEORY.md section 7). A small pre-norm encoder is pre-trained on `n_source` source reviews (cached in the
-output directory as `pretrained_<hash>.npz`; the hash covers everything pre-training depends on). Before
+Protocol (theory/THEORY.md section 7). A small pre-norm encoder is pre-trained on `n_source` source reviews (cached
+in the output directory as `pretrained_<hash>.npz`; the hash covers everything pre-training depends on). Before
 pre-training, every sentiment word's token embedding gets `polarity_hint * prior_polarity * u` added, `u` a random
 unit direction: the stand-in for what broad pre-training would know about unseen words (without it, new target
 words share nothing with the source and all methods tie). For each sharing level and seed, target data are drawn
@@ -47,7 +47,9 @@ from rmt_alpha.nn._training import (
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """Everything the experiment depends on (defaults: the full run; `ExperimentConfig.quick()`: the smoke run).
+    """Everything the transformer experiment depends on (defaults: the full run; `ExperimentConfig.quick()`: smoke run).
+
+    theory/THEORY.md section 7; `sharing` plays the part of the linear model's beta.
 
     Attributes:
         sharing: the sharing levels (fraction of target sentiment words shared with the source).
@@ -56,15 +58,29 @@ class ExperimentConfig:
         methods: fine-tuning methods (see `rmt_alpha.nn.TRAINING_METHODS`).
         alpha_grid: the scalars tried by "alpha_fixed" (one picked per seed on validation accuracy).
         task: the review generator's design (its `sharing` and `flip_fraction` are overridden per run).
-        model: the encoder.
-        n_source, pretrain_epochs, pretrain_batch_size, pretrain_learning_rate: pre-training.
+        model: the encoder's `TransformerConfig`.
+        n_source: source reviews for pre-training.
+        pretrain_epochs: pre-training epochs.
+        pretrain_batch_size: pre-training batch size.
+        pretrain_learning_rate: pre-training peak learning rate.
         polarity_hint: norm of the polarity direction added to sentiment-word embeddings before pre-training.
-        n_train, n_held_out, n_val, n_test: target splits per seed.
+        n_train: target training samples per seed.
+        n_held_out: target held-out samples per seed (alpha_lora's alpha only; >= alpha_batch_size).
+        n_val: target validation samples per seed.
+        n_test: target test samples per seed.
         finetune: fine-tuning hyper-parameters shared by all methods (method-specific learning rates below).
-        full_learning_rate, head_learning_rate: AdamW learning rates of "full" and "head_only".
+        full_learning_rate: AdamW learning rate of "full".
+        head_learning_rate: AdamW learning rate of "head_only".
         pretrain_seed: seed of pre-training (initialisation, data, order).
         data_control: also run LoRA trained on train + held-out (row "lora_more_data"; needs "lora" in
             `methods`): does alpha_lora gain from alpha or just from seeing the held-out samples?
+
+    Raises:
+        ValueError: when a field is out of its range (named in the message, with the value received).
+
+    Example:
+        >>> ExperimentConfig.quick().seeds
+        1
     """
 
     sharing: tuple = (0.25, 0.75)
@@ -116,9 +132,22 @@ class ExperimentConfig:
 
     @classmethod
     def quick(cls, **overrides) -> "ExperimentConfig":
-        """A smoke run (under two minutes on two busy CPU cores): a one-block encoder (d_model 32), small
-        pre-training, one seed, one sharing level, short fine-tuning (alpha stepped every 2 adapter steps, so that it
-        moves within the few steps before early stopping). Compilation is most of its time."""
+        """A smoke run (under two minutes on two busy CPU cores).
+
+        A one-block encoder (d_model 32), small pre-training, one seed, one sharing level, short fine-tuning (alpha
+        stepped every 2 adapter steps, so that it moves within the few steps before early stopping). Compilation is
+        most of its time.
+
+        Args:
+            **overrides: fields of `ExperimentConfig` that replace the smoke run's settings.
+
+        Returns:
+            ExperimentConfig: the smoke-run config.
+
+        Example:
+            >>> ExperimentConfig.quick(seeds=2).sharing
+            (0.25,)
+        """
         model = TransformerConfig(vocab_size=ReviewTask().vocab_size, d_model=32, d_mlp=64, num_layers=1,
                                   init_scale=0.1)
         settings = dict(sharing=(0.25,), seeds=1, model=model, n_source=2000, pretrain_epochs=2,
@@ -129,13 +158,29 @@ class ExperimentConfig:
         return cls(**settings)
 
     def method_config(self, method: str, alpha_value: float = 1.0) -> FinetuneConfig:
-        """The fine-tuning config of `method` (its learning rate, and alpha for "alpha_fixed")."""
+        """The fine-tuning config of a method: its learning rate, and alpha for "alpha_fixed".
+
+        Args:
+            method: one of `rmt_alpha.nn.TRAINING_METHODS`.
+            alpha_value: the fixed alpha ("alpha_fixed" only).
+
+        Returns:
+            FinetuneConfig: `finetune` with that method, learning rate and alpha value.
+
+        Example:
+            >>> ExperimentConfig().method_config("head_only").learning_rate
+            0.01
+        """
         rate = {"full": self.full_learning_rate, "head_only": self.head_learning_rate}.get(
             method, self.finetune.learning_rate)
         return dataclasses.replace(self.finetune, method=method, learning_rate=rate, alpha_value=alpha_value)
 
     def pretraining_key(self) -> str:
-        """A hash of everything pre-training depends on (names the cache file)."""
+        """A hash of everything pre-training depends on (names the cache file).
+
+        Returns:
+            str: 12 hexadecimal characters.
+        """
         task = dataclasses.replace(self.task, sharing=0.0, flip_fraction=0.0)  # the source side only
         text = json.dumps([dataclasses.asdict(task), dataclasses.asdict(self.model), self.n_source,
                            self.pretrain_epochs, self.pretrain_batch_size, self.pretrain_learning_rate,
@@ -153,8 +198,16 @@ def _row_names(config: ExperimentConfig) -> tuple:
 
 
 class ExperimentResult(NamedTuple):
-    """Outcome: every run (`runs`), the per-(sharing, method) summary, paired differences against LoRA, the
-    parameter counts, the pre-trained model's source accuracy, and the written files."""
+    """Outcome of `run_experiment`.
+
+    Attributes:
+        runs: one dict per (sharing, seed, method): accuracies, steps, alpha statistics, wall time.
+        summary: per (sharing, method) mean and standard error over seeds.
+        paired: paired differences against LoRA, per sharing level.
+        parameters: parameter counts (base, lora, alpha, head, alpha overhead over LoRA).
+        source_accuracy: the pre-trained model's accuracy on fresh source reviews.
+        files: the written files (table, results, figures).
+    """
 
     runs: list
     summary: list
@@ -167,8 +220,14 @@ class ExperimentResult(NamedTuple):
 def pretrained_params(config: ExperimentConfig, out: str, progress: bool = True) -> tuple[dict, float, bool]:
     """Load the cached pre-trained parameters from `out`, or pre-train and cache them.
 
+    Args:
+        config: the `ExperimentConfig` (its pre-training fields name the cache file).
+        out: the output folder holding `pretrained_<hash>.npz`.
+        progress: show a progress bar while pre-training.
+
     Returns:
-        `(params, source_accuracy, loaded)`: source accuracy on 2000 fresh source reviews.
+        tuple: `(params, source_accuracy, loaded)`, the parameters, their accuracy on 2000 fresh source reviews, and
+        whether they came from the cache.
     """
     from rmt_alpha.nn._models import init_params
 
@@ -245,7 +304,21 @@ def _figures(runs, summary, config, out) -> dict:
     return files
 
 def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) -> ExperimentResult:
-    """Pre-train (or load the cache), fine-tune every method over seeds and sharing levels, write the outputs."""
+    """Pre-train (or load the cache), fine-tune every method over seeds and sharing levels, write the outputs.
+
+    The protocol of the module docstring (theory/THEORY.md section 7).
+
+    Args:
+        config: the `ExperimentConfig`.
+        out: output folder (results.json, table.md, figures, checkpoints/, the pre-training cache).
+        progress: show progress bars.
+
+    Returns:
+        ExperimentResult: runs, summaries, paired differences, parameter counts, source accuracy and files.
+
+    Example:
+        >>> run_experiment(ExperimentConfig.quick(), "out/transformer")   # doctest: +SKIP
+    """
     from tqdm.auto import tqdm
 
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)

@@ -5,6 +5,8 @@
 `w_alpha = Q (X^T y / n + alpha gamma w_s)` as `target_part + alpha * source_part` (one factorisation for every
 alpha); `ridge_classifier` is its alpha = 0 part with `w_s = 0`; `exact_scores` and `test_scores` score a grid of
 alphas; `fit_and_score` does all of it on given arrays, vectorised over splits, with its inputs checked.
+Every factorisation is an `spd_solve`; `solve_one_at_a_time(platform)` is where a vmapped batch of them is
+decided to run one at a time (CPU) or as one batched call (GPU, TPU).
 """
 
 from rmt_alpha.linear._engine import (
@@ -21,6 +23,12 @@ from rmt_alpha.linear._engine import (
 )
 from rmt_alpha.linear._engine import (
     ridge_classifier as ridge_classifier,
+)
+from rmt_alpha.linear._engine import (
+    solve_one_at_a_time as solve_one_at_a_time,
+)
+from rmt_alpha.linear._engine import (
+    spd_solve as spd_solve,
 )
 from rmt_alpha.linear._engine import (
     test_scores as test_scores,
@@ -40,5 +48,7 @@ __all__ = [
     "fit_ridge",
     "ridge_classifier",
     "Scores",
+    "solve_one_at_a_time",
+    "spd_solve",
     "test_scores",
 ]

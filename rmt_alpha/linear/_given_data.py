@@ -86,27 +86,41 @@ def _check_disjoint(train_rows, test_rows) -> None:
 
 def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=None, train_index=None,
                   test_index=None, dtype="float32") -> Scores:
-    """Fine-tune on given target data for every alpha and score on given test data: the engine's
-    `fit_affine` and `test_scores`, for real features. Vectorised over many target splits in one compiled call.
+    """Fine-tune on given target data for every alpha and score on given test data, vectorised over splits.
 
-    `w_alpha = Q (X^T y / n + alpha gamma w_s)`; scores are the test accuracy (`y g > 0`), `mean(y g)` and
-    `mean(g^2)` of `g = X_test w_alpha`.
+    The engine's `fit_affine` and `test_scores` for real features, in one compiled call for many target splits:
+    `w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1` (theory/THEORY.md section 1); the
+    scores are the test accuracy (`y g > 0`), `mean(y g)` and `mean(g^2)` of `g = X_test w_alpha`. Labels may be
+    {-1, +1} or {0, 1} (mapped by `2 y - 1`). A test part without a split axis is shared by every split; the split
+    counts of the train and test parts must agree when both have one.
 
     Args:
         source: the source classifier `w_s` (1-D, length p), or a pair `(source_X, source_y)` of source data
             ((N, p) and (N,)) on which the ridge classifier is fitted with `source_gamma`.
-        X, y: target training data, (n, p) and (n,), or stacked splits (splits, n, p) and (splits, n); or, with
-            `train_index` of shape (n,) or (splits, n), the pool of rows (n_pool, p), (n_pool,) to select from.
-        X_test, y_test: target test data, in the same three layouts (with `test_index`).
-        alpha: scalar or 1-D array (k,). gamma: fine-tuning ridge strength > 0.
-        source_gamma: the source ridge strength (> 0), required with source data.
-        dtype: 'float32' or 'float64' (as in `simulate`).
-        Labels may be {-1, +1} or {0, 1} (mapped by `2 y - 1`). A test part without a split axis is shared by
-        every split; the split counts of the train and test parts must agree when both have one.
-    Returns:
-        `Scores` of float64 numpy arrays, shape (k,), or (splits, k) when any part has a split axis.
+        X: target training features: (n, p), or stacked splits (splits, n, p), or, with `train_index`, the pool of
+            rows (n_pool, p) to select from.
+        y: target training labels, (n,), (splits, n) or (n_pool,), matching `X`.
+        X_test: target test features, in the same three layouts as `X` (the pool with `test_index`).
+        y_test: target test labels, matching `X_test`.
+        alpha: scalar or 1-D array (k,) of alphas.
+        gamma: fine-tuning ridge strength > 0 (keyword-only).
+        source_gamma: the source ridge strength (> 0), required with source data (keyword-only).
+        train_index: None, or integer rows of `X` of shape (n,) or (splits, n) (keyword-only).
+        test_index: None, or integer rows of `X_test` of shape (n_test,) or (splits, n_test); when `X_test is X`,
+            disjoint from `train_index` in every split (keyword-only).
+        dtype: 'float32' or 'float64', the working precision (as in `simulate`; keyword-only).
 
-    Example (30 random splits of a pool: 20 training rows and 100 test rows each):
+    Returns:
+        Scores: float64 numpy arrays of shape (k,), or (splits, k) when any part has a split axis.
+
+    Raises:
+        ValueError: for a malformed input (shapes, labels, indices out of range, overlapping train and test rows,
+            a missing `source_gamma`), naming the parameter; or when the scores are not finite in `dtype`.
+        TypeError: for non-integer indices or an unknown dtype.
+
+    Example:
+        30 random splits of a pool, 20 training rows and 100 test rows each:
+
         >>> rng = np.random.default_rng(0)
         >>> pool_y = np.where(np.arange(500) % 2 == 0, 1.0, -1.0)
         >>> pool_X = np.outer(pool_y, np.full(10, 0.5)) + rng.standard_normal((500, 10))
@@ -156,16 +170,21 @@ def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=No
 
 
 def fit_ridge(X, y, gamma, *, names=("X", "y", "gamma")) -> np.ndarray:
-    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n` of given data, in float64 (the engine's
-    `ridge_classifier`, primal or dual form by shape; theory/THEORY.md section 1).
+    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n` of given data, in float64.
+
+    The engine's `ridge_classifier` (primal or dual form by shape; theory/THEORY.md section 1), with its inputs checked.
 
     Args:
         X: (n, p) features.
         y: (n,) labels in {-1, +1} or {0, 1} (mapped by `2 y - 1`).
         gamma: ridge strength > 0.
-        names: the argument names used in error messages.
+        names: the argument names used in error messages, `(X, y, gamma)` (keyword-only).
+
     Returns:
-        `w`, a float64 numpy array of shape (p,).
+        np.ndarray: `w`, float64 of shape (p,).
+
+    Raises:
+        ValueError: when `gamma` is not positive, the data are not finite or the shapes do not match.
 
     Example:
         >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])

@@ -12,6 +12,9 @@ which is what the paper's PyTorch code does (it scales the base layer's output, 
 
 DoRA (Liu et al. 2024, arXiv 2402.09353): `W = m ⊙ V / ||V||`, `V = W0 + s B A`, the norm taken per output
 feature (row-wise in the `(out, in)` layout), magnitude `m` (one per output feature) initialised to `||W0||`.
+Gradients treat `||V||` as a constant (`jax.lax.stop_gradient`), as the DoRA paper does (section 4.3: it saves the
+memory of the norm's backward pass at no measured loss of accuracy) and as PEFT does: the forward value is the
+formula above, the gradient with respect to A and B is that of `(m / c) ⊙ (W0 + s B A)` with `c = ||V||` held fixed.
 
 Layouts (the output axis carries alpha and the DoRA magnitude):
     "in_out": kernel (in, out), `y = x @ W` (JAX/flax Dense, this project's model). alpha on axis -1.
@@ -46,16 +49,24 @@ DEFAULT_TARGETS = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel",
 
 @dataclass(frozen=True)
 class AdapterConfig:
-    """Which weights to adapt and how.
+    """Which weights to adapt and how (theory/THEORY.md section 7).
 
     Attributes:
         targets: glob patterns over weight paths; each must match at least one 2-D weight.
         rank: LoRA rank r, 1 <= r <= min(in, out) of every adapted weight.
-        lora_alpha: PEFT's `lora_alpha`; the update is scaled by `lora_scale = lora_alpha / rank`.
+        lora_alpha: PEFT's `lora_alpha` (> 0); the update is scaled by `lora_scale = lora_alpha / rank`.
         kind: "alpha_lora" (alpha ⊙ W0 x + s B A x; alpha = 1 is LoRA) or "dora".
         alpha_init: initial alpha (1 = the base model at init; another value for "alpha fixed at a scalar").
         layout: "in_out" (x @ W) or "out_in" (x @ W.T); see the module docstring.
         rescale_bias: also rescale the bias by alpha (the paper's code); default False.
+
+    Raises:
+        TypeError: when `targets` is a single string.
+        ValueError: when a field is out of its range (named in the message, with the value received).
+
+    Example:
+        >>> AdapterConfig(rank=8, lora_alpha=16.0).lora_scale
+        2.0
     """
 
     targets: tuple = DEFAULT_TARGETS
@@ -88,7 +99,18 @@ class AdapterConfig:
 
 
 class ParameterCounts(NamedTuple):
-    """Parameter counts: the base model, and per adapter part (LoRA A + B, alpha, DoRA magnitude)."""
+    """Parameter counts: the base model, and per adapter part (LoRA A + B, alpha, DoRA magnitude).
+
+    Attributes:
+        base: scalars in the base model's parameters.
+        lora: scalars in the LoRA factors A and B.
+        alpha: scalars in the alphas (one per output feature of each adapted weight).
+        magnitude: scalars in DoRA's magnitudes.
+
+    Example:
+        >>> ParameterCounts(base=1000, lora=80, alpha=8, magnitude=0).alpha_overhead
+        0.1
+    """
 
     base: int
     lora: int
@@ -112,17 +134,30 @@ def _lora_delta(adapter: dict, layout: str):
 
 
 def _dora_gain(w0, adapter: dict, config: AdapterConfig):
-    """`m / ||W0 + s delta||`, the norm over the input axis (one value per output feature)."""
+    """`m / ||W0 + s delta||`, the norm over the input axis (one value per output feature), the norm detached from
+    the gradient (DoRA paper section 4.3, PEFT)."""
     direction = w0 + config.lora_scale * _lora_delta(adapter, config.layout)
     in_axis = 0 if config.layout == "in_out" else 1
-    return adapter["magnitude"] / jnp.linalg.norm(direction, axis=in_axis)
+    return adapter["magnitude"] / jax.lax.stop_gradient(jnp.linalg.norm(direction, axis=in_axis))
 
 
 def select_paths(params: dict, patterns) -> list:
-    """The sorted paths of the 2-D weights matched by the glob `patterns`.
+    """The sorted paths of the 2-D weights matched by the glob patterns.
+
+    Args:
+        params: the nested parameter dict.
+        patterns: a sequence of `fnmatch` glob patterns over the "/"-joined paths.
+
+    Returns:
+        list of str: the matched paths, sorted.
 
     Raises:
+        TypeError: when `patterns` is a single string.
         ValueError: no patterns; a pattern that matches no leaf; a pattern that matches a leaf that is not 2-D.
+
+    Example:
+        >>> select_paths({"a": {"kernel": np.ones((2, 2)), "bias": np.ones(2)}}, ["*/kernel"])
+        ['a/kernel']
     """
     if isinstance(patterns, str):
         raise TypeError(f"patterns must be a sequence of glob patterns, got the string {patterns!r}")
@@ -148,10 +183,27 @@ def init_adapters(key, params: dict, config: AdapterConfig) -> dict:
     """Adapters for every weight selected by `config.targets`: `A` random, `B = 0`, alpha = `alpha_init`.
 
     `A` is uniform in `[-1/sqrt(in), 1/sqrt(in)]` (PEFT's kaiming-uniform with a = sqrt(5)); DoRA's magnitude
-    starts at `||W0||` per output feature, so the adapted model starts at the base model.
+    starts at `||W0||` per output feature, so the adapted model starts at the base model (theory/THEORY.md
+    section 7).
+
+    Args:
+        key: a JAX PRNG key.
+        params: the nested parameter dict of the base model.
+        config: the `AdapterConfig`.
+
+    Returns:
+        dict: the adapter pytree mirroring the selected paths, each `{"lora_A", "lora_B", "alpha"}` (or
+        `"magnitude"` for DoRA).
 
     Raises:
         ValueError: `rank` larger than `min(in, out)` of a selected weight (and see `select_paths`).
+
+    Example:
+        >>> params = {"layer": {"kernel": jnp.ones((3, 2)), "bias": jnp.zeros(2)}}
+        >>> config = AdapterConfig(targets=("layer/kernel",), rank=1)
+        >>> adapters = init_adapters(jax.random.key(0), params, config)
+        >>> sorted(adapters["layer"]["kernel"]), adapters["layer"]["kernel"]["alpha"].tolist()
+        (['alpha', 'lora_A', 'lora_B'], [1.0, 1.0])
     """
     flat = flatten_tree(params)
     paths = select_paths(params, config.targets)
@@ -182,7 +234,18 @@ def init_adapters(key, params: dict, config: AdapterConfig) -> dict:
 
 
 def adapter_paths(adapters: dict) -> list:
-    """The weight paths that carry an adapter (sorted)."""
+    """The weight paths that carry an adapter (sorted).
+
+    Args:
+        adapters: the adapter pytree (`init_adapters`).
+
+    Returns:
+        list of str: the adapted weights' paths.
+
+    Example:
+        >>> adapter_paths({"layer": {"kernel": {"alpha": np.ones(2), "lora_A": np.ones((3, 1))}}})
+        ['layer/kernel']
+    """
     return sorted({path.rsplit("/", 1)[0] for path in flatten_tree(adapters)})
 
 
@@ -196,13 +259,27 @@ def _adapter_at(adapters: dict, path: str) -> dict:
 class AdaptedKernel:
     """An adapted weight for the un-merged forward: `project(x) = g ⊙ (x W0) + s c ⊙ ((x A) B)`.
 
-    alpha-LoRA: g = alpha, c = 1. DoRA: g = c = m / ||W0 + s delta||. The model's `dense` calls `project`.
+    alpha-LoRA: g = alpha, c = 1. DoRA: g = c = m / ||W0 + s delta||. The model's `dense` calls `project`
+    (theory/THEORY.md section 7).
+
+    Args:
+        w0: the frozen weight, (in, out) or (out, in) by `config.layout`.
+        adapter: that weight's adapter dict (`lora_A`, `lora_B`, and `alpha` or `magnitude`).
+        config: the `AdapterConfig`.
     """
 
     def __init__(self, w0, adapter: dict, config: AdapterConfig):
         self.w0, self.adapter, self.config = w0, adapter, config
 
     def project(self, x):
+        """The adapted layer's product `g ⊙ (x W0) + s c ⊙ ((x A) B)`, bias excluded.
+
+        Args:
+            x: (..., in) inputs.
+
+        Returns:
+            jax.Array: (..., out).
+        """
         layout, s = self.config.layout, self.config.lora_scale
         a, b = self.adapter["lora_A"], self.adapter["lora_B"]
         if layout == "in_out":
@@ -226,7 +303,19 @@ def _check_adapters_fit(params: dict, adapters: dict) -> dict:
 def adapted_params(params: dict, adapters: dict, config: AdapterConfig) -> dict:
     """Params whose adapted kernels are `AdaptedKernel`s (the un-merged forward of the project's model).
 
-    With `rescale_bias`, the sibling bias becomes `alpha ⊙ b` (alpha-LoRA only).
+    `y = alpha ⊙ (W0 x) + b + s B A x` (theory/THEORY.md section 7). With `rescale_bias`, the sibling bias becomes
+    `alpha ⊙ b` (alpha-LoRA only).
+
+    Args:
+        params: the nested parameter dict of the base model.
+        adapters: the adapter pytree (`init_adapters`).
+        config: the `AdapterConfig` the adapters were built with.
+
+    Returns:
+        dict: a parameter dict for `apply` / `pooled_features`.
+
+    Raises:
+        ValueError: when the adapters name weights that `params` does not have.
     """
     flat = dict(_check_adapters_fit(params, adapters))
     for path in adapter_paths(adapters):
@@ -238,47 +327,105 @@ def adapted_params(params: dict, adapters: dict, config: AdapterConfig) -> dict:
     return unflatten_tree(flat)
 
 
-def merge(params: dict, adapters: dict, config: AdapterConfig) -> dict:
+def merge(params: dict, adapters: dict, config: AdapterConfig, *, safe_merge: bool = True) -> dict:
     """Plain params with every adapted weight merged: `diag(alpha) W0 + s B A` (DoRA: `m ⊙ V / ||V||`).
 
-    In the "in_out" layout `diag(alpha) W0` means `W0 * alpha[None, :]`. With `rescale_bias`, `b -> alpha ⊙ b`.
-    Works for any pytree whose `apply` uses the layout given in the config.
+    theory/THEORY.md section 7. In the "in_out" layout `diag(alpha) W0` means `W0 * alpha[None, :]`. With
+    `rescale_bias`, `b -> alpha ⊙ b`. Works for any pytree whose `apply` uses the layout given in the config.
+
+    Args:
+        params: the nested parameter dict of the base model.
+        adapters: the adapter pytree (`init_adapters`, trained).
+        config: the `AdapterConfig` the adapters were built with.
+        safe_merge: check that every merged weight is finite (as PEFT's `safe_merge`) and raise naming the adapter
+            otherwise: a NaN alpha or LoRA factor would otherwise spread into the whole weight. Concrete arrays
+            only: inside `jax.jit` the values are not known and the check is skipped.
+
+    Returns:
+        dict: the merged parameter dict, same structure as `params`.
+
+    Raises:
+        ValueError: when the adapters name weights that `params` does not have; with `safe_merge`, a merged weight
+            (or rescaled bias) that holds NaN or infinity.
+
+    Example:
+        >>> params = {"layer": {"kernel": jnp.ones((3, 2)), "bias": jnp.zeros(2)}}
+        >>> config = AdapterConfig(targets=("layer/kernel",), rank=1, alpha_init=2.0)
+        >>> merged = merge(params, init_adapters(jax.random.key(0), params, config), config)
+        >>> merged["layer"]["kernel"].tolist()
+        [[2.0, 2.0], [2.0, 2.0], [2.0, 2.0]]
     """
     flat = dict(_check_adapters_fit(params, adapters))
     for path in adapter_paths(adapters):
         adapter, w0 = _adapter_at(adapters, path), flat[path]
         update = config.lora_scale * _lora_delta(adapter, config.layout)
+        changed = [path]
         if config.kind == "alpha_lora":
             flat[path] = _per_output(adapter["alpha"], config.layout) * w0 + update
             bias_path = path.rsplit("/", 1)[0] + "/bias" if "/" in path else "bias"
             if config.rescale_bias and bias_path in flat:
                 flat[bias_path] = adapter["alpha"] * flat[bias_path]
+                changed.append(bias_path)
         else:
             flat[path] = _per_output(_dora_gain(w0, adapter, config), config.layout) * (w0 + update)
+        for name in changed if safe_merge else ():
+            if not isinstance(flat[name], jax.core.Tracer) and not np.all(np.isfinite(np.asarray(flat[name]))):
+                bad = sorted(key for key, value in adapter.items() if not np.all(np.isfinite(np.asarray(value))))
+                raise ValueError(f"merging the adapter at {path!r} gives non-finite values in {name!r} (non-finite "
+                                 f"adapter entries: {bad or 'none; the product overflowed'}): the adapter is broken")
     return unflatten_tree(flat)
 
 
-def unmerge(merged: dict, adapters: dict, config: AdapterConfig, *, min_abs_alpha: float = 1e-6) -> dict:
+def unmerge(merged: dict, adapters: dict, config: AdapterConfig, *, rtol: float = 1e-4) -> dict:
     """Recover the base weights: `W0 = diag(1 / alpha) (W - s B A)` (and `b = b' / alpha` with `rescale_bias`).
 
+    The inverse of `merge` for alpha-LoRA (theory/THEORY.md section 7). The merged weight holds
+    `alpha W0 + s B A` rounded to its dtype, and dividing by alpha amplifies that rounding. Per output feature j
+    (norms over the input axis, `eps` of the weight's dtype) the recovered row has a relative error of about
+
+        eps (|W_j| + |s (B A)_j|) / (|alpha_j| |W0_j|),
+
+    which must not exceed `rtol` (float32, alpha = 1e-5 and a LoRA update as large as W0: about 2e-2).
+
+    Args:
+        merged: the merged parameter dict (`merge`).
+        adapters: the adapter pytree that was merged.
+        config: the `AdapterConfig` the adapters were built with.
+        rtol: the largest estimated relative error accepted per output feature (> 0; keyword-only).
+
+    Returns:
+        dict: the base parameter dict.
+
     Raises:
-        ValueError: some |alpha| < `min_abs_alpha` (the base weight cannot be recovered); DoRA adapters (the
-            merged weight fixes `W0` only up to a positive factor per output feature, so it is not invertible).
+        ValueError: a non-finite alpha; an output feature whose estimated relative error exceeds `rtol` (for
+            instance alpha = 0); DoRA adapters (the merged weight fixes `W0` only up to a positive factor per
+            output feature, so it is not invertible); adapters naming weights that `merged` does not have.
     """
     if config.kind != "alpha_lora":
         raise ValueError(f"unmerge needs alpha-LoRA adapters, got kind={config.kind!r}: a DoRA-merged weight "
                          "determines W0 only up to a positive factor per output feature")
-    min_abs_alpha = check_positive_float("min_abs_alpha", min_abs_alpha)
+    rtol = check_positive_float("rtol", rtol)
     flat = dict(_check_adapters_fit(merged, adapters))
+    in_axis = 0 if config.layout == "in_out" else 1
     for path in adapter_paths(adapters):
         adapter = _adapter_at(adapters, path)
         alpha = np.asarray(adapter["alpha"])
-        if np.any(np.abs(alpha) < min_abs_alpha):
-            worst = int(np.argmin(np.abs(alpha)))
-            raise ValueError(f"cannot unmerge {path!r}: alpha[{worst}] = {alpha[worst]!r} has |alpha| < "
-                             f"min_abs_alpha = {min_abs_alpha}")
-        update = config.lora_scale * _lora_delta(adapter, config.layout)
-        flat[path] = (flat[path] - update) / _per_output(adapter["alpha"], config.layout)
+        if not np.all(np.isfinite(alpha)):
+            worst = int(np.flatnonzero(~np.isfinite(alpha))[0])
+            raise ValueError(f"cannot unmerge {path!r}: alpha[{worst}] = {alpha[worst]!r} is not finite")
+        weight = np.asarray(flat[path])
+        update = np.asarray(config.lora_scale * _lora_delta(adapter, config.layout))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            base = (weight - update) / _per_output(alpha, config.layout)
+            error = (np.finfo(weight.dtype).eps * (np.linalg.norm(weight, axis=in_axis) + np.linalg.norm(
+                update, axis=in_axis)) / (np.abs(alpha) * np.linalg.norm(base, axis=in_axis)))
+        if not np.all(error <= rtol):  # NaN (alpha = 0) fails too
+            worst = int(np.nanargmax(np.where(np.isnan(error), np.inf, error)))
+            raise ValueError(f"cannot unmerge {path!r}: output feature {worst} (alpha[{worst}] = {alpha[worst]:.3g}) "
+                             f"would be recovered with a relative error of about {error[worst]:.2g} > rtol = {rtol:g} "
+                             f"(the merged {weight.dtype} weight stores alpha W0 + s B A; dividing by a small alpha "
+                             "amplifies its rounding)")
+        flat[path] = jnp.asarray(base, dtype=weight.dtype)
         bias_path = path.rsplit("/", 1)[0] + "/bias" if "/" in path else "bias"
         if config.rescale_bias and bias_path in flat:
             flat[bias_path] = flat[bias_path] / adapter["alpha"]
@@ -286,12 +433,36 @@ def unmerge(merged: dict, adapters: dict, config: AdapterConfig, *, min_abs_alph
 
 
 def count_parameters(tree) -> int:
-    """Number of scalars in a pytree."""
+    """Number of scalars in a pytree.
+
+    Args:
+        tree: any pytree of arrays.
+
+    Returns:
+        int: the total number of entries of its leaves.
+
+    Example:
+        >>> count_parameters({"a": np.ones((2, 3)), "b": [np.ones(4)]})
+        10
+    """
     return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(tree)))
 
 
 def parameter_counts(params: dict, adapters: dict) -> ParameterCounts:
-    """Base-model parameters and the adapters' LoRA (A + B), alpha and DoRA-magnitude parameters."""
+    """Base-model parameters and the adapters' LoRA (A + B), alpha and DoRA-magnitude parameters.
+
+    Args:
+        params: the base model's parameter pytree.
+        adapters: the adapter pytree.
+
+    Returns:
+        ParameterCounts: `(base, lora, alpha, magnitude)`.
+
+    Example:
+        >>> adapters = {"w": {"lora_A": np.ones((3, 1)), "lora_B": np.ones((1, 2)), "alpha": np.ones(2)}}
+        >>> parameter_counts({"w": np.ones((3, 2))}, adapters)
+        ParameterCounts(base=6, lora=5, alpha=2, magnitude=0)
+    """
     flat = flatten_tree(adapters)
     part = lambda name: int(sum(np.size(v) for p, v in flat.items() if p.endswith("/" + name)))
     return ParameterCounts(base=count_parameters(params), lora=part("lora_A") + part("lora_B"),
@@ -299,8 +470,20 @@ def parameter_counts(params: dict, adapters: dict) -> ParameterCounts:
 
 
 def alpha_statistics(adapters: dict) -> dict:
-    """Per adapted weight path: `{"mean", "std", "min", "max"}` of its learned alphas (weights without alpha,
-    such as DoRA's, are left out)."""
+    """Per adapted weight path: the mean, std, min and max of its learned alphas.
+
+    Weights without alpha (DoRA's) are left out.
+
+    Args:
+        adapters: the adapter pytree.
+
+    Returns:
+        dict: `{path: {"mean", "std", "min", "max"}}` of floats.
+
+    Example:
+        >>> alpha_statistics({"w": {"alpha": np.array([1.0, 3.0]), "lora_A": np.ones((2, 1))}})
+        {'w': {'mean': 2.0, 'std': 1.0, 'min': 1.0, 'max': 3.0}}
+    """
     stats = {}
     for path in adapter_paths(adapters):
         alpha = _adapter_at(adapters, path).get("alpha")

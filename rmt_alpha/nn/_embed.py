@@ -22,8 +22,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
-from rmt_alpha._io import atomic_write
+from rmt_alpha._io import atomic_write, cache_root
 from rmt_alpha.nn._models import flatten_tree, hidden_states, padding_mask, pool
 from rmt_alpha.nn._pretrained import Pretrained, encode
 
@@ -63,6 +64,14 @@ def _texts_digest(texts) -> str:
         digest.update(len(data).to_bytes(8, "little"))
         digest.update(data)
     return digest.hexdigest()
+
+
+def _read_cached(path: Path):
+    """The array stored at `path`, or None when there is none or it cannot be read (then it is recomputed)."""
+    try:
+        return np.load(path)
+    except (OSError, ValueError, EOFError):
+        return None
 
 
 def _embed_batch(params, ids, config, pooling: str, normalize: bool):
@@ -108,36 +117,26 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
     tokens, special tokens included), "mean": `e_i = (1 / L_i) sum_t h_it` over the real tokens only, "first":
     `e_i = h_i0` (the [CLS] / <s> token, no pooler); `normalize` divides by `|e_i|`.
 
-    Parameters
-    ----------
-    model
-        A `Pretrained` from `load_pretrained` (BERT or RoBERTa); its head is not used.
-    texts
-        Sequence of n strings (an empty text gives the embedding of the special tokens alone).
-    pooling
-        "mean" (sentence-transformers' mean pooling) or "first".
-    normalize
-        Scale each embedding to unit Euclidean norm (all-MiniLM-L6-v2 as sentence-transformers ships it does).
-    batch_size
-        Rows per forward pass (memory grows as batch_size * max_length * d).
-    max_length
-        Tokens kept per text, special tokens included (default: 256, as all-MiniLM-L6-v2 was trained, or the
-        checkpoint's position table if shorter).
-    cache
-        True: read and write `<cache_root()>/embeddings/`; a folder: use that; False: no disk cache.
-    progress
-        Show a tqdm bar (default: when there are more than 20 batches).
+    Args:
+        model: a `Pretrained` from `load_pretrained` (BERT or RoBERTa); its head is not used.
+        texts: sequence of n strings (an empty text gives the embedding of the special tokens alone).
+        pooling: "mean" (sentence-transformers' mean pooling) or "first".
+        normalize: scale each embedding to unit Euclidean norm (all-MiniLM-L6-v2 as sentence-transformers ships it
+            does).
+        batch_size: rows per forward pass (memory grows as batch_size * max_length * d).
+        max_length: tokens kept per text, special tokens included (default: 256, as all-MiniLM-L6-v2 was trained, or
+            the checkpoint's position table if shorter).
+        cache: True: read and write `<cache_root()>/embeddings/`; a folder: use that; False: no disk cache.
+        progress: show a tqdm bar (default: when there are more than 20 batches).
 
-    Returns
-    -------
-    numpy.ndarray
-        (n, d) float32, row i the embedding of texts[i]; the same inputs give the same array bit for bit.
+    Returns:
+        numpy.ndarray: (n, d) float32, row i the embedding of texts[i]; the same inputs give the same array bit for bit.
 
-    Examples
-    --------
-    >>> model = load_pretrained(find_item("minilm"), num_classes=2)       # doctest: +SKIP
-    >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
-    (2, 384)
+    Example:
+        >>> from rmt_alpha.data import minilm_directory                        # after `rmt-alpha fetch minilm`
+        >>> model = load_pretrained(minilm_directory(), num_classes=2)       # doctest: +SKIP
+        >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
+        (2, 384)
     """
     texts, max_length = _check(texts, pooling, normalize, batch_size, max_length, model)
     d = model.config.d_model
@@ -145,28 +144,20 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
         return np.zeros((0, d), np.float32)
     path = None
     if cache is not False:
-        if cache is True:
-            from rmt_alpha.data._cache import cache_root
-
-            folder = cache_root() / "embeddings"
-        else:
-            folder = Path(cache)
+        folder = cache_root() / "embeddings" if cache is True else Path(cache)
         settings = json.dumps({"pooling": pooling, "normalize": normalize, "max_length": max_length,
                                "version": _CACHE_VERSION}, sort_keys=True)
         key = hashlib.sha256(f"{model_fingerprint(model)}|{_texts_digest(texts)}|{settings}".encode()).hexdigest()
         path = folder / f"{key[:32]}-{pooling}{'-normalized' if normalize else ''}.npy"
-        if path.is_file():
-            cached = np.load(path)
-            if cached.shape == (len(texts), d):
-                return cached
+        cached = _read_cached(path)
+        if cached is not None and cached.shape == (len(texts), d):
+            return cached
     ids = encode(model, texts, max_length=max_length)
     lengths = (ids != model.config.pad_token_id).sum(axis=1)   # encode refuses a pad id inside a text
     order = np.argsort(lengths, kind="stable")
     rungs = _ladder(max_length)
     starts = range(0, len(texts), batch_size)
     out = np.empty((len(texts), d), np.float32)
-    from tqdm.auto import tqdm
-
     show = len(starts) > 20 if progress is None else bool(progress)
     for start in tqdm(starts, desc="embed", unit="batch", disable=not show):
         rows = order[start: start + batch_size]

@@ -47,25 +47,38 @@ _CLASSIFIERS = ("linear", "dense_tanh")
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Shape and variant of the encoder; checked when built.
+    """Shape and variant of the encoder; checked when built (theory/THEORY.md section 7's test bed).
+
+    A frozen, hashable dataclass, so it can be a static argument of `jax.jit`.
 
     Attributes:
-        vocab_size, max_len: token vocabulary and sequence length (positions 0 .. max_len - 1).
-        d_model, num_heads, d_mlp, num_layers: width, attention heads (must divide d_model), MLP width, blocks.
-        num_classes: outputs of the head.
+        vocab_size: size of the token vocabulary.
+        max_len: sequence length (positions 0 .. max_len - 1).
+        d_model: model width.
+        num_heads: attention heads (must divide d_model).
+        d_mlp: MLP hidden width.
+        num_layers: number of blocks.
+        num_classes: outputs of the head (>= 2).
         norm_position: "pre" (x + f(LN(x)), then a final LayerNorm) or "post" (BERT: LN of the embeddings,
             x = LN(x + f(x)), no final LayerNorm).
         activation: MLP non-linearity, "relu" or "gelu" (exact, x * Phi(x)).
         type_vocab_size: token-type (segment) embeddings; 0 = none.
         position_offset: first position id of a non-pad token (RoBERTa: padding_idx + 1 = 2; then
             `pad_token_id` must be `position_offset - 1`). Sequences hold at most `max_len - position_offset` tokens.
-        init_scale: standard deviation of the normal initialisation of embeddings and kernels.
-        layer_norm_eps: LayerNorm epsilon.
+        init_scale: standard deviation of the normal initialisation of embeddings and kernels (> 0).
+        layer_norm_eps: LayerNorm epsilon (> 0).
         pooling: "mean" (over non-pad tokens) or "first" (the [CLS] / <s> token).
         pooler: BERT's pooler `tanh(dense(.))` on the pooled token (a pre-trained encoder weight, not the head).
         classifier: "linear" head, or "dense_tanh" (RoBERTa's classification head, dense + tanh + linear).
         pad_token_id: the padding token (masked as attention key); None = no padding.
         sep_token_id: the separator that ends segment 0 (token types); None = one segment.
+
+    Raises:
+        ValueError: when a field is out of its range (named in the message, with the value received).
+
+    Example:
+        >>> TransformerConfig(d_model=32, num_heads=4).d_mlp
+        128
     """
 
     vocab_size: int = 600
@@ -118,7 +131,18 @@ class TransformerConfig:
 
 
 def parameter_shapes(config: TransformerConfig) -> dict:
-    """Path -> shape of every parameter, in a fixed order."""
+    """Path -> shape of every parameter, in a fixed order.
+
+    Args:
+        config: the `TransformerConfig`.
+
+    Returns:
+        dict: `{"embed/token": (vocab_size, d_model), ...}`, one entry per leaf of `init_params`.
+
+    Example:
+        >>> parameter_shapes(TransformerConfig(num_layers=1))["blocks/0/mlp/fc1/kernel"]
+        (64, 128)
+    """
     c, shapes = config, {"embed/token": (config.vocab_size, config.d_model),
                          "embed/position": (config.max_len, config.d_model)}
     if c.type_vocab_size:
@@ -150,6 +174,13 @@ def init_params(key, config: TransformerConfig) -> dict:
 
     One normal draw of all random entries (one compilation, whatever the shapes), sliced in `parameter_shapes` order.
 
+    Args:
+        key: a JAX PRNG key.
+        config: the `TransformerConfig`.
+
+    Returns:
+        dict: the nested parameter dict (float32 jnp arrays), laid out as in the module docstring.
+
     Example:
         >>> params = init_params(jax.random.key(0), TransformerConfig(num_layers=1))
         >>> params["head"]["kernel"].shape
@@ -171,14 +202,37 @@ def init_params(key, config: TransformerConfig) -> dict:
 
 
 def dense(p: dict, x):
-    """`x @ kernel + bias`; a kernel with a `project` method (an adapted weight) computes its own `x @ kernel`."""
+    """A linear layer `x @ kernel + bias`.
+
+    A kernel with a `project` method (an adapted weight, `AdaptedKernel`) computes its own `x @ kernel`.
+
+    Args:
+        p: the layer's `{"kernel": (in, out), "bias": (out,)}` dict (the kernel may be an `AdaptedKernel`).
+        x: (..., in) inputs.
+
+    Returns:
+        jax.Array: (..., out).
+
+    Example:
+        >>> dense({"kernel": jnp.eye(2), "bias": jnp.ones(2)}, jnp.array([1.0, 2.0])).tolist()
+        [2.0, 3.0]
+    """
     kernel = p["kernel"]
     y = kernel.project(x) if hasattr(kernel, "project") else x @ kernel
     return y + p["bias"]
 
 
 def layer_norm(p: dict, x, eps: float):
-    """LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * scale + bias`."""
+    """LayerNorm over the last axis: `(x - mean) / sqrt(var + eps) * scale + bias`.
+
+    Args:
+        p: `{"scale": (d,), "bias": (d,)}`.
+        x: (..., d) inputs.
+        eps: the epsilon added to the variance (> 0).
+
+    Returns:
+        jax.Array: same shape as x.
+    """
     mean = x.mean(-1, keepdims=True)
     var = jnp.square(x - mean).mean(-1, keepdims=True)
     return (x - mean) * jax.lax.rsqrt(var + eps) * p["scale"] + p["bias"]
@@ -202,7 +256,15 @@ def _activation(config: TransformerConfig):
 
 
 def padding_mask(tokens, config: TransformerConfig):
-    """`tokens != pad_token_id` (True on real tokens), or None when the config has no padding token."""
+    """`tokens != pad_token_id` (True on real tokens), or None when the config has no padding token.
+
+    Args:
+        tokens: (batch, length) integer tokens.
+        config: the `TransformerConfig`.
+
+    Returns:
+        jax.Array of bool, shape (batch, length), or None.
+    """
     return None if config.pad_token_id is None else jnp.asarray(tokens) != config.pad_token_id
 
 
@@ -210,6 +272,18 @@ def token_type_ids(tokens, config: TransformerConfig):
     """Segment ids: 1 after the first `sep_token_id` and before padding, else 0 (BERT's `[CLS] a [SEP] b [SEP]`).
 
     All zeros without a `sep_token_id` (one segment; RoBERTa, whose type vocabulary has one entry).
+
+    Args:
+        tokens: (batch, length) integer tokens.
+        config: the `TransformerConfig`.
+
+    Returns:
+        jax.Array: int32 of shape (batch, length).
+
+    Example:
+        >>> config = TransformerConfig(vocab_size=10, sep_token_id=2, pad_token_id=0)
+        >>> token_type_ids(jnp.array([[1, 5, 2, 6, 2, 0]]), config).tolist()
+        [[0, 0, 0, 1, 1, 0]]
     """
     tokens = jnp.asarray(tokens)
     if config.sep_token_id is None:
@@ -245,22 +319,15 @@ def hidden_states(params: dict, tokens, config: TransformerConfig, token_types=N
     Pre-norm: the blocks `x + f(LN(x))`, then the final LayerNorm. Post-norm (BERT/RoBERTa): `x = LN(embeddings)`,
     then per block `x = LN1(x + attn(x))`, `x = LN2(x + fc2(act(fc1(x))))`.
 
-    Parameters
-    ----------
-    params
-        The parameter tree.
-    tokens
-        (batch, length) int token ids.
-    config
-        The `TransformerConfig`.
-    token_types
-        (batch, length) segment ids; default `token_type_ids(tokens, config)`.
-    attention_mask
-        (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
+    Args:
+        params: the parameter tree.
+        tokens: (batch, length) int token ids.
+        config: the `TransformerConfig`.
+        token_types: (batch, length) segment ids; default `token_type_ids(tokens, config)`.
+        attention_mask: (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
 
-    Returns
-    -------
-    (batch, length, d_model) array; rows at padded positions are computed but carry no meaning.
+    Returns:
+        (batch, length, d_model) array; rows at padded positions are computed but carry no meaning.
     """
     c = config
     tokens = jnp.asarray(tokens)
@@ -286,21 +353,18 @@ def hidden_states(params: dict, tokens, config: TransformerConfig, token_types=N
 
 
 def pool(x, mask, pooling: str):
-    """Pool a sequence to one vector per row: "first" `x[:, 0]` (the [CLS] / <s> token), "mean"
-    `sum_t m_t x_t / sum_t m_t` over the positions where `mask` is True (all positions when it is None).
+    """Pool a sequence to one vector per row ("first": the [CLS] / <s> token; "mean": the masked mean).
 
-    Parameters
-    ----------
-    x
-        (batch, length, d) hidden states.
-    mask
-        (batch, length) bool, or None.
-    pooling
-        "mean" or "first".
+    "first" `x[:, 0]`; "mean" `sum_t m_t x_t / sum_t m_t` over the positions where `mask` is True (all positions
+    when it is None).
 
-    Returns
-    -------
-    (batch, d) array.
+    Args:
+        x: (batch, length, d) hidden states.
+        mask: (batch, length) bool, or None.
+        pooling: "mean" or "first".
+
+    Returns:
+        (batch, d) array.
     """
     if pooling not in _POOLINGS:
         raise ValueError(f"pooling must be one of {_POOLINGS}, got {pooling!r}")
@@ -316,8 +380,17 @@ def pooled_features(params: dict, tokens, config: TransformerConfig, token_types
     """The encoder's pooled features, shape (batch, d_model), for tokens (batch, length).
 
     `hidden_states`, then `pool` with `config.pooling` (the mean over non-pad tokens, or the first token) and,
-    with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`. `token_types` and `attention_mask` default to
-    `token_type_ids(tokens)` and `padding_mask(tokens)`.
+    with `config.pooler`, BERT's `tanh(x_pooled @ W_pool + b_pool)`.
+
+    Args:
+        params: the parameter tree.
+        tokens: (batch, length) int token ids.
+        config: the `TransformerConfig`.
+        token_types: (batch, length) segment ids; default `token_type_ids(tokens, config)`.
+        attention_mask: (batch, length) bool, False at keys to ignore; default `padding_mask(tokens, config)`.
+
+    Returns:
+        (batch, d_model) array.
     """
     x = hidden_states(params, tokens, config, token_types, attention_mask)
     mask = padding_mask(tokens, config) if attention_mask is None else jnp.asarray(attention_mask, bool)
@@ -329,8 +402,21 @@ def apply(params: dict, tokens, config: TransformerConfig, token_types=None, att
     """Class logits, shape (batch, num_classes), for integer tokens of shape (batch, length).
 
     The head is `config.classifier`: "linear" (`h @ W + b`) or "dense_tanh" (RoBERTa's
-    `tanh(h @ W_dense + b_dense) @ W_out + b_out`). `config` is static: wrap as
+    `tanh(h @ W_dense + b_dense) @ W_out + b_out`), on `pooled_features`. `config` is static: wrap as
     `jax.jit(apply, static_argnums=2)` (the config is a frozen, hashable dataclass).
+
+    Args:
+        params: the parameter dict (`init_params`, a checkpoint, or `adapted_params`).
+        tokens: (batch, length) integer tokens.
+        config: the `TransformerConfig`.
+        token_types: (batch, length) segment ids; None for `token_type_ids(tokens, config)`.
+        attention_mask: (batch, length) bool, True on real tokens; None for `padding_mask(tokens, config)`.
+
+    Returns:
+        jax.Array: (batch, num_classes) logits.
+
+    Raises:
+        ValueError: as `pooled_features`.
     """
     pooled = pooled_features(params, tokens, config, token_types, attention_mask)
     if config.classifier == "dense_tanh":
@@ -339,7 +425,22 @@ def apply(params: dict, tokens, config: TransformerConfig, token_types=None, att
 
 
 def flatten_tree(tree: dict, prefix: str = "") -> dict:
-    """`{"a/b/c": leaf}` for a nested dict of string keys (the path names used throughout)."""
+    """`{"a/b/c": leaf}` for a nested dict of string keys (the path names used throughout).
+
+    Args:
+        tree: a nested dict whose keys are strings without "/".
+        prefix: the path of `tree` itself ("" at the root).
+
+    Returns:
+        dict: path -> leaf.
+
+    Raises:
+        ValueError: for a key that is not a string or holds "/".
+
+    Example:
+        >>> flatten_tree({"a": {"b": 1, "c": 2}})
+        {'a/b': 1, 'a/c': 2}
+    """
     flat = {}
     for key, value in tree.items():
         if not isinstance(key, str) or "/" in key:
@@ -353,7 +454,18 @@ def flatten_tree(tree: dict, prefix: str = "") -> dict:
 
 
 def unflatten_tree(flat: dict) -> dict:
-    """The inverse of `flatten_tree`."""
+    """The inverse of `flatten_tree`.
+
+    Args:
+        flat: dict path -> leaf, paths joined by "/".
+
+    Returns:
+        dict: the nested dict.
+
+    Example:
+        >>> unflatten_tree({"a/b": 1, "a/c": 2})
+        {'a': {'b': 1, 'c': 2}}
+    """
     tree: dict = {}
     for path, leaf in flat.items():
         *parents, last = path.split("/")
@@ -367,7 +479,26 @@ def unflatten_tree(flat: dict) -> dict:
 def save_tree(path: str, tree: dict, **metadata) -> None:
     """Write a nested dict of arrays to `.npz` (keys are the flattened paths), atomically (temp file + os.replace).
 
-    `metadata` values (e.g. a config dict) are stored as JSON under the reserved key `__metadata__`.
+    Args:
+        path: the output file.
+        tree: nested dict of arrays (string keys without "/").
+        **metadata: values (e.g. a config dict) stored as JSON under the reserved key `__metadata__`.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: for a key that is not a string or holds "/".
+
+    Example:
+        >>> import os, tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "tree.npz")
+        >>> save_tree(path, {"head": {"bias": np.zeros(2)}}, step=3)
+        >>> tree, metadata = load_tree(path)
+        >>> tree["head"]["bias"].shape, metadata
+        ((2,), {'step': 3})
+        >>> folder.cleanup()
     """
     arrays = {key: np.asarray(value) for key, value in flatten_tree(tree).items()}
     arrays["__metadata__"] = np.asarray(json.dumps(metadata, default=str))
@@ -377,7 +508,14 @@ def save_tree(path: str, tree: dict, **metadata) -> None:
 
 
 def load_tree(path: str) -> tuple[dict, dict]:
-    """Read what `save_tree` wrote: `(tree of jnp arrays, metadata dict)`."""
+    """Read what `save_tree` wrote.
+
+    Args:
+        path: the `.npz` file.
+
+    Returns:
+        tuple: `(tree, metadata)`, the nested dict of jnp arrays and the metadata dict.
+    """
     with np.load(path) as data:
         metadata = json.loads(str(data["__metadata__"]))
         flat = {key: jnp.asarray(data[key]) for key in data.files if key != "__metadata__"}

@@ -285,7 +285,20 @@ def separator_id(tokenizer) -> int | None:
 def load_pretrained(directory: str, num_classes: int, key=None) -> Pretrained:
     """Read config.json, the safetensors weights and tokenizer.json of `directory` into the JAX encoder.
 
-    The classification head (and nothing else) is freshly initialised from `key` (default `jax.random.key(0)`).
+    The classification head (and nothing else) is freshly initialised from `key`.
+
+    Args:
+        directory: the checkpoint folder (config.json, model.safetensors or its sharded index, tokenizer.json).
+        num_classes: outputs of the new classification head.
+        key: JAX PRNG key of the head's initialisation (default `jax.random.key(0)`).
+
+    Returns:
+        Pretrained: the parameters, the `TransformerConfig` and the tokenizer.
+
+    Raises:
+        FileNotFoundError: a file of the checkpoint is missing.
+        ValueError: a file is unreadable or disagrees with config.json (named in the message), or the checkpoint
+            does not fill the encoder.
 
     Example:
         >>> model = load_pretrained("checkpoints/roberta-base", num_classes=2)   # doctest: +SKIP
@@ -330,6 +343,16 @@ def encode(model: Pretrained, first, second=None, max_length: int = 128, *, widt
     `max_length` tokens; rows are right-padded with `pad_token_id` to `width` (default: the longest row). The model
     recomputes the attention mask and the token types from the ids; this checks that they equal the tokenizer's
     own `attention_mask` and `type_ids` on every row.
+
+    Args:
+        model: a `Pretrained` from `load_pretrained`.
+        first: list of n sentences (the first segment).
+        second: optional list of n sentences (the second segment of each pair).
+        max_length: tokens kept per row, special tokens included (in [2, the checkpoint's positions]).
+        width: the padded row length (default: the longest row).
+
+    Returns:
+        np.ndarray: (n, L) int token ids.
 
     Raises:
         ValueError: empty input, pairs of different lengths, `max_length` beyond the position table, `width`

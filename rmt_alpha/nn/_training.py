@@ -47,17 +47,30 @@ _ADAPTER_METHODS = ("lora", "alpha_fixed", "alpha_lora", "dora")
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Hyper-parameters of one fine-tuning run.
+    """Hyper-parameters of one fine-tuning run (theory/THEORY.md section 7, Algorithm 1).
 
     Attributes:
         method: one of `TRAINING_METHODS`.
-        adapter: targets, rank, lora_alpha, layout, rescale_bias (its `kind` and `alpha_init` are set by `method`).
-        learning_rate, weight_decay: AdamW on the trained parameters (constant learning rate).
+        adapter: the `AdapterConfig` (targets, rank, lora_alpha, layout, rescale_bias); its `kind` and `alpha_init`
+            are set from `method`.
+        learning_rate: AdamW learning rate of the trained parameters (constant, > 0).
+        weight_decay: AdamW weight decay (>= 0).
         batch_size: training batch (the last incomplete batch of an epoch is dropped).
-        max_epochs, patience: early stopping on validation accuracy (stop after `patience` epochs without a
-            strict improvement; the best epoch's state is returned).
+        max_epochs: most epochs run.
+        patience: early stopping on validation accuracy: stop after `patience` epochs without a strict improvement
+            (the best epoch's state is returned).
         alpha_value: alpha for "alpha_fixed".
-        alpha_learning_rate, alpha_every, alpha_batch_size: alpha's Adam, its period T and held-out batch size.
+        alpha_learning_rate: Adam learning rate of alpha (alpha_lora, > 0).
+        alpha_every: T, the adapter steps between alpha updates.
+        alpha_batch_size: held-out samples per alpha step.
+
+    Raises:
+        ValueError: when a field is out of its range (named in the message, with the value received).
+        TypeError: when `adapter` is not an `AdapterConfig`.
+
+    Example:
+        >>> FinetuneConfig(method="dora").adapter.kind
+        'dora'
     """
 
     method: str = "alpha_lora"
@@ -89,8 +102,17 @@ class FinetuneConfig:
 
 
 class Trainer(NamedTuple):
-    """Jitted pieces of a method: `train_step` (AdamW on the training batch; alpha untouched) and `alpha_step`
-    (Adam on alpha only, from the batch it is given), `loss`, `accuracy`, and the optimizers."""
+    """The jitted pieces of a fine-tuning method, built by `make_trainer`.
+
+    Attributes:
+        labels: `state -> labels pytree` ("train", "alpha", "frozen"), for `optax.partition`.
+        main: the optax transformation of the trained parameters (AdamW; alpha and frozen leaves set to zero).
+        alpha: the optax transformation of alpha alone (Adam).
+        loss: `(state, X, y) -> mean softmax cross-entropy`.
+        train_step: `(state, opt_state, X, y) -> (state, opt_state, loss)`, one `main` step (alpha untouched).
+        alpha_step: `(state, opt_state, X, y) -> (state, opt_state, loss)`, one `alpha` step on the given batch.
+        accuracy: `(state, X, y) -> float`, evaluated in fixed-size chunks.
+    """
 
     labels: Callable
     main: optax.GradientTransformation
@@ -102,12 +124,13 @@ class Trainer(NamedTuple):
 
 
 class FinetuneResult(NamedTuple):
-    """Outcome of `finetune`: the best-validation state and its history.
+    """Outcome of `finetune_network`: the best-validation state and its history.
 
     Attributes:
         state: `{"params", "adapters"}` at the best validation epoch.
         val_accuracy: its validation accuracy.
-        best_epoch: that epoch (1-based); epochs_run: epochs run before stopping.
+        best_epoch: that epoch (1-based).
+        epochs_run: epochs run before stopping.
         steps: the adapter steps in the returned state (those up to the end of the best epoch).
         alpha_steps: the adapter-step numbers after which alpha was updated, in the returned state (alpha_lora).
         steps_run, alpha_steps_run: the same over the whole run, epochs after the best one included.
@@ -135,9 +158,21 @@ def parameter_labels(state: dict, method: str) -> dict:
     "full" trains every parameter; the other methods train the head (the parameters under `params/head/`) and the
     adapters. A weight that carries an adapter is frozen (its adapter trains).
 
+    Args:
+        state: `{"params": ..., "adapters": ...}` (`init_state`).
+        method: one of `TRAINING_METHODS`.
+
+    Returns:
+        dict: a pytree of the same structure as `state`, with a label string at each leaf.
+
     Raises:
-        ValueError: a method other than "full" on a model without parameters under `params/head/` (its classifier
-            is named otherwise, and would silently stay untrained).
+        ValueError: when `method` is unknown; a method other than "full" on a model without parameters under
+            `params/head/` (its classifier is named otherwise, and would silently stay untrained).
+
+    Example:
+        >>> state = {"params": {"head": {"kernel": 0.0}, "embed": {"token": 0.0}}, "adapters": {}}
+        >>> parameter_labels(state, "head_only")["params"]
+        {'embed': {'token': 'frozen'}, 'head': {'kernel': 'train'}}
     """
     if method not in TRAINING_METHODS:
         raise ValueError(f"method must be one of {TRAINING_METHODS}, got {method!r}")
@@ -168,7 +203,24 @@ def parameter_labels(state: dict, method: str) -> dict:
 
 
 def trainable_count(state: dict, method: str) -> int:
-    """Number of parameters that `method` trains (labels "train" and "alpha")."""
+    """Number of parameters that `method` trains (labels "train" and "alpha").
+
+    Args:
+        state: `{"params": ..., "adapters": ...}` (`init_state`).
+        method: one of `TRAINING_METHODS`.
+
+    Returns:
+        int: the number of trained scalars.
+
+    Raises:
+        ValueError: when `method` is unknown.
+
+    Example:
+        >>> state = {"params": {"head": {"kernel": np.ones((4, 2))}, "embed": {"token": np.ones((9, 4))}},
+        ...          "adapters": {}}
+        >>> trainable_count(state, "head_only"), trainable_count(state, "full")
+        (8, 44)
+    """
     labels = jax.tree_util.tree_leaves(parameter_labels(state, method))
     return int(sum(np.size(leaf) for leaf, label in zip(jax.tree_util.tree_leaves(state), labels)
                    if label != "frozen"))
@@ -210,6 +262,13 @@ def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneC
 
     alpha's value is part of the state, not of the compiled function, so an alpha grid shares one compilation;
     the loop settings (epochs, patience, T, batch sizes) do not enter the compiled functions either.
+
+    Args:
+        model_config: the `TransformerConfig` of the model.
+        config: the `FinetuneConfig` of the run.
+
+    Returns:
+        Trainer: the optimizers and the jitted loss, steps and accuracy.
     """
     compiled_fields = dict(alpha_value=1.0, max_epochs=1, patience=1, alpha_every=1, batch_size=1,
                            alpha_batch_size=1)
@@ -313,7 +372,17 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
 
 
 def init_state(key, params: dict, config: FinetuneConfig) -> dict:
-    """`{"params": params, "adapters": ...}`: adapters (from `key`) for the adapter methods, `{}` otherwise."""
+    """The trainable state `{"params": params, "adapters": ...}` of a method.
+
+    Args:
+        key: a JAX PRNG key for the adapter initialisation.
+        params: the pre-trained model parameters.
+        config: the `FinetuneConfig`; adapters are built for the adapter methods (lora, alpha_fixed, alpha_lora,
+            dora), `{}` otherwise.
+
+    Returns:
+        dict: `{"params": params, "adapters": adapter pytree or {}}`.
+    """
     adapters = init_adapters(key, params, config.adapter) if config.method in _ADAPTER_METHODS else {}
     return {"params": params, "adapters": adapters}
 
@@ -324,19 +393,33 @@ def _seed_from(key) -> int:
 
 def finetune_network(key, params: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, train,
                      val, held_out=None, callback: Callable | None = None) -> FinetuneResult:
-    """Fine-tune `params` on `train = (X, y)` with early stopping on `val`; alpha_lora also uses `held_out`.
+    """Fine-tune `params` on `train` with early stopping on `val`; alpha_lora also uses `held_out`.
 
-    `X` holds token ids (n, length) for a `TransformerConfig`, or the frozen encoder's pooled features (n, d_model)
-    for a `HeadConfig` (the frozen-encoder methods; `rmt_alpha.nn._heads`).
+    The paper's Algorithm 1 (theory/THEORY.md section 7): adapters and head by AdamW on the training stream;
+    alpha by its own Adam on `alpha_batch_size` held-out samples (drawn without replacement) once every
+    `alpha_every` adapter steps. `key` fixes the adapter initialisation and the batch order (the same key gives the
+    same `A` and the same batches for every method: paired comparisons).
 
-    `key` fixes the adapter initialisation and the batch order (the same key gives the same `A` and the same
-    batches for every method: paired comparisons). alpha_lora draws `alpha_batch_size` held-out samples without
-    replacement at every alpha step. `callback(event, step, state, batch)` (optional) is called after each
-    update with event "train" or "alpha" and the `(X, y)` batch that produced it.
+    Args:
+        key: a JAX PRNG key.
+        params: the pre-trained model parameters.
+        model_config: the `TransformerConfig` of the model (inputs: token ids), or a `HeadConfig` (inputs: the
+            frozen encoder's pooled features, for the frozen-encoder methods; `rmt_alpha.nn._heads`).
+        config: the `FinetuneConfig` of the run.
+        train: `(X, y)`: int tokens (n, length) or float features (n, d_model), and int labels (n,) in
+            [0, num_classes).
+        val: `(X, y)` for early stopping and selection, same layout.
+        held_out: `(X, y)` for alpha's steps, disjoint from `train`; required for alpha_lora, ignored otherwise.
+        callback: optional `callback(event, step, state, batch)`, called after each update with event "train" or
+            "alpha" and the `(X, y)` batch (cut of its padding) that produced it.
+
+    Returns:
+        FinetuneResult: the best-validation state and the run's history.
 
     Raises:
         ValueError: labels outside [0, num_classes); alpha_lora without `held_out`; a training set smaller than
             one batch; a held-out set smaller than `alpha_batch_size`.
+        TypeError: labels that are not integers.
     """
     started = time.perf_counter()
     _model_forward(model_config)          # a TypeError for anything but the two model configs
@@ -393,7 +476,22 @@ def finetune_network(key, params: dict, model_config: TransformerConfig | HeadCo
 
 
 def evaluate(state: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, X, y) -> float:
-    """Accuracy of a fine-tuned state on `(X, y)` (run it once, on the test split, after model selection)."""
+    """Accuracy of a fine-tuned state on `(X, y)` (run it once, on the test split, after model selection).
+
+    Args:
+        state: `{"params", "adapters"}` (e.g. `FinetuneResult.state`).
+        model_config: the `TransformerConfig` (or `HeadConfig`) of the model.
+        config: the `FinetuneConfig` the state was trained with.
+        X: (n, length) int tokens, or (n, d_model) features for a `HeadConfig`.
+        y: (n,) int labels in [0, num_classes).
+
+    Returns:
+        float: the fraction of correct argmax predictions.
+
+    Raises:
+        ValueError: for malformed data or labels out of range.
+        TypeError: for labels that are not integers.
+    """
     X, y = _check_dataset("test", X, y, model_config)
     trainer = make_trainer(model_config, config)
     return float(trainer.accuracy(state, X, y))
@@ -404,8 +502,25 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
              init_params: dict | None = None, progress: bool = True) -> tuple[dict, list]:
     """Train every parameter on `(X, y)` with AdamW and a warmup-cosine schedule.
 
+    Args:
+        key: a JAX PRNG key (initialisation and batch order).
+        model_config: the `TransformerConfig` of the model.
+        X: (n, length) int tokens.
+        y: (n,) int labels in [0, num_classes).
+        epochs: passes over the data (keyword-only).
+        batch_size: training batch, the last incomplete one dropped (keyword-only).
+        learning_rate: peak learning rate of the schedule (keyword-only).
+        weight_decay: AdamW weight decay (keyword-only).
+        warmup_fraction: fraction of the steps spent warming up linearly from 0 (keyword-only).
+        init_params: starting parameters; None for `init_params(key, model_config)` (keyword-only).
+        progress: show a progress bar (keyword-only).
+
     Returns:
-        `(params, losses)`: the trained parameters and the mean training loss of each epoch.
+        tuple: `(params, losses)`, the trained parameters and the mean training loss of each epoch.
+
+    Raises:
+        ValueError: for malformed data, labels out of range, non-positive `epochs` or `batch_size`, or fewer samples
+            than one batch.
     """
     from tqdm.auto import tqdm
 
@@ -450,7 +565,15 @@ LORA_MORE_DATA = "lora_more_data"  # a control row: LoRA trained on the training
 
 
 class SelectedRun(NamedTuple):
-    """One table row's fit: the run picked on validation, its config, method, alpha value and training size."""
+    """One table row's fit: the run picked on validation, its config, method, alpha value and training size.
+
+    Attributes:
+        result: the selected `FinetuneResult`.
+        config: the `FinetuneConfig` it was trained with.
+        method: the training method ("lora" for `LORA_MORE_DATA`).
+        alpha_value: the alpha picked on validation ("alpha_fixed"), else 1.
+        training_samples: number of training samples it saw.
+    """
 
     result: FinetuneResult
     config: FinetuneConfig
@@ -461,12 +584,25 @@ class SelectedRun(NamedTuple):
 
 def fit_and_select(key, params: dict, model_config: TransformerConfig, name: str, method_config, train, held_out,
                    val, alpha_grid) -> SelectedRun:
-    """Fit the table row `name` (a method of `TRAINING_METHODS` or `LORA_MORE_DATA`) with one key, so that every row shares
-    initialisation and batch order; "alpha_fixed" is fitted at each value of `alpha_grid` and the first best on
-    validation is kept. alpha_lora's alpha alone sees `held_out`; the test data never reach here.
+    """Fit one table row with one key and select on validation.
+
+    Every row shares initialisation and batch order (the same `key`); "alpha_fixed" is fitted at each value of
+    `alpha_grid` and the first best on validation is kept. alpha_lora's alpha alone sees `held_out`; the test data
+    never reach here. The row `LORA_MORE_DATA` is LoRA trained on `train` and `held_out` together.
 
     Args:
+        key: a JAX PRNG key.
+        params: the pre-trained model parameters.
+        model_config: the `TransformerConfig` of the model.
+        name: the row, a method of `TRAINING_METHODS` or `LORA_MORE_DATA`.
         method_config: `(method, alpha_value) -> FinetuneConfig`.
+        train: `(X, y)` training data.
+        held_out: `(X, y)` held-out data for alpha's steps.
+        val: `(X, y)` validation data.
+        alpha_grid: the alphas tried by "alpha_fixed".
+
+    Returns:
+        SelectedRun: the selected run and its settings.
     """
     method = "lora" if name == LORA_MORE_DATA else name
     grid = tuple(alpha_grid) if method == "alpha_fixed" else (1.0,)

@@ -19,15 +19,20 @@ from rmt_alpha.plots._panels import (
 
 
 def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
-    """One panel per `PhaseMap` of `maps` (as returned by `phase_maps_around`), alpha* ("alpha-map") or the gain
-    of alpha* over alpha = 1 ("gain-map").
+    """One panel per `PhaseMap` of `maps`: alpha* ("alpha-map") or the gain of alpha* over alpha = 1 ("gain-map").
+
+    alpha* is the closed form of theory/THEORY.md section 3; the maps come from `phase_maps_around`.
 
     Args:
         maps: dict from the vertical axis name ("n_over_p" or "gamma") to a 2-D `PhaseMap`.
-        kind: "alpha-map" or "gain-map".
-        title: a line drawn above the panels.
+        kind: "alpha-map" or "gain-map" (keyword-only).
+        title: a line drawn above the panels; "" for none (keyword-only).
+
     Returns:
-        the Figure.
+        matplotlib.figure.Figure: the figure, one panel per map.
+
+    Raises:
+        ValueError: when `kind` is unknown.
     """
     if kind not in ("alpha-map", "gain-map"):
         raise ValueError(f"kind must be 'alpha-map' or 'gain-map', got {kind!r}")
@@ -45,11 +50,14 @@ def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
 def figure_amazon_curves(checks, *, splits: int):
     """One panel per `PredictionCheck`: the measured curve and the isotropic and covariance-aware predictions.
 
+    The predictions are theory/THEORY.md section 2 (isotropic) and section 8 (general covariance).
+
     Args:
         checks: list of `PredictionCheck` (from `rmt_alpha.experiments.check_pairs`).
-        splits: the number of random splits behind each measured curve (for the title).
+        splits: the number of random splits behind each measured curve, for the title (keyword-only).
+
     Returns:
-        the Figure.
+        matplotlib.figure.Figure: the figure, one panel per check.
     """
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(1, len(checks), figsize=(4.6 * len(checks), 3.8), squeeze=False)
@@ -62,13 +70,21 @@ def figure_amazon_curves(checks, *, splits: int):
 
 
 def figure_theory_check(rows: list, *, trials: int):
-    """Accuracy against alpha: theory as a line, simulation as points with +-1 s.e. bars.
+    """Accuracy against alpha: theory as a line, simulation as points with +-1 s.e. bars (theory/THEORY.md section 2).
 
     Args:
-        rows: the rows of `rmt_alpha.simulate.compare_with_theory`.
-        trials: Monte-Carlo trials behind each point (for the legend).
+        rows: the rows of `rmt_alpha.simulate.compare_with_theory` (keys alpha, predicted, measured, stderr).
+        trials: Monte-Carlo trials behind each point, for the legend (keyword-only).
+
     Returns:
-        the Figure.
+        matplotlib.figure.Figure: the figure of the one panel.
+
+    Example:
+        >>> rows = [{"alpha": a, "predicted": 0.8, "measured": 0.79, "stderr": 0.01} for a in (0.0, 1.0)]
+        >>> figure = figure_theory_check(rows, trials=10)
+        >>> figure.axes[0].get_title()
+        'alpha-fine-tuning: theory vs simulation'
+        >>> plt.close(figure)
     """
     alpha = np.array([row["alpha"] for row in rows])
     measured = EmpiricalCurve(alpha, np.array([row["measured"] for row in rows]),
@@ -81,7 +97,15 @@ def figure_theory_check(rows: list, *, trials: int):
 
 
 def save_and_close(figure, path) -> str:
-    """`save_figure`, then close the figure (for scripts that draw many)."""
+    """`save_figure`, then close the figure (for scripts that draw many).
+
+    Args:
+        figure: the matplotlib Figure (closed even when writing fails).
+        path: the output file (.png, .pdf, .svg, ...).
+
+    Returns:
+        str: the path written.
+    """
     try:
         return save_figure(figure, path)
     finally:

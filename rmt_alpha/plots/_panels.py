@@ -50,13 +50,30 @@ def plot_accuracy_curve(alpha, predicted, measured: EmpiricalCurve | None = None
                         star_label="alpha*", ax=None):
     """Accuracy against alpha: the theory as a line, measurements as points with +-1 standard-error bars.
 
+    The theory is `Phi(E / sqrt(E2 - E^2))` of theory/THEORY.md section 2, precomputed by `predicted_accuracy`.
+
     Args:
-        alpha, predicted: the theory curve, shapes (k,).
-        measured: an `EmpiricalCurve` (its own alphas), or None.
-        alpha_star, alpha_bar: optional vertical markers (best alpha; accuracy 1/2).
-        label, measured_label, star_label: legend names of the line, the points and the alpha* marker.
+        alpha: (k,) the alphas of the theory curve.
+        predicted: (k,) the predicted accuracy at those alphas.
+        measured: an `EmpiricalCurve` (with its own alphas), or None for the theory alone.
+        alpha_star: optional vertical marker at the best alpha (keyword-only; NaN or None: no marker).
+        alpha_bar: optional vertical marker where the accuracy is 1/2, drawn when inside the alpha range
+            (keyword-only).
+        label: legend name of the theory line (keyword-only).
+        measured_label: legend name of the measured points (keyword-only).
+        color: matplotlib colour of the line, points and alpha* marker; None for the next in the cycle
+            (keyword-only).
+        star_label: legend name of the alpha* marker (keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Example:
+        >>> ax = plot_accuracy_curve([0.0, 1.0, 2.0], [0.7, 0.8, 0.78], alpha_star=1.2)
+        >>> ax.get_xlabel()
+        'alpha (rescaling of the source classifier)'
+        >>> plt.close(ax.figure)
     """
     ax = _axes(ax)
     with plt.rc_context(STYLE):
@@ -78,12 +95,18 @@ def plot_accuracy_curve(alpha, predicted, measured: EmpiricalCurve | None = None
 def plot_decision_histogram(values, mean, variance, *, bins=60, ax=None):
     """Histogram of the decision `g = w_alpha^T x` per class against the predicted `N(y E[y g], Var[g])`.
 
+    Given `w_alpha`, `g | y` is Gaussian; its deterministic equivalent has mean `y E[y g]` and variance
+    `E[g^2] - E[y g]^2` (theory/THEORY.md sections 1 and 2).
+
     Args:
         values: a `DecisionValues` (alpha, decision (n_test,), labels (n_test,) in {-1, +1}).
-        mean, variance: the predicted `E[y g]` and `Var[g]` at that alpha (`margin_moments(...).mean/.variance`).
-        bins: histogram bins (shared by both classes).
+        mean: the predicted `E[y g]` at that alpha (`margin_moments(...).mean`).
+        variance: the predicted `Var[g]` at that alpha (`margin_moments(...).variance`), >= 0.
+        bins: number of histogram bins, shared by both classes (keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
     """
     ax = _axes(ax)
     decision, labels = np.asarray(values.decision), np.asarray(values.labels)
@@ -139,14 +162,21 @@ def _finish_map(ax, image, phase, beta, other, y, colorbar_label):
 
 
 def plot_alpha_map(phase, *, y="n_over_p", ax=None):
-    """alpha* over (beta, y) with the alpha* = 1 contour and the region where alpha = 1 is worse than alpha = 0
-    hatched.
+    """alpha* over (beta, y), with the alpha* = 1 contour.
+
+    The region where alpha = 1 is worse than alpha = 0 is hatched. alpha* is the closed form of
+    theory/THEORY.md section 3.
 
     Args:
-        phase: a 2-D `PhaseMap` (from `rmt_alpha._phase.phase_map` on a meshgrid of beta and `y`).
-        y: the vertical coordinate, "n_over_p" or "gamma" (log scale).
+        phase: a 2-D `PhaseMap` (from `phase_map` on a meshgrid of beta and `y`).
+        y: the vertical coordinate, "n_over_p" or "gamma" (log scale; keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Raises:
+        ValueError: when `y` is unknown or `phase` is not a 2-D grid varying in beta and in `y`.
     """
     beta, other = _map_coordinates(phase, y)
     ax = _axes(ax)
@@ -167,13 +197,22 @@ def plot_alpha_map(phase, *, y="n_over_p", ax=None):
 
 
 def plot_gain_map(phase, *, y="n_over_p", ax=None):
-    """The accuracy gained by alpha* over plain fine-tuning (alpha = 1), in percentage points, over (beta, y),
-    with the region where alpha = 1 is worse than alpha = 0 hatched.
+    """The accuracy gained by alpha* over plain fine-tuning (alpha = 1), in percentage points, over (beta, y).
 
-    The colour scale is logarithmic (gains below `GAIN_FLOOR_POINTS` share the darkest colour); white contours
-    at `GAIN_CONTOURS_POINTS`.
+    The region where alpha = 1 is worse than alpha = 0 is hatched. The colour scale is logarithmic (gains below
+    `GAIN_FLOOR_POINTS` share the darkest colour); white contours at `GAIN_CONTOURS_POINTS`. theory/THEORY.md
+    section 3.
 
-    Args, Returns: as `plot_alpha_map`.
+    Args:
+        phase: a 2-D `PhaseMap` (from `phase_map` on a meshgrid of beta and `y`).
+        y: the vertical coordinate, "n_over_p" or "gamma" (log scale; keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
+    Returns:
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Raises:
+        ValueError: when `y` is unknown or `phase` is not a 2-D grid varying in beta and in `y`.
     """
     beta, other = _map_coordinates(phase, y)
     ax = _axes(ax)
@@ -194,10 +233,23 @@ def plot_gap_vs_dimension(p, gap, stderr, *, label="simulation - theory", ax=Non
     """Theory-minus-simulation gaps against the dimension p (log scale), with +-2 standard-error bars.
 
     Args:
-        p: dimensions (k,). gap: `measured - predicted` (k,) or (k, j) for j curves. stderr: same shape as gap.
-        label: legend label, or a list of j labels.
+        p: (k,) the dimensions.
+        gap: `measured - predicted`, shape (k,), or (k, j) for j curves.
+        stderr: standard errors of the gaps, same shape as `gap`.
+        label: legend label, or a list of j labels (keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Raises:
+        ValueError: when the shapes of `p`, `gap`, `stderr` and the labels do not match.
+
+    Example:
+        >>> ax = plot_gap_vs_dimension([100, 400], [0.002, -0.001], [0.001, 0.001])
+        >>> len(ax.get_xticks())
+        2
+        >>> plt.close(ax.figure)
     """
     ax = _axes(ax)
     p = np.asarray(p, dtype=float)
@@ -222,15 +274,19 @@ def plot_gap_vs_dimension(p, gap, stderr, *, label="simulation - theory", ax=Non
 
 
 def plot_amazon_curve(check, *, ax=None):
-    """One Amazon pair: the measured accuracy against alpha (mean +-1 s.e. over splits) and the isotropic and
-    covariance-aware predictions.
+    """One Amazon pair: the measured accuracy against alpha and the isotropic and covariance-aware predictions.
+
+    The measured curve is the mean +-1 s.e. over splits; the predictions are theory/THEORY.md section 2
+    (isotropic) and section 8 (general covariance).
 
     Args:
-        check: a `rmt_alpha.experiments.PredictionCheck` (or any object with its fields: source, target, alpha,
-            measured (`EmpiricalCurve`), predicted_isotropic, predicted_covariance, alpha_star_isotropic,
-            alpha_star_covariance); NaN predictions are skipped.
+        check: a `rmt_alpha.experiments.PredictionCheck` (or any object with its fields: source, target, whiten,
+            alpha, measured (`EmpiricalCurve`), predicted_isotropic, predicted_covariance, alpha_star_isotropic,
+            alpha_star_covariance); NaN covariance predictions are skipped.
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
     """
     ax = _axes(ax)
     plot_accuracy_curve(check.alpha, check.predicted_isotropic, alpha_star=check.alpha_star_isotropic,
@@ -253,9 +309,22 @@ def plot_method_comparison(rows, *, methods=None, ax=None):
     Args:
         rows: dicts with keys source, target, method, accuracy, stderr (the `honest` table of the Amazon
             experiment, filtered to one configuration).
-        methods: the methods to show, in order (default: every method in the rows, in order of appearance).
+        methods: the methods to show, in order; None for every method in the rows, in order of appearance
+            (keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Raises:
+        ValueError: when `rows` is empty.
+
+    Example:
+        >>> rows = [{"source": "books", "target": "dvd", "method": "alpha=1", "accuracy": 0.7, "stderr": 0.01}]
+        >>> ax = plot_method_comparison(rows)
+        >>> [tick.get_text() for tick in ax.get_xticklabels()]
+        ['books->dvd']
+        >>> plt.close(ax.figure)
     """
     rows = list(rows)
     if not rows:
@@ -280,16 +349,22 @@ def plot_method_comparison(rows, *, methods=None, ax=None):
 
 
 def plot_alpha_statistics(runs, *, method="alpha_lora", ax=None):
-    """The learned alphas of alpha-LoRA per adapted weight: the mean over seeds of each weight's mean alpha, the
-    within-weight spread (mean std, error bars) and the range over features and seeds (thin line), per sharing
-    level; alpha = 1 (LoRA) as a reference line.
+    """The learned alphas of alpha-LoRA per adapted weight, per sharing level (theory/THEORY.md section 7).
+
+    Per weight: the mean over seeds of the weight's mean alpha, the within-weight spread (mean std, error bars) and
+    the range over features and seeds (thin line); alpha = 1 (LoRA) as a reference line.
 
     Args:
         runs: the `runs` of the transformer experiment's `results.json`: dicts with keys method, sharing and alpha
             (`{weight path: {"mean", "std", "min", "max"}}`).
-        method: which runs to show.
+        method: which runs to show (keyword-only).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Raises:
+        ValueError: when no run of `method` has learned alphas.
     """
     chosen = [run for run in runs if run.get("method") == method and run.get("alpha")]
     if not chosen:
@@ -325,9 +400,19 @@ def plot_accuracy_vs_sharing(summary, methods, *, ax=None):
 
     Args:
         summary: the `summary` rows of the transformer experiment (dicts with method, sharing, test_mean,
-            test_stderr). methods: the methods to draw, in order.
+            test_stderr).
+        methods: the methods to draw, in order.
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
+
+    Example:
+        >>> summary = [{"method": "lora", "sharing": s, "test_mean": 0.8, "test_stderr": 0.01} for s in (0.0, 1.0)]
+        >>> ax = plot_accuracy_vs_sharing(summary, ["lora"])
+        >>> len(ax.containers)
+        1
+        >>> plt.close(ax.figure)
     """
     ax = _axes(ax)
     with plt.rc_context(STYLE):
@@ -342,7 +427,15 @@ def plot_accuracy_vs_sharing(summary, methods, *, ax=None):
 
 
 def save_figure(figure, path) -> str:
-    """Write `figure` to `path` (format from the extension: .png, .pdf, .svg) atomically; returns the path."""
+    """Write `figure` to `path` atomically (`rmt_alpha._io.atomic_write`), the format from the extension.
+
+    Args:
+        figure: the matplotlib Figure.
+        path: the output file (.png, .pdf, .svg, ...; no extension: PNG data).
+
+    Returns:
+        str: the path written.
+    """
     suffix = os.path.splitext(os.fspath(path))[1] or ".png"
     buffer = io.BytesIO()
     figure.savefig(buffer, bbox_inches="tight", format=suffix.lstrip("."))

@@ -15,22 +15,33 @@ QUANTITIES = (("", "accuracy"), ("margin_mean_", "margin_mean"), ("second_moment
 
 def compare_with_theory(source, target: TargetStats, alpha, *, trials: int, seed: int = 0,
                         n_test: int | None = None, dtype="float32", progress: bool | None = False) -> list[dict]:
-    """One row per alpha: theory, simulation mean, standard error and gap in standard errors, for the accuracy,
-    `E[y g]` (`margin_mean_*`) and `E[g^2]` (`second_moment_*`).
+    """Theory against simulation, one row per alpha, for the accuracy, `E[y g]` and `E[g^2]`.
+
+    The theory is the deterministic equivalent of theory/THEORY.md section 2 (`predicted_accuracy`,
+    `margin_moments`); the simulation is `simulate`. Each row holds the theory, the simulation mean, its standard
+    error and the gap in standard errors, for the accuracy (no prefix), `E[y g]` (`margin_mean_*`) and `E[g^2]`
+    (`second_moment_*`).
 
     Args:
         source: a `SourceStats` or a fixed classifier `w_s` (as in `simulate`).
         target: the `TargetStats`.
         alpha: 1-D array of alphas, shape (k,).
-        trials: Monte-Carlo trials (>= 2: a standard error needs two).
-        seed, n_test, dtype, progress: as in `simulate`.
+        trials: Monte-Carlo trials (>= 2: a standard error needs two; keyword-only).
+        seed: integer seed (keyword-only; as in `simulate`).
+        n_test: test points per trial, or None for the exact conditional accuracy (keyword-only; as in `simulate`).
+        dtype: 'float32' or 'float64' (keyword-only; as in `simulate`).
+        progress: show a progress bar (None: automatic; keyword-only; as in `simulate`).
+
     Returns:
-        list of k dicts with keys `alpha`, `predicted`, `measured`, `stderr`, `gap_in_stderr` and the same four
+        list of dict: k rows with keys `alpha`, `predicted`, `measured`, `stderr`, `gap_in_stderr` and the same four
         with the prefixes `margin_mean_` and `second_moment_`.
+
+    Raises:
+        ValueError: when `trials` < 2, or for any input `simulate` rejects.
 
     Example:
         >>> src = SourceStats.from_norm(40, 1.5, 200, 1.0)
-        >>> tgt = TargetStats.from_alignment(40, 1.5, 0.8, 0.6, 30, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 30, 1.0)
         >>> sorted(compare_with_theory(src, tgt, [1.0], trials=8)[0])[:3]
         ['alpha', 'gap_in_stderr', 'margin_mean_gap_in_stderr']
     """

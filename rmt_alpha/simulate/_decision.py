@@ -23,7 +23,9 @@ class DecisionValues(NamedTuple):
     """One trial's decision values `g = w_alpha^T x` on fresh target test points, and their labels.
 
     Attributes:
-        alpha: the alpha used. decision: shape (n_test,). labels: shape (n_test,), in {-1, +1}.
+        alpha: the alpha used.
+        decision: (n_test,) the decision values g.
+        labels: (n_test,) the labels, in {-1, +1}.
     """
 
     alpha: float
@@ -35,15 +37,24 @@ def decision_values(source: SourceStats, target: TargetStats, alpha: float, *, n
                     seed: int = 0) -> DecisionValues:
     """Fit one alpha-fine-tuned classifier (fresh source and target samples) and score `n_test` fresh target points.
 
-    Uses the simulator's pieces (`source_classifier`, `draw_mixture` of `rmt_alpha.simulate`, `fit_affine` of `rmt_alpha.linear`, float32).
-    Conditionally on `w_alpha`, `g | y ~ N(y w^T mu_t, |w|^2)`; both concentrate, so the per-class histograms
-    approach `N(+-E[y g], Var[g])` of `margin_moments` as p grows (theory/THEORY.md section 1).
+    Uses the simulator's pieces (`source_classifier` and `draw_mixture` of `rmt_alpha.simulate`, `fit_affine` of
+    `rmt_alpha.linear`), in float32. Conditionally on `w_alpha`, `g | y ~ N(y w^T mu_t, |w|^2)`; both concentrate,
+    so the per-class histograms approach `N(+-E[y g], Var[g])` of `margin_moments` as p grows (theory/THEORY.md
+    sections 1 and 2).
 
     Args:
-        source: the ridge source (`SourceStats`). target: the `TargetStats`. alpha: the rescaling.
-        n_test: test points (>= 2). seed: integer seed.
+        source: the ridge source (`SourceStats`).
+        target: the `TargetStats`.
+        alpha: the rescaling (a finite scalar).
+        n_test: number of test points (>= 2; keyword-only).
+        seed: integer seed in [0, 2**32) (keyword-only).
+
     Returns:
-        `DecisionValues(alpha, decision, labels)`.
+        DecisionValues: `(alpha, decision, labels)`, float64 arrays of shape (n_test,).
+
+    Raises:
+        TypeError: when `source` is not a `SourceStats` or `target` not a `TargetStats`.
+        ValueError: when the dimensions differ, or `alpha`, `n_test` or `seed` is out of range.
     """
     if not isinstance(source, SourceStats):
         raise TypeError(f"source must be a SourceStats, got {type(source).__name__}")

@@ -66,8 +66,16 @@ CHUNK_BYTES = 1 << 30     # default working-memory budget of one chunk of trials
 
 
 class Simulation(NamedTuple):
-    """Monte-Carlo curves over alpha: accuracy, `E[y g]` and `E[g^2]`, each an `EmpiricalCurve` (per-trial values,
-    mean and standard error), to compare with `predicted_accuracy` and `margin_moments` term by term."""
+    """Monte-Carlo curves over alpha: accuracy, `E[y g]` and `E[g^2]`, each an `EmpiricalCurve`.
+
+    Each curve holds per-trial values, mean and standard error, to compare with `predicted_accuracy` and
+    `margin_moments` term by term.
+
+    Attributes:
+        accuracy: `EmpiricalCurve` of the test accuracy.
+        margin_mean: `EmpiricalCurve` of `E[y g]`.
+        margin_second_moment: `EmpiricalCurve` of `E[g^2]`.
+    """
 
     accuracy: EmpiricalCurve
     margin_mean: EmpiricalCurve
@@ -79,8 +87,17 @@ class Simulation(NamedTuple):
 def draw_mixture(key, n_samples: int, mean, dtype=None):
     """Draw `x = y * mean + z`, `z ~ N(0, I_p)`, balanced labels (half +1, half -1, shuffled).
 
-    Randoms are drawn in float32 and cast to `dtype` (default: mean's dtype), so every precision sees the same
-    draws. Returns `(X, y)`: X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
+    Randoms are drawn in float32 and cast to `dtype`, so every precision sees the same draws
+    (theory/THEORY.md section 1).
+
+    Args:
+        key: a JAX PRNG key.
+        n_samples: number of points.
+        mean: (p,) the class mean.
+        dtype: the output dtype (default: mean's dtype).
+
+    Returns:
+        `(X, y)`: X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
     """
     mean = jnp.asarray(mean)
     dtype = mean.dtype if dtype is None else dtype
@@ -92,8 +109,9 @@ def draw_mixture(key, n_samples: int, mean, dtype=None):
 
 
 def source_classifier(key, mean, n_samples: int, gamma):
-    """The ridge classifier of a fresh source sample of `n_samples` points of `x = y mean + z` (theory/THEORY.md section 1).
+    """The ridge classifier of a fresh source sample of `n_samples` points of `x = y mean + z`.
 
+    The model is that of theory/THEORY.md section 1.
     The fit sees the sample only through `Xs^T Xs` and `Xs^T ys`. With `u = Zs^T ys ~ N(0, N I_p)` and
     `W = Zs^T (I - ys ys^T / N) Zs ~ Wishart_p(N - 1, I)` independent of u, the class-mean estimate is
     `c = Xs^T ys / N = mean + u / N` and `Xs^T Xs / N = c c^T + W / N`, so (Sherman-Morrison)
@@ -108,6 +126,15 @@ def source_classifier(key, mean, n_samples: int, gamma):
     against the N p^2 Gram matrix of the sample). A solve whose final relative residual exceeds
     sqrt(machine epsilon) returns NaN, which `simulate` reports as an error. When N <= p the sample itself is
     drawn and fitted in the dual form (`draw_mixture` and `ridge_classifier`).
+
+    Args:
+        key: a JAX PRNG key.
+        mean: (p,) the source class mean `mu_s`.
+        n_samples: N, the source sample size.
+        gamma: the source ridge strength.
+
+    Returns:
+        (p,) the classifier `w_s` (NaN when the solve failed).
     """
     mean = jnp.asarray(mean)
     p = mean.shape[0]
@@ -134,14 +161,22 @@ def source_classifier(key, mean, n_samples: int, gamma):
 
 
 def trial(key, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, n_test) -> Scores:
-    """One Monte-Carlo trial: source fit (`source_classifier`, unless w_s is given), target draw, fine-tuning
-    for every alpha, scores.
+    """One Monte-Carlo trial: source fit (`source_classifier`, unless w_s is given), target draw, fine-tuning, scores.
+
+    Fine-tuning is done for every alpha at once (theory/THEORY.md section 1).
 
     Args:
-        key: a PRNG key. source: `mu_s` (p,) when `source_n` is an int (the source ridge classifier is fitted
-            on `source_n` fresh points with `source_gamma`), or the fixed classifier `w_s` (p,) when it is None.
-        target_mean: `mu_t` (p,). alpha: (k,). gamma: fine-tuning ridge strength.
-        n: target training size. n_test: None for exact scores, else the size of a fresh test set.
+        key: a PRNG key.
+        source: `mu_s` (p,) when `source_n` is an int (the source ridge classifier is fitted on `source_n` fresh
+            points with `source_gamma`), or the fixed classifier `w_s` (p,) when it is None.
+        target_mean: `mu_t` (p,).
+        alpha: (k,) base-rescaling factors.
+        source_gamma: the source ridge strength.
+        gamma: fine-tuning ridge strength.
+        source_n: source sample size, or None for a fixed `w_s`.
+        n: target training size.
+        n_test: None for exact scores, else the size of a fresh test set.
+
     Returns:
         `Scores`, each of shape (k,).
     """
@@ -186,13 +221,15 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
     Per trial: fit the source ridge classifier on `source.n` fresh points (or use the given `w_s`), draw
     `target.n` target points, fine-tune `w_alpha = Q (X^T y / n + alpha gamma w_s)` for the whole grid (one
     factorisation), and score: exactly given w (default, `Phi(w^T mu_t / |w|)`) or on `n_test` fresh points.
+    The predictions it checks are those of theory/THEORY.md section 2.
 
     Args:
         source: a `SourceStats` (a fresh source sample and ridge fit every trial) or a fixed classifier `w_s`
             (1-D array of length p).
         target: the `TargetStats` (mean, n, gamma).
         alpha: scalar or 1-D array of alphas, shape (k,).
-        trials: number of independent trials (>= 1). seed: integer in [0, 2**32).
+        trials: number of independent trials (>= 1).
+        seed: integer in [0, 2**32).
         n_test: None for the exact conditional scores, else the size of a fresh test set per trial.
         dtype: 'float32' (default; fast on every accelerator) or 'float64' (run inside `jax.enable_x64`; use it
             for very small gamma, where float32 factorisations lose accuracy). Both see the same random draws.
@@ -201,16 +238,19 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
         chunk_trials: trials per compiled call (rounded up to a multiple of the device count); default: as many
             as fit in about 1 GiB of working memory. The numbers do not depend on it.
         progress: show a tqdm bar over chunks on stderr (None: only when stderr is a terminal).
+
     Returns:
         `Simulation(accuracy, margin_mean, margin_second_moment)`, each an `EmpiricalCurve` with per-trial
         values of shape (trials, k); results are float64 numpy arrays.
+
     Raises:
-        ValueError or TypeError for bad input, before anything is compiled; ValueError if a factorisation broke
-        down (non-finite results: gamma too small for the precision).
+        ValueError: bad input (before anything is compiled), or a factorisation broke down (non-finite results:
+            gamma too small for the precision).
+        TypeError: `target` not a `TargetStats`, or `source` of the wrong type.
 
     Example:
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> tgt = TargetStats.from_alignment(400, 1.5, 0.8, 0.6, 100, 1.0)
+        >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> sim = simulate(src, tgt, [0.0, 1.0, 3.0], trials=64, seed=0)   # compare with predicted_accuracy
     """
     if not isinstance(target, TargetStats):
@@ -262,8 +302,24 @@ def empirical_accuracy(source, target: TargetStats, alpha, *, trials: int, seed:
                        progress: bool | None = False) -> EmpiricalCurve:
     """The Monte-Carlo accuracy-vs-alpha curve: `simulate(...).accuracy` (same arguments, see `simulate`).
 
+    Args:
+        source: a `SourceStats` or a fixed classifier `w_s` (p,).
+        target: the `TargetStats` (mean, n, gamma).
+        alpha: scalar or 1-D array of alphas, shape (k,).
+        trials: number of independent trials (>= 1).
+        seed: integer in [0, 2**32).
+        n_test: None for the exact conditional scores, else the size of a fresh test set per trial.
+        dtype: 'float32' or 'float64'.
+        devices: None, an int k or a list of devices (the trial axis is sharded over them).
+        chunk_trials: trials per compiled call.
+        progress: show a tqdm bar over chunks on stderr.
+
     Returns:
         `EmpiricalCurve(alpha, mean, stderr, per_trial)`, per_trial of shape (trials, k).
+
+    Raises:
+        ValueError: as `simulate`.
+        TypeError: as `simulate`.
     """
     return simulate(source, target, alpha, trials=trials, seed=seed, n_test=n_test, dtype=dtype, devices=devices,
                     chunk_trials=chunk_trials, progress=progress).accuracy

@@ -18,8 +18,23 @@ from rmt_alpha._validation import check_finite_array, check_positive_float, chec
 def make_mixture(n_samples: int, mean, random_state=None):
     """Draw `x = y * mean + z`, `z ~ N(0, I_p)`, with balanced labels (half +1, half -1, shuffled).
 
+    The target (or source) task of theory/THEORY.md section 1.
+
+    Args:
+        n_samples: number of points (>= 1).
+        mean: (p,) the class mean `mu`.
+        random_state: None, an int seed or a `np.random.Generator`.
+
     Returns:
-        `(X, y)`: X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
+        tuple: `(X, y)`, X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
+
+    Raises:
+        ValueError: when `n_samples` is not a positive integer or `mean` is not a finite 1-D array.
+
+    Example:
+        >>> X, y = make_mixture(5, np.zeros(3), random_state=0)
+        >>> X.shape, int(y.sum())
+        ((5, 3), 1)
     """
     n_samples = check_sample_count("n_samples", n_samples)
     mean = check_vector("mean", mean)
@@ -31,16 +46,50 @@ def make_mixture(n_samples: int, mean, random_state=None):
 
 
 def fit_ridge_classifier(X, y, gamma: float) -> np.ndarray:
-    """`w = (X^T X / n + gamma I)^-1 X^T y / n`, the ridge classifier (theory/THEORY.md section 1)."""
+    """The ridge classifier `w = (X^T X / n + gamma I)^-1 X^T y / n` (theory/THEORY.md section 1).
+
+    Args:
+        X: (n, p) features.
+        y: (n,) labels in {-1, +1}.
+        gamma: ridge strength > 0.
+
+    Returns:
+        np.ndarray: float64 of shape (p,).
+
+    Raises:
+        ValueError: when `gamma` is not positive.
+
+    Example:
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> fit_ridge_classifier(X, np.array([1.0, 1.0, -1.0, -1.0]), 0.5)
+        array([0.5, 0.5])
+    """
     return fit_finetuned(X, y, gamma, np.zeros(np.shape(X)[1]), 0.0)
 
 
 def fit_finetuned(X, y, gamma: float, w_s, alpha) -> np.ndarray:
-    """`w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1`, for every alpha.
+    """The alpha-fine-tuned classifier `w_alpha = Q (X^T y / n + alpha gamma w_s)`, `Q = (X^T X / n + gamma I)^-1`.
 
-    Affine in alpha: one solve with two right-hand sides serves a whole grid.
+    theory/THEORY.md section 1. Affine in alpha: one solve with two right-hand sides serves a whole grid.
+
+    Args:
+        X: (n, p) target features.
+        y: (n,) target labels in {-1, +1}.
+        gamma: fine-tuning ridge strength > 0.
+        w_s: (p,) the source classifier.
+        alpha: scalar or array of alphas.
+
     Returns:
-        shape (p,) for scalar alpha, else alpha's shape + (p,).
+        np.ndarray: shape (p,) for a scalar alpha, else alpha.shape + (p,).
+
+    Raises:
+        ValueError: when `gamma` is not positive or `alpha` is not finite.
+
+    Example:
+        >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> fit_finetuned(X, np.array([1.0, 1.0, -1.0, -1.0]), 0.5, np.array([1.0, 0.0]), [0.0, 1.0])
+        array([[0.5, 0.5],
+               [1. , 0.5]])
     """
     X = np.asarray(X, dtype=np.float64)
     n, p = X.shape
@@ -53,21 +102,51 @@ def fit_finetuned(X, y, gamma: float, w_s, alpha) -> np.ndarray:
 
 
 def conditional_accuracy(w, mean) -> np.ndarray:
-    """Exact test accuracy of `sign(w^T x)` on the mixture with this mean: `Phi(w^T mean / |w|)` (last axis)."""
+    """Exact test accuracy of `sign(w^T x)` on the mixture with this mean: `Phi(w^T mean / |w|)`.
+
+    Given w, `y g` is Gaussian with mean `w^T mu` and variance `|w|^2` (theory/THEORY.md section 1).
+
+    Args:
+        w: (p,) or (..., p) classifiers (last axis).
+        mean: (p,) the class mean.
+
+    Returns:
+        np.ndarray: the accuracy, shape w.shape[:-1].
+
+    Example:
+        >>> float(conditional_accuracy(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
+        0.5
+    """
     w = np.asarray(w, dtype=np.float64)
     return scipy.special.ndtr(w @ np.asarray(mean) / np.linalg.norm(w, axis=-1))
 
 
 def monte_carlo_accuracy(source, target: TargetStats, alpha, *, trials: int, random_state=None) -> EmpiricalCurve:
-    """Empirical accuracy-vs-alpha curve: per trial draw the source sample (unless `source` is a fixed `w_s`),
-    fit the source ridge classifier, draw `target.n` target samples, fine-tune for every alpha and take the exact
-    conditional accuracy.
+    """Empirical accuracy-vs-alpha curve of the linear model, one p x p solve per trial (theory/THEORY.md section 1).
+
+    Per trial: draw the source sample (unless `source` is a fixed `w_s`), fit the source ridge classifier, draw
+    `target.n` target samples, fine-tune for every alpha and take the exact conditional accuracy
+    `Phi(w^T mu_t / |w|)`.
 
     Args:
-        source: a `SourceStats` or a fixed classifier `w_s` (1-D array).
-        target: the `TargetStats`. alpha: 1-D array of alphas. trials: number of independent trials (>= 1).
+        source: a `SourceStats`, or a fixed classifier `w_s` (1-D array of length p).
+        target: the `TargetStats`.
+        alpha: scalar or 1-D array (k,) of alphas.
+        trials: number of independent trials (>= 1; keyword-only).
+        random_state: None, an int seed or a `np.random.Generator` (keyword-only).
+
     Returns:
-        `EmpiricalCurve(alpha, mean, stderr, per_trial)`; stderr is NaN for a single trial (undefined).
+        EmpiricalCurve: `(alpha, mean, stderr, per_trial)`, per_trial of shape (trials, k); stderr is NaN for a
+        single trial (undefined).
+
+    Raises:
+        ValueError: when `trials` is not a positive integer, `alpha` is not finite or the dimensions differ.
+
+    Example:
+        >>> target = TargetStats.from_alignment(20, 1.5, 0.8, 0.6, 40, 1.0)
+        >>> curve = monte_carlo_accuracy(np.ones(20) / 20, target, [0.0, 1.0], trials=3, random_state=0)
+        >>> curve.per_trial.shape
+        (3, 2)
     """
     trials = check_sample_count("trials", trials)
     alpha = np.atleast_1d(check_finite_array("alpha", alpha))
@@ -86,16 +165,31 @@ def monte_carlo_accuracy(source, target: TargetStats, alpha, *, trials: int, ran
 
 
 def make_gaussian_mixture(n_samples: int, mean, cov=None, random_state=None):
-    """Draw `x = y * mean + C^{1/2} z`, `z ~ N(0, I_p)`, balanced labels (half +1, half -1, shuffled).
+    """Draw `x = y * mean + C^{1/2} z`, `z ~ N(0, I_p)`, with balanced labels (half +1, half -1, shuffled).
+
+    The general-covariance model of theory/THEORY.md section 8.
 
     Args:
-        n_samples: number of points. mean: (p,). cov: p x p matrix or `Spectrum` (None: I).
+        n_samples: number of points.
+        mean: (p,) the class mean.
+        cov: (p, p) covariance matrix or a `Spectrum`; None for the identity.
+        random_state: None, an int seed or a `np.random.Generator`.
+
     Returns:
-        `(X, y)`: X of shape (n_samples, p), y in {-1, +1} of shape (n_samples,).
+        tuple: `(X, y)`, X of shape (n_samples, p), y of shape (n_samples,) in {-1, +1}.
+
+    Raises:
+        ValueError: when `mean` is not a finite 1-D array or `cov` is not a valid p x p covariance.
+
+    Example:
+        >>> X, y = make_gaussian_mixture(4, np.zeros(2), cov=np.diag([1.0, 4.0]), random_state=0)
+        >>> X.shape
+        (4, 2)
     """
+    n_samples = check_sample_count("n_samples", n_samples)
     mean = check_vector("mean", mean)
     rng = np.random.default_rng(random_state)
-    y = np.where(np.arange(int(n_samples)) < (int(n_samples) + 1) // 2, 1.0, -1.0)
+    y = np.where(np.arange(n_samples) < (n_samples + 1) // 2, 1.0, -1.0)
     rng.shuffle(y)
     noise = rng.standard_normal((y.size, mean.size))
     if cov is not None:

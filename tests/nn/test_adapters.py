@@ -5,9 +5,12 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from rmt_alpha.nn._adapters import (
+    LAYOUTS,
+    AdaptedKernel,
     AdapterConfig,
     adapted_params,
     init_adapters,
@@ -111,11 +114,39 @@ def test_unmerge_recovers_the_base_and_refuses_tiny_alpha():
         np.testing.assert_allclose(restored[path], value, rtol=1e-4, atol=1e-6)   # float32 divide by ~1
     flat = flatten_tree(adapters)
     flat["blocks/0/mlp/fc1/kernel/alpha"] = flat["blocks/0/mlp/fc1/kernel/alpha"].at[3].set(1e-9)
-    with pytest.raises(ValueError, match=r"cannot unmerge 'blocks/0/mlp/fc1/kernel': alpha\[3\]"):
+    with pytest.raises(ValueError, match=r"cannot unmerge 'blocks/0/mlp/fc1/kernel': output feature 3 "
+                                         r"\(alpha\[3\] = 1e-09\) would be recovered with a relative error"):
         unmerge(merge(params, unflatten_tree(flat), config), unflatten_tree(flat), config)
     dora = AdapterConfig(rank=2, kind="dora")
     with pytest.raises(ValueError, match="unmerge needs alpha-LoRA"):
         unmerge(params, init_adapters(jax.random.key(1), params, dora), dora)
+
+
+def test_unmerge_refuses_a_small_alpha_relative_to_the_update_and_a_nan_alpha():
+    """alpha = 1e-5 with a LoRA update as large as W0 (float32): the merged weight keeps W0 only to about
+    eps / alpha = 1e-2, which the relative test refuses; the same alpha with a zero update is recovered to float32
+    rounding (1e-6). A NaN alpha is refused by unmerge and by merge (safe_merge)."""
+    rng = np.random.default_rng(5)
+    w0 = jnp.asarray(rng.standard_normal((6, 4)), jnp.float32)
+    alpha = jnp.asarray([1.0, 1e-5, 1.0, 1.0], jnp.float32)
+    config = AdapterConfig(rank=2, targets=("w",))
+    large = {"w": {"lora_A": jnp.asarray(rng.standard_normal((6, 2)), jnp.float32),
+                   "lora_B": jnp.asarray(rng.standard_normal((2, 4)), jnp.float32), "alpha": alpha}}
+    merged = merge({"w": w0}, large, config)
+    with pytest.raises(ValueError, match=r"cannot unmerge 'w': output feature 1 \(alpha\[1\] = 1e-05\)"):
+        unmerge(merged, large, config)
+    corrupted = np.abs(unmerge(merged, large, config, rtol=1.0)["w"][:, 1] - w0[:, 1]).max()
+    assert corrupted > 1e-4  # what the default rtol refuses to return silently
+    no_update = {"w": dict(large["w"], lora_B=jnp.zeros((2, 4), jnp.float32))}
+    np.testing.assert_allclose(unmerge(merge({"w": w0}, no_update, config), no_update, config)["w"], w0,
+                               rtol=1e-6)
+    broken = {"w": dict(large["w"], alpha=alpha.at[2].set(jnp.nan))}
+    with pytest.raises(ValueError, match=r"cannot unmerge 'w': alpha\[2\] = .*nan.* is not finite"):
+        unmerge(merged, broken, config)
+    with pytest.raises(ValueError, match=r"merging the adapter at 'w' gives non-finite values in 'w' \(non-finite "
+                                         r"adapter entries: \['alpha'\]\)"):
+        merge({"w": w0}, broken, config)
+    assert np.isnan(jax.jit(lambda a: merge({"w": w0}, a, config)["w"])(broken)).any()  # traced: not checked
 
 
 def test_dora_magnitude_has_one_entry_per_output_feature_and_starts_at_the_norm():
@@ -173,3 +204,78 @@ def test_non_numeric_alpha_settings_name_the_parameter():
         AdapterConfig(alpha_init=None)
     with pytest.raises(TypeError, match="alpha_value must be a real number, got 'a'"):
         FinetuneConfig(alpha_value="a")
+
+
+# ------------------------------------------------------------------------------------------------ DoRA, literally
+
+
+def _dora_literal(w0, a, b, magnitude, scale, layout):
+    """The DoRA paper's weight `m * (W0 + s B A) / ||W0 + s B A||`, the norm per output feature, in float64 numpy.
+    "out_in": W0 (out, in), B (out, r), A (r, in), rows are output features; "in_out": the transposes."""
+    w0, a, b, magnitude = (np.asarray(v, np.float64) for v in (w0, a, b, magnitude))
+    if layout == "out_in":
+        v = w0 + scale * b @ a
+        return magnitude[:, None] * v / np.linalg.norm(v, axis=1, keepdims=True)
+    v = w0 + scale * a @ b
+    return magnitude[None, :] * v / np.linalg.norm(v, axis=0, keepdims=True)
+
+
+def _dora_layer(layout, seed=0):
+    rng = np.random.default_rng(seed)
+    w0 = jnp.asarray(rng.standard_normal((6, 5) if layout == "in_out" else (5, 6)), jnp.float32)
+    config = AdapterConfig(rank=2, kind="dora", targets=("w",), layout=layout, lora_alpha=3.0)
+    x = jnp.asarray(rng.standard_normal((16, 6)), jnp.float32)
+    target = jnp.asarray(rng.standard_normal((16, 5)), jnp.float32)
+    return w0, config, x, target
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_dora_after_a_training_step_is_the_papers_formula(layout):
+    """One Adam step from the initial adapters (B = 0, m = ||W0||) moves B, A and m; the merged weight and the
+    un-merged forward then equal m * (W0 + s B A) / ||W0 + s B A|| computed from scratch in float64 (float32
+    rounding: 1e-5). Leaving the update out of the norm, or taking it over the wrong axis, fails."""
+    w0, config, x, target = _dora_layer(layout)
+    adapters = init_adapters(jax.random.key(2), {"w": w0}, config)
+
+    def loss(adapters):
+        return jnp.mean((AdaptedKernel(w0, adapters["w"], config).project(x) - target) ** 2)
+
+    optimizer = optax.adam(0.1)
+    updates, _ = optimizer.update(jax.grad(loss)(adapters), optimizer.init(adapters))
+    trained = optax.apply_updates(adapters, updates)["w"]
+    assert np.abs(np.asarray(trained["lora_B"])).min() > 0.05   # every entry of B moved away from 0
+    expected = _dora_literal(w0, trained["lora_A"], trained["lora_B"], trained["magnitude"], config.lora_scale, layout)
+    np.testing.assert_allclose(merge({"w": w0}, {"w": trained}, config)["w"], expected, rtol=1e-5, atol=1e-6)
+    forward = np.asarray(x, np.float64) @ (expected if layout == "in_out" else expected.T)
+    np.testing.assert_allclose(AdaptedKernel(w0, trained, config).project(x), forward, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_dora_gradient_treats_the_norm_as_a_constant(layout):
+    """The gradient with respect to A, B and m is that of (m / c) * (W0 + s B A) with c = ||W0 + s B A|| computed
+    beforehand and held fixed (DoRA paper section 4.3, PEFT), at float32 precision; the gradient through the norm
+    differs by far more, so the test tells the two apart."""
+    w0, config, x, target = _dora_layer(layout, seed=1)
+    adapter = _perturbed(init_adapters(jax.random.key(3), {"w": w0}, config), 4, scale=0.5)["w"]
+    in_axis = 0 if layout == "in_out" else 1
+    s = config.lora_scale
+
+    def direction(a, b):
+        return w0 + s * (a @ b if layout == "in_out" else b @ a)
+
+    def literal_loss(adapter, norm):
+        m = adapter["magnitude"]
+        gain = (m / norm)[None, :] if layout == "in_out" else (m / norm)[:, None]
+        weight = gain * direction(adapter["lora_A"], adapter["lora_B"])
+        return jnp.mean((x @ (weight if layout == "in_out" else weight.T) - target) ** 2)
+
+    constant = jnp.asarray(np.linalg.norm(np.asarray(direction(adapter["lora_A"], adapter["lora_B"])), axis=in_axis))
+    held = jax.grad(literal_loss)(adapter, constant)
+    through = jax.grad(lambda a: literal_loss(a, jnp.linalg.norm(direction(a["lora_A"], a["lora_B"]), axis=in_axis)))(
+        adapter)
+    ours = jax.grad(lambda a: jnp.mean((AdaptedKernel(w0, a, config).project(x) - target) ** 2))(adapter)
+    for name in ("lora_A", "lora_B", "magnitude"):
+        np.testing.assert_allclose(ours[name], held[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name in ("lora_A", "lora_B"):
+        assert np.abs(np.asarray(through[name]) - np.asarray(held[name])).max() > 1e-2 * np.abs(
+            np.asarray(held[name])).max(), name

@@ -83,8 +83,9 @@ def test_the_disk_cache_is_keyed_by_model_texts_and_settings(model, tmp_path, mo
     embed(model._replace(params=changed), TEXTS, batch_size=4, max_length=38,
           cache=tmp_path)   # other weights
     assert len(list(tmp_path.iterdir())) == 4 and not list(tmp_path.glob(".*"))   # no temporary file left
-    np.save(files[0], np.zeros((2, 2), np.float32))                          # a damaged entry is recomputed
-    assert np.array_equal(embed(model, TEXTS, batch_size=4, max_length=38, cache=tmp_path), first)
+    for damage in (lambda: np.save(files[0], np.zeros((2, 2), np.float32)), lambda: files[0].write_bytes(b"\x93NU")):
+        damage()                                                              # a damaged entry is recomputed
+        assert np.array_equal(embed(model, TEXTS, batch_size=4, max_length=38, cache=tmp_path), first)
 
 
 def test_default_cache_lives_in_the_data_cache(model, tmp_path, monkeypatch):

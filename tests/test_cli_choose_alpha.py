@@ -1,0 +1,100 @@
+"""`rmt-alpha choose-alpha` on .npy and .csv files, and --config files carrying w_s or covariances."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rmt_alpha import TargetStats, choose_alpha, optimal_alpha, predicted_accuracy
+from rmt_alpha.cli import main
+from rmt_alpha.simulate._reference import make_gaussian_mixture
+
+P = 40
+
+
+@pytest.fixture
+def files(tmp_path):
+    mu_t = np.zeros(P)
+    mu_t[:2] = 1.2, 0.6
+    w_s = np.zeros(P)
+    w_s[0] = 0.5
+    w_s[2] = 0.1
+    X, y = make_gaussian_mixture(20, mu_t, random_state=0)
+    U = make_gaussian_mixture(200, mu_t, random_state=1)[0]
+    np.save(tmp_path / "w.npy", w_s)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.savetxt(tmp_path / "u.csv", U, delimiter=",")
+    np.savetxt(tmp_path / "y01.csv", (y > 0).astype(int), delimiter=",", fmt="%d")
+    return tmp_path, w_s, X, y, U
+
+
+def _json(capsys, argv):
+    assert main(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_choose_alpha_from_files_is_the_library_call(files, capsys):
+    folder, w_s, X, y, U = files
+    payload = _json(capsys, ["choose-alpha", "--source-weights", str(folder / "w.npy"), "--target",
+                             str(folder / "x.npy"), str(folder / "y01.csv"), "--unlabelled", str(folder / "u.csv"),
+                             "--bootstrap", "30"])
+    expected = choose_alpha(w_s, X, y, unlabelled=U, bootstrap=30)
+    # the CSV round trip is exact to the printed digits (%.18e): the same alpha to rounding
+    assert payload["alpha"] == pytest.approx(expected.alpha, rel=1e-9)
+    assert payload["gain"] == pytest.approx(expected.gain, rel=1e-6, abs=1e-12)
+    assert payload["covariance"] == "isotropic" and "s" in payload["sources"]
+    assert len(payload["grid"]) == len(payload["accuracy"])
+    assert main(["choose-alpha", "--source-weights", str(folder / "w.npy"), "--target", str(folder / "x.npy"),
+                 str(folder / "y.npy"), "--bootstrap", "20"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("alpha = ") and "why: " in text and "uncertainty: bootstrap: 20 replicates" in text
+
+
+def test_choose_alpha_takes_w_s_from_a_config_and_source_data(files, capsys):
+    folder, w_s, X, y, _ = files
+    (folder / "config.json").write_text(json.dumps({"source_weights": "w.npy", "gamma": 0.5, "bootstrap": 10}))
+    payload = _json(capsys, ["choose-alpha", "--config", str(folder / "config.json"), "--target",
+                             str(folder / "x.npy"), str(folder / "y.npy")])
+    assert payload["alpha_estimate"] == pytest.approx(choose_alpha(w_s, X, y, gamma=0.5, bootstrap=10)
+                                                      .alpha_estimate, rel=1e-12)
+    X_s, y_s = make_gaussian_mixture(200, 2 * w_s, random_state=2)
+    np.save(folder / "xs.npy", X_s)
+    np.save(folder / "ys.npy", y_s)
+    payload = _json(capsys, ["choose-alpha", "--source-data", str(folder / "xs.npy"), str(folder / "ys.npy"),
+                             "--target", str(folder / "x.npy"), str(folder / "y.npy"), "--bootstrap", "10"])
+    assert "fitted on the source data (200 rows" in payload["sources"]["source"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "give the source exactly once"),
+    (["--source-weights", "missing.npy"], "--source-weights: no such file"),
+    (["--source-weights", "{w}", "--source-data", "{w}", "{w}"], "give the source exactly once"),
+])
+def test_choose_alpha_errors_name_the_option(files, capsys, extra, message):
+    folder = files[0]
+    argv = ["choose-alpha", "--target", str(folder / "x.npy"), str(folder / "y.npy")]
+    argv += [item.format(w=folder / "w.npy") for item in extra]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_theory_commands_take_w_s_and_covariances_from_a_config(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    w_s, mu_t = rng.standard_normal((2, 30)) / 5
+    basis, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    cov = (basis * np.linspace(0.5, 2.0, 30)) @ basis.T
+    np.savetxt(tmp_path / "cov.csv", cov, delimiter=",")
+    (tmp_path / "pair.json").write_text(json.dumps({"source_weights": w_s.tolist(), "target_mean": mu_t.tolist(),
+                                                    "target_cov": "cov.csv", "n": 20}))
+    payload = _json(capsys, ["optimal-alpha", "--config", str(tmp_path / "pair.json")])
+    target = TargetStats(mu_t, 20, 1.0, cov=cov)
+    assert payload["alpha_star"] == pytest.approx(optimal_alpha(w_s, target), rel=1e-9)
+    assert payload["config"]["target_covariance"] is True
+    payload = _json(capsys, ["curve", "--config", str(tmp_path / "pair.json"), "--num", "3"])
+    np.testing.assert_allclose(payload["accuracy"], predicted_accuracy(w_s, target, payload["alpha"]), rtol=1e-9)
+    with pytest.raises(SystemExit):
+        main(["demo", "--config", str(tmp_path / "pair.json")])
+    assert "are not used by `demo`" in capsys.readouterr().err
