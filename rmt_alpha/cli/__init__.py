@@ -12,7 +12,13 @@ import sys
 
 from rmt_alpha.cli._choose_command import add_choose_arguments, cmd_choose_alpha
 from rmt_alpha.cli._data_commands import cmd_fetch
-from rmt_alpha.cli._experiment_commands import cmd_amazon, cmd_digits, cmd_glue, cmd_transformer
+from rmt_alpha.cli._experiment_commands import (
+    cmd_amazon,
+    cmd_digits,
+    cmd_glue,
+    cmd_text_transfer,
+    cmd_transformer,
+)
 from rmt_alpha.cli._options import add_stats_arguments, grid_size
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
@@ -68,6 +74,19 @@ def _transformer_arguments(transformer: argparse.ArgumentParser) -> None:
                              f"quick: {quick.seeds})")
     transformer.add_argument("--sharing", type=float, nargs="+", help="sharing levels in [0, 1] (default "
                              f"{' '.join(map(str, full.sharing))}; quick: {' '.join(map(str, quick.sharing))})")
+
+
+def _text_transfer_arguments(text: argparse.ArgumentParser) -> None:
+    from rmt_alpha.experiments import TextTransferConfig
+
+    full, quick = TextTransferConfig(), TextTransferConfig.quick()
+    text.add_argument("--out", required=True, metavar="DIR", help="folder for the tables, JSON and figures")
+    text.add_argument("--quick", action="store_true", help="the CI-sized run: one UCI pair, few seeds, the real "
+                      "MiniLM and text (a few minutes on two CPU cores)")
+    text.add_argument("--seeds", type=int, help=f"paired fine-tuning seeds per pair (default {full.finetune.seeds}; "
+                      f"quick: {quick.finetune.seeds})")
+    text.add_argument("--pairs", nargs="+", metavar="SOURCE:TARGET", help="fine-tune on these pairs (default: "
+                      "the pairs where the theory predicts the largest and the smallest gain of alpha*)")
 
 
 def _plot_arguments(plot: argparse.ArgumentParser) -> None:
@@ -131,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "source reviews (cached in --out), fine-tune it on a few target reviews with "
                                    "head-only, full, LoRA, fixed alpha, alpha-LoRA and DoRA over paired seeds; "
                                    "write table, figures, checkpoints"))
+    _text_transfer_arguments(command("text-transfer", cmd_text_transfer, "the transformer case on a real encoder "
+                                     "and real text: the linear theory on all-MiniLM-L6-v2 features of review-text "
+                                     "domains against the measurement, then LoRA, alpha-LoRA, DoRA and alpha on the "
+                                     "pre-trained head inside MiniLM over paired seeds, learned alphas against a "
+                                     "shuffled-label null (needs `rmt-alpha fetch minilm reviews-text`)"))
     _glue_arguments(command("glue", cmd_glue, "fine-tune a BERT/RoBERTa checkpoint (config.json, "
                             "model.safetensors, tokenizer.json) on a GLUE task with LoRA / alpha-LoRA (adapters on "
                             "query and value, head trained); dev set = test set; write table, results, checkpoints"))

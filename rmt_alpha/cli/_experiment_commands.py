@@ -1,4 +1,4 @@
-"""Subcommands that run experiments and write result files: amazon, digits, transformer, glue."""
+"""Subcommands that run experiments and write result files: amazon, digits, transformer, text-transfer, glue."""
 
 from __future__ import annotations
 
@@ -19,6 +19,25 @@ def cmd_transformer(args) -> None:
     result = run_experiment(config, args.out, progress=not args.json)
     payload = {"source_accuracy": result.source_accuracy, "parameters": result.parameters,
                "summary": result.summary, "paired_vs_lora": result.paired, "files": result.files}
+    with open(result.files["table"], encoding="utf-8") as handle:
+        table = handle.read()
+    emit(payload, args.json, [table.rstrip(), *(f"wrote {path}" for path in result.files.values())])
+
+
+def cmd_text_transfer(args) -> None:
+    import dataclasses
+
+    from rmt_alpha.experiments import TextTransferConfig, run_text_transfer
+
+    config = TextTransferConfig.quick() if args.quick else TextTransferConfig()
+    if args.seeds is not None:
+        config = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, seeds=args.seeds))
+    if args.pairs:
+        pairs = tuple(tuple(pair.split(":")) for pair in args.pairs)
+        config = dataclasses.replace(config, finetune_pairs=pairs)
+    result = run_text_transfer(config, args.out, progress=not args.json)
+    payload = {"finetune_pairs": result.finetune_pairs, "timings_seconds": result.timings,
+               "theory_link": result.tables["theory_link"], "paired": result.tables["paired"], "files": result.files}
     with open(result.files["table"], encoding="utf-8") as handle:
         table = handle.read()
     emit(payload, args.json, [table.rstrip(), *(f"wrote {path}" for path in result.files.values())])

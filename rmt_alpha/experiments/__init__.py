@@ -1,6 +1,7 @@
 """Experiments: protocols, tables and result files. The honest transfer protocol on real features (Amazon
 Review, digits) with every way of choosing alpha, the paper's own protocol beside it, the theory against the
-measurement on real features, and the transformer and GLUE experiments.
+measurement on real features, the same on a real encoder's features of review text with alpha-LoRA inside that
+encoder (text transfer), and the transformer and GLUE experiments.
 """
 
 from rmt_alpha.experiments._alpha_choices import (
@@ -16,7 +17,19 @@ from rmt_alpha.experiments._alpha_choices import (
     cross_validated_alpha as cross_validated_alpha,
 )
 from rmt_alpha.experiments._campaign import (
+    Check as Check,
+)
+from rmt_alpha.experiments._campaign import (
     Experiment as Experiment,
+)
+from rmt_alpha.experiments._campaign import (
+    Setting as Setting,
+)
+from rmt_alpha.experiments._campaign import (
+    campaign_tables as campaign_tables,
+)
+from rmt_alpha.experiments._campaign import (
+    run_campaign as run_campaign,
 )
 from rmt_alpha.experiments._campaign import (
     run_amazon_experiment as run_amazon_experiment,
@@ -60,6 +73,24 @@ from rmt_alpha.experiments._transfer import (
 from rmt_alpha.experiments._transfer import (
     summary_rows as summary_rows,
 )
+from rmt_alpha.experiments._text_domains import (
+    encoder_domains as encoder_domains,
+)
+from rmt_alpha.experiments._text_domains import (
+    text_pairs as text_pairs,
+)
+from rmt_alpha.experiments._text_finetune import (
+    FinetuneSettings as FinetuneSettings,
+)
+from rmt_alpha.experiments._text_transfer import (
+    TextTransferConfig as TextTransferConfig,
+)
+from rmt_alpha.experiments._text_transfer import (
+    TextTransferResult as TextTransferResult,
+)
+from rmt_alpha.experiments._text_transfer import (
+    run_text_transfer as run_text_transfer,
+)
 from rmt_alpha.experiments._transformer import (
     ExperimentConfig as ExperimentConfig,
 )
@@ -68,25 +99,35 @@ from rmt_alpha.experiments._transformer import (
 )
 
 __all__ = [
+    "campaign_tables",
+    "Check",
     "check_pairs",
     "ALPHA_CHOICES",
     "ALPHA_GRID",
     "choose_alphas",
     "cross_validated_alpha",
+    "encoder_domains",
     "Experiment",
     "ExperimentConfig",
+    "FinetuneSettings",
     "format_experiment",
     "GlueConfig",
     "predict_vs_measure",
     "PredictionCheck",
     "run_amazon_experiment",
+    "run_campaign",
     "run_digits_experiment",
     "run_experiment",
     "run_glue",
     "run_paper_mode",
     "run_paper_table",
+    "run_text_transfer",
     "run_transfer",
+    "Setting",
     "summary_rows",
+    "text_pairs",
+    "TextTransferConfig",
+    "TextTransferResult",
     "TransferResult",
     "write_experiment",
 ]

@@ -1,5 +1,7 @@
-"""The Amazon Review and digits campaigns: every pair, sample size and gamma setting of the honest
-protocol, paper mode and the theory check, gathered into tables (theory/THEORY.md sections 4, 5 and 8).
+"""Transfer campaigns on any dict of `Domain`s: every pair, sample size and gamma setting of the honest protocol and
+the theory check (`run_campaign`, `campaign_tables`); the Amazon campaign adds paper mode, the digits one is the
+same protocol on scikit-learn's digits, and the encoder-feature campaign of the text domains lives in
+`rmt_alpha.experiments._text_theory` (theory/THEORY.md sections 4, 5 and 8).
 """
 
 from __future__ import annotations
@@ -55,23 +57,41 @@ def _paper_rows(results) -> list[dict]:
 
 
 def _check_rows(checks) -> list[dict]:
+    """One row per check and alpha in (0, 1): the measured and predicted accuracy there, and over the whole alpha
+    grid the mean and largest |predicted - measured| (isotropic and covariance-aware), alpha* of both theories,
+    the measured curve's best grid alpha, and the predicted and measured gains of alpha* over alpha = 1."""
     rows = []
     for check in checks:
+        measured_curve = check.measured.mean
+        best = int(np.argmax(measured_curve))
+        one = int(np.argmin(np.abs(check.alpha - 1.0)))
+        star = int(np.argmin(np.abs(check.alpha - check.alpha_star_covariance))) if np.isfinite(
+            check.alpha_star_covariance) else one
         for alpha in (0.0, 1.0):
             index = int(np.argmin(np.abs(check.alpha - alpha)))
-            measured, stderr = check.measured.mean[index], check.measured.stderr[index]
-            rows.append({"source": check.source, "target": check.target, "whiten": check.whiten, "alpha": alpha,
+            measured, stderr = measured_curve[index], check.measured.stderr[index]
+            rows.append({"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
+                         "whiten": check.whiten, "alpha": alpha,
                          "measured": float(measured), "stderr": float(stderr),
                          "predicted_isotropic": float(check.predicted_isotropic[index]),
                          "predicted_covariance": float(check.predicted_covariance[index]),
                          "gap_isotropic": float(check.predicted_isotropic[index] - measured),
                          "gap_covariance": float(check.predicted_covariance[index] - measured),
+                         "mean_abs_gap_isotropic_over_grid": float(np.mean(np.abs(check.predicted_isotropic
+                                                                                  - measured_curve))),
+                         "mean_abs_gap_covariance_over_grid": float(np.mean(np.abs(check.predicted_covariance
+                                                                                   - measured_curve))),
                          "max_abs_gap_isotropic_over_grid": float(np.max(np.abs(check.predicted_isotropic
-                                                                                - check.measured.mean))),
+                                                                                - measured_curve))),
                          "max_abs_gap_covariance_over_grid": float(np.max(np.abs(check.predicted_covariance
-                                                                                 - check.measured.mean))),
+                                                                                 - measured_curve))),
                          "alpha_star_isotropic": check.alpha_star_isotropic,
-                         "alpha_star_covariance": check.alpha_star_covariance})
+                         "alpha_star_covariance": check.alpha_star_covariance,
+                         "measured_best_alpha": float(check.alpha[best]),
+                         "predicted_gain_covariance": float(check.predicted_covariance[star]
+                                                            - check.predicted_covariance[one]),
+                         "measured_gain_at_alpha_star_covariance": float(measured_curve[star] - measured_curve[one]),
+                         "measured_gain_best": float(measured_curve[best] - measured_curve[one])})
     return rows
 
 
@@ -86,6 +106,78 @@ def _averages(rows, keys) -> list[dict]:
         out.append({**dict(zip(keys + ("method",), key)), "pairs": len(values), "accuracy": mean,
                     "stderr_over_pairs": se})
     return out
+
+
+class Setting(NamedTuple):
+    """One configuration of the honest protocol (`run_transfer`'s arguments): labelled target rows, ridge
+    strengths, whitening, the covariance-aware pool method, and extra (smaller) pool sizes."""
+
+    n: int
+    source_gamma: float = 1.0
+    gamma: float = 1.0
+    whiten: bool = False
+    covariance: bool = False
+    pool_sizes: tuple = ()
+
+
+class Check(NamedTuple):
+    """One prediction-vs-measurement configuration (`predict_vs_measure`'s arguments)."""
+
+    n: int = 20
+    whiten: bool = False
+    centre: str = "mean"
+
+
+def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: int = 20, seed: int = 0,
+                 progress=None) -> tuple[list, list]:
+    """The honest protocol (`run_transfer`) on every pair for every setting, and the theory check
+    (`predict_vs_measure`) on every pair for every check configuration: the engine of every transfer campaign
+    (Amazon, digits, the text domains' encoder features).
+
+    Args:
+        domains: {name: Domain}. pairs: [(source name, target name), ...].
+        settings: `Setting`s. checks: `Check`s. splits: random target splits per pair and setting. seed: of the
+            splits. progress: None, or a callable taking a status line (then a progress bar is shown too).
+    Returns:
+        `(results, checks)`: lists of `TransferResult` and `PredictionCheck`.
+    """
+    from tqdm.auto import tqdm
+
+    say = progress or (lambda line: None)
+    pairs = [tuple(pair) for pair in pairs]
+    missing = sorted({name for pair in pairs for name in pair} - set(domains))
+    if missing or not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"pairs must be (source, target) names of the given domains {sorted(domains)}, got "
+                         f"{pairs}" + (f" (unknown: {missing})" if missing else ""))
+    settings, checks = [Setting(*s) for s in settings], [Check(*c) for c in checks]
+    bar = tqdm(total=len(pairs) * (len(settings) + len(checks)), desc="transfer campaign",
+               disable=progress is None, leave=False)
+    results, done = [], []
+    for setting in settings:
+        say(f"honest protocol: n={setting.n}, gammas=({setting.source_gamma:g}, {setting.gamma:g}), "
+            f"whiten={setting.whiten}")
+        for source, target in pairs:
+            results.append(run_transfer(domains[source], domains[target], n=setting.n,
+                                        source_gamma=setting.source_gamma, gamma=setting.gamma, splits=splits,
+                                        seed=seed, whiten=setting.whiten, covariance=setting.covariance,
+                                        pool_sizes=setting.pool_sizes))
+            bar.update(1)
+    for check in checks:
+        say(f"prediction vs measurement: n={check.n}, whiten={check.whiten}, centre={check.centre}")
+        for source, target in pairs:
+            done.append(predict_vs_measure(domains[source], domains[target], ALPHA_GRID, n=check.n, splits=splits,
+                                           seed=seed, whiten=check.whiten, centre=check.centre))
+            bar.update(1)
+    bar.close()
+    return results, done
+
+
+def campaign_tables(results, checks) -> dict:
+    """The tables every campaign writes: "honest" (per pair, setting and method), "honest_average" (over pairs)
+    and "prediction" (theory vs measurement)."""
+    honest = summary_rows(results)
+    return {"honest": honest, "honest_average": _averages(honest, ("n", "source_gamma", "gamma", "whiten")),
+            "prediction": _check_rows(checks)}
 
 
 def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0, progress=None) -> Experiment:
@@ -111,31 +203,18 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
     domains = load_amazon(directory)
     pairs = amazon_pairs()
     splits = 5 if quick else 20
-    configs = [(20, 1.0, 1.0, False, not quick)]
+    settings = [Setting(20, covariance=not quick, pool_sizes=() if quick else (50, 100, 300))]
+    checks = [Check(20)]
     if not quick:
-        configs += [(40, 1.0, 1.0, False, False), (100, 1.0, 1.0, False, False), (20, 1.0, 1.0, True, False)]
-        configs += [(20, gs, g, False, False) for gs, g in GAMMA_SWEEP[1:]]
-    results = []
-    for n, source_gamma, gamma, whiten, covariance in configs:
-        say(f"honest protocol: n={n}, gammas=({source_gamma:g}, {gamma:g}), whiten={whiten}")
-        for source, target in pairs:
-            results.append(run_transfer(domains[source], domains[target], n=n, source_gamma=source_gamma,
-                                        gamma=gamma, splits=splits, seed=seed, whiten=whiten,
-                                        covariance=covariance,
-                                        pool_sizes=() if quick or n != 20 or whiten or (source_gamma, gamma) != (1, 1)
-                                        else (50, 100, 300)))
-    honest = summary_rows(results)
+        settings += [Setting(40), Setting(100), Setting(20, whiten=True)]
+        settings += [Setting(20, gs, g) for gs, g in GAMMA_SWEEP[1:]]
+        checks += [Check(20, whiten=True)]
+    results, checks = run_campaign(domains, pairs, settings, checks, splits=splits, seed=seed, progress=progress)
     say("paper mode")
     paper = run_paper_table(domains, pairs, seeds=1 if quick else 3, splits=5 if quick else 10)
-    say("prediction vs measurement")
-    checks = [predict_vs_measure(domains[s], domains[t], ALPHA_GRID, splits=splits, seed=seed) for s, t in pairs]
-    if not quick:
-        checks += [predict_vs_measure(domains[s], domains[t], ALPHA_GRID, splits=splits, seed=seed, whiten=True)
-                   for s, t in pairs]
-    tables = {"honest": honest,
-              "honest_average": _averages(honest, ("n", "source_gamma", "gamma", "whiten")),
-              "paper_mode": _paper_rows(paper),
-              "prediction": _check_rows(checks)}
+    tables = campaign_tables(results, checks)
+    tables = {"honest": tables["honest"], "honest_average": tables["honest_average"],
+              "paper_mode": _paper_rows(paper), "prediction": tables["prediction"]}
     settings = {"splits": splits, "seed": seed, "quick": quick, "alpha_grid": [ALPHA_GRID[0], ALPHA_GRID[-1], 0.1],
                 "methods": ALPHA_CHOICES, "pool_size": "min(1000, (rows - n) // 2)", "cv_folds": 5, "pool_rounds": 3,
                 "preprocessing": "source standardised with its own features; target with its training + pool "
@@ -161,14 +240,12 @@ def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) 
     """
     from rmt_alpha.data._domains import load_digit_tasks
 
-    say = progress or (lambda line: None)
     splits = 5 if quick else 20
-    results, checks = [], []
+    domains, pairs = {}, []
     for name, (source, target) in load_digit_tasks().items():
-        say(f"digits {name}")
-        results.append(run_transfer(source, target, n=20, splits=splits, seed=seed, covariance=True))
-        checks.append(predict_vs_measure(source, target, ALPHA_GRID, splits=splits, seed=seed))
-    honest = summary_rows(results)
-    tables = {"honest": honest, "honest_average": _averages(honest, ("n", "source_gamma", "gamma", "whiten")),
-              "prediction": _check_rows(checks)}
-    return Experiment(tables, checks, {"splits": splits, "seed": seed, "quick": quick, "methods": ALPHA_CHOICES})
+        domains[f"{name}: source"], domains[f"{name}: target"] = source, target
+        pairs.append((f"{name}: source", f"{name}: target"))
+    results, checks = run_campaign(domains, pairs, [Setting(20, covariance=True)], [Check(20)], splits=splits,
+                                   seed=seed, progress=progress)
+    return Experiment(campaign_tables(results, checks), checks,
+                      {"splits": splits, "seed": seed, "quick": quick, "methods": ALPHA_CHOICES})

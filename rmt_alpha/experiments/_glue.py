@@ -293,7 +293,8 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
                       task=config.task, checkpoint=os.path.abspath(checkpoint))
             runs.append({"method": name, "seed": seed, "test_accuracy": test_accuracy,
                          "val_accuracy": best.val_accuracy, "best_epoch": best.best_epoch, "steps": best.steps,
-                         "alpha_updates": len(best.alpha_steps), "trainable": best.trainable,
+                         "alpha_updates": len(best.alpha_steps), "steps_run": best.steps_run,
+                         "alpha_updates_run": len(best.alpha_steps_run), "trainable": best.trainable,
                          "alpha_value": alpha_value if method == "alpha_fixed" else None,
                          "training_samples": int(training_samples),
                          "wall_time": time.perf_counter() - started, "alpha": alpha_statistics(best.state["adapters"])})

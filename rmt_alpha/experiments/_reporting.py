@@ -65,3 +65,32 @@ def markdown_table(preamble: str, group_key: str, group_format: str, summary: li
                          f"{row['wins']}/{row['losses']} |")
     lines += ["", f"Parameters: {json.dumps(parameters)}"]
     return "\n".join(lines) + "\n"
+
+
+def paired_difference(values, baseline, *, level: float = 0.95) -> dict:
+    """Paired comparison of two methods over the same seeds: the mean difference, its standard error, a t
+    confidence interval at `level`, Student's paired t statistic and two-sided p-value (scipy.stats.ttest_rel),
+    and the wins / losses / ties.
+
+    Args:
+        values, baseline: (k,) accuracies of the two methods, seed by seed.
+    Returns:
+        dict with mean_difference, stderr, ci_low, ci_high, t, p_value, wins, losses, ties, seeds (None where
+        undefined: fewer than two seeds, or every difference equal).
+    """
+    import scipy.stats
+
+    values, baseline = np.asarray(values, np.float64), np.asarray(baseline, np.float64)
+    if values.shape != baseline.shape or values.ndim != 1 or values.size == 0:
+        raise ValueError(f"values and baseline must be 1-D of the same length, got {values.shape} and "
+                         f"{baseline.shape}")
+    diff = values - baseline
+    row = {"seeds": int(diff.size), "mean_difference": float(diff.mean()), "stderr": _stderr(diff), "ci_low": None,
+           "ci_high": None, "t": None, "p_value": None, "wins": int(np.sum(diff > 0)),
+           "losses": int(np.sum(diff < 0)), "ties": int(np.sum(diff == 0))}
+    if diff.size > 1 and row["stderr"]:
+        half = float(scipy.stats.t.ppf(0.5 + level / 2, diff.size - 1)) * row["stderr"]
+        test = scipy.stats.ttest_rel(values, baseline)
+        row.update(ci_low=row["mean_difference"] - half, ci_high=row["mean_difference"] + half,
+                   t=float(test.statistic), p_value=float(test.pvalue))
+    return row

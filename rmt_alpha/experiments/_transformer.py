@@ -340,7 +340,8 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
                       seed=seed, alpha_value=alpha_value, training_samples=training_samples)
             runs.append({"method": name, "sharing": level, "seed": seed, "test_accuracy": test_accuracy,
                          "val_accuracy": best.val_accuracy, "best_epoch": best.best_epoch, "steps": best.steps,
-                         "alpha_updates": len(best.alpha_steps), "trainable": best.trainable,
+                         "alpha_updates": len(best.alpha_steps), "steps_run": best.steps_run,
+                         "alpha_updates_run": len(best.alpha_steps_run), "trainable": best.trainable,
                          "alpha_value": alpha_value if method == "alpha_fixed" else None,
                          "wall_time": time.perf_counter() - started,
                          "alpha": alpha_statistics(best.state["adapters"])})

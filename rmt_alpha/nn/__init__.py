@@ -30,6 +30,12 @@ from rmt_alpha.nn._adapters import (
 from rmt_alpha.nn._embed import (
     embed as embed,
 )
+from rmt_alpha.nn._heads import (
+    HeadConfig as HeadConfig,
+)
+from rmt_alpha.nn._heads import (
+    apply_head as apply_head,
+)
 from rmt_alpha.nn._models import (
     TransformerConfig as TransformerConfig,
 )
@@ -90,6 +96,7 @@ __all__ = [
     "AdapterConfig",
     "alpha_statistics",
     "apply",
+    "apply_head",
     "embed",
     "encode",
     "evaluate",
@@ -97,6 +104,7 @@ __all__ = [
     "FinetuneConfig",
     "FinetuneResult",
     "fit_and_select",
+    "HeadConfig",
     "hidden_states",
     "init_adapters",
     "init_params",

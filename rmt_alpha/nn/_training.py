@@ -11,8 +11,16 @@ transformation is `optax.set_to_zero()`, never by editing arrays):
                  `alpha_every` (T) adapter steps: the paper's Algorithm 1.
     dora         A, B, the DoRA magnitude and the head (AdamW).
 
+The head is found by name: the parameters under `params["head"]`; a model whose classifier lives elsewhere is refused
+(every method but "full" would otherwise train nothing). A weight that carries an adapter is frozen (its adapter
+trains): with adapters on "head/kernel", the pre-trained head is kept as `alpha * W0` plus a trained update.
+
 The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
-use the validation split only; `evaluate` on the test split is for the caller to run once.
+use the validation split only; `evaluate` on the test split is for the caller to run once. Token batches are cut to
+the shortest width of a ladder (16, 32, 64, ...) that keeps their real tokens (`trim_padding`): padding is masked, so
+this changes the cost, not the result. The model is a
+`TransformerConfig` (inputs: token ids) or a `HeadConfig` (inputs: the frozen encoder's pooled features, for the
+frozen-encoder methods; `rmt_alpha.nn._heads`).
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ import numpy as np
 import optax
 
 from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count
-from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters
+from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, adapter_paths, init_adapters
+from rmt_alpha.nn._heads import HeadConfig, apply_head
 from rmt_alpha.nn._models import TransformerConfig, apply
 
 TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "dora")
@@ -122,8 +131,9 @@ class FinetuneResult(NamedTuple):
         val_accuracy: its validation accuracy.
         best_epoch: that epoch (1-based).
         epochs_run: epochs run before stopping.
-        steps: adapter steps run.
-        alpha_steps: the adapter-step numbers after which alpha was updated (alpha_lora only).
+        steps: the adapter steps in the returned state (those up to the end of the best epoch).
+        alpha_steps: the adapter-step numbers after which alpha was updated, in the returned state (alpha_lora).
+        steps_run, alpha_steps_run: the same over the whole run, epochs after the best one included.
         val_history: validation accuracy after each epoch.
         trainable: number of trained parameters (alpha included for alpha_lora).
         wall_time: seconds, compilation included.
@@ -138,10 +148,15 @@ class FinetuneResult(NamedTuple):
     val_history: list
     trainable: int
     wall_time: float
+    steps_run: int
+    alpha_steps_run: list
 
 
 def parameter_labels(state: dict, method: str) -> dict:
     """Per leaf of `state`, "train", "alpha" (alpha_lora's alpha) or "frozen", for `optax.partition`.
+
+    "full" trains every parameter; the other methods train the head (the parameters under `params/head/`) and the
+    adapters. A weight that carries an adapter is frozen (its adapter trains).
 
     Args:
         state: `{"params": ..., "adapters": ...}` (`init_state`).
@@ -151,7 +166,8 @@ def parameter_labels(state: dict, method: str) -> dict:
         dict: a pytree of the same structure as `state`, with a label string at each leaf.
 
     Raises:
-        ValueError: when `method` is unknown.
+        ValueError: when `method` is unknown; a method other than "full" on a model without parameters under
+            `params/head/` (its classifier is named otherwise, and would silently stay untrained).
 
     Example:
         >>> state = {"params": {"head": {"kernel": 0.0}, "embed": {"token": 0.0}}, "adapters": {}}
@@ -160,9 +176,18 @@ def parameter_labels(state: dict, method: str) -> dict:
     """
     if method not in TRAINING_METHODS:
         raise ValueError(f"method must be one of {TRAINING_METHODS}, got {method!r}")
+    params = state.get("params", {})
+    if method != "full" and not (isinstance(params, dict) and isinstance(params.get("head"), dict) and params["head"]):
+        found = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"method {method!r} trains the classifier found by name under params['head'], but the "
+                         f"model has no such entry (top-level parameters: {found}); name its classifier 'head' or "
+                         "use method 'full'")
+    adapted = {f"params/{path}" for path in adapter_paths(state.get("adapters") or {})}
 
     def label(path: str) -> str:
         if path.startswith("params/"):
+            if path in adapted:
+                return "frozen"
             if method == "full" or path.startswith("params/head/"):
                 return "train"
             return "frozen"
@@ -201,20 +226,39 @@ def trainable_count(state: dict, method: str) -> int:
                    if label != "frozen"))
 
 
-def _check_dataset(name: str, X, y, num_classes: int):
+def _check_dataset(name: str, X, y, model_config):
+    """Token ids (int32, (n, length)) for a `TransformerConfig`, feature rows (float32, (n, d_model)) for a
+    `HeadConfig`; labels int32 in [0, num_classes)."""
+    num_classes = model_config.num_classes
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or y.ndim != 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"{name} must be (X, y) with X of shape (n, length) and y of shape (n,), got "
+        kind = "d_model" if isinstance(model_config, HeadConfig) else "length"
+        raise ValueError(f"{name} must be (X, y) with X of shape (n, {kind}) and y of shape (n,), got "
                          f"{X.shape} and {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"{name} labels must be integers in [0, {num_classes - 1}], got dtype {y.dtype}")
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"{name} labels must be in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}]")
+    if isinstance(model_config, HeadConfig):
+        if X.shape[1] != model_config.d_model or not np.all(np.isfinite(X)):
+            raise ValueError(f"{name} features must be finite rows of width d_model = {model_config.d_model}, got "
+                             f"shape {X.shape}")
+        return X.astype(np.float32), y.astype(np.int32)
     return X.astype(np.int32), y.astype(np.int32)
 
 
-def make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
-    """The jitted steps for a method (cached: one compilation per model, method and optimizer settings).
+def _model_forward(model_config):
+    """The logits function of a model config: the encoder (`apply`) or the head alone (`apply_head`)."""
+    if isinstance(model_config, HeadConfig):
+        return apply_head
+    if isinstance(model_config, TransformerConfig):
+        return apply
+    raise TypeError(f"model_config must be a TransformerConfig or a HeadConfig, got {type(model_config).__name__}")
+
+
+def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
+    """The jitted steps for a method (cached: one compilation per model, method and optimizer settings; LoRA,
+    alpha fixed and alpha-LoRA share theirs).
 
     alpha's value is part of the state, not of the compiled function, so an alpha grid shares one compilation;
     the loop settings (epochs, patience, T, batch sizes) do not enter the compiled functions either.
@@ -228,20 +272,63 @@ def make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Tra
     """
     compiled_fields = dict(alpha_value=1.0, max_epochs=1, patience=1, alpha_every=1, batch_size=1,
                            alpha_batch_size=1)
-    if config.method == "alpha_fixed":      # the same labels as LoRA: only alpha's (state) value differs
-        compiled_fields["method"] = "lora"
+    if config.method in ("lora", "alpha_fixed"):
+        # The adapter step of alpha_lora: alpha's label ("alpha" there, "frozen" here) maps to set_to_zero in the
+        # adapters' optimizer either way, and alpha's value is state. LoRA simply never calls the alpha step.
+        compiled_fields["method"] = "alpha_lora"
     return _make_trainer(model_config, dataclasses.replace(config, **compiled_fields))
 
 
-@functools.lru_cache(maxsize=None)
-def _make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Trainer:
-    adapter_config = config.adapter
+def trim_padding(X, pad_token_id: int | None, *, shortest: int = 16) -> np.ndarray:
+    """Token rows cut to the smallest width of the ladder `shortest, 2 shortest, 4 shortest, ...` (capped at X's
+    own width) that keeps every non-pad token: the trailing padding is masked out of attention and pooling, so
+    the logits are those of the full width, at a cost proportional to the tokens kept. The ladder bounds the
+    number of compiled shapes. Feature rows (`pad_token_id` None) are returned as they are.
+    """
+    X = np.asarray(X)
+    if pad_token_id is None or X.ndim != 2 or X.shape[1] <= shortest:
+        return X
+    used = np.flatnonzero(np.any(X != pad_token_id, axis=0))
+    longest = int(used[-1]) + 1 if used.size else 1
+    width = shortest
+    while width < longest:
+        width *= 2
+    return X[:, :min(width, X.shape[1])]
+
+
+def _pad_id(model_config) -> int | None:
+    return model_config.pad_token_id if isinstance(model_config, TransformerConfig) else None
+
+
+def _forward_function(model_config, adapter_config: AdapterConfig) -> Callable:
+    model_apply = _model_forward(model_config)
 
     def forward(state, X):
         params = state["params"]
         if state["adapters"]:
             params = adapted_params(params, state["adapters"], adapter_config)
-        return apply(params, X, model_config)
+        return model_apply(params, X, model_config)
+
+    return forward
+
+
+@functools.lru_cache(maxsize=None)
+def _make_counter(model_config, adapter_config: AdapterConfig) -> Callable:
+    """The jitted count of correct predictions, shared by every method with the same forward (alpha and the
+    trained parts are state, not part of the compiled function)."""
+    forward = _forward_function(model_config, adapter_config)
+
+    @jax.jit
+    def correct(state, X, y):
+        return jnp.sum(jnp.argmax(forward(state, X), axis=-1) == y)
+
+    return correct
+
+
+@functools.lru_cache(maxsize=None)
+def _make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
+    forward = _forward_function(model_config, config.adapter)
+    pad_token_id = _pad_id(model_config)
 
     def loss(state, X, y):
         return optax.softmax_cross_entropy_with_integer_labels(forward(state, X), y).mean()
@@ -264,20 +351,21 @@ def _make_trainer(model_config: TransformerConfig, config: FinetuneConfig) -> Tr
         updates, opt_state = alpha.update(grads, opt_state, state)
         return optax.apply_updates(state, updates), opt_state, value
 
-    @jax.jit
-    def correct(state, X, y):
-        return jnp.sum(jnp.argmax(forward(state, X), axis=-1) == y)
+    correct = _make_counter(model_config, dataclasses.replace(config.adapter, alpha_init=1.0))
 
-    def accuracy(state, X, y, chunk: int = 256):
-        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile."""
+    def accuracy(state, X, y, chunk: int = 64):
+        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile;
+        token rows are taken shortest first and each chunk is cut to its own width (`trim_padding`)."""
         X, y = np.asarray(X), np.asarray(y)
+        order = np.arange(len(y))
+        if pad_token_id is not None:
+            order = np.argsort(np.sum(X != pad_token_id, axis=1), kind="stable")
         total = 0
         for start in range(0, len(y), chunk):
-            rows = np.arange(start, start + chunk)
-            valid = rows < len(y)
-            rows = np.where(valid, rows, 0)
-            labels = np.where(valid, y[rows], -1)          # padded rows never count as correct
-            total += int(correct(state, X[rows], labels))
+            rows = order[start:start + chunk]
+            labels = np.concatenate([y[rows], np.full(chunk - len(rows), -1)])   # padded rows never count
+            rows = np.concatenate([rows, np.full(chunk - len(rows), rows[0])])
+            total += int(correct(state, trim_padding(X[rows], pad_token_id), labels))
         return total / len(y)
 
     return Trainer(labels, main, alpha, loss, train_step, alpha_step, accuracy)
@@ -303,8 +391,8 @@ def _seed_from(key) -> int:
     return int(jax.random.randint(key, (), 0, np.iinfo(np.int32).max))
 
 
-def finetune_network(key, params: dict, model_config: TransformerConfig, config: FinetuneConfig, train, val,
-             held_out=None, callback: Callable | None = None) -> FinetuneResult:
+def finetune_network(key, params: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, train,
+                     val, held_out=None, callback: Callable | None = None) -> FinetuneResult:
     """Fine-tune `params` on `train` with early stopping on `val`; alpha_lora also uses `held_out`.
 
     The paper's Algorithm 1 (theory/THEORY.md section 7): adapters and head by AdamW on the training stream;
@@ -315,13 +403,15 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
     Args:
         key: a JAX PRNG key.
         params: the pre-trained model parameters.
-        model_config: the `TransformerConfig` of the model.
+        model_config: the `TransformerConfig` of the model (inputs: token ids), or a `HeadConfig` (inputs: the
+            frozen encoder's pooled features, for the frozen-encoder methods; `rmt_alpha.nn._heads`).
         config: the `FinetuneConfig` of the run.
-        train: `(X, y)`, int tokens (n, length) and int labels (n,) in [0, num_classes).
+        train: `(X, y)`: int tokens (n, length) or float features (n, d_model), and int labels (n,) in
+            [0, num_classes).
         val: `(X, y)` for early stopping and selection, same layout.
         held_out: `(X, y)` for alpha's steps, disjoint from `train`; required for alpha_lora, ignored otherwise.
         callback: optional `callback(event, step, state, batch)`, called after each update with event "train" or
-            "alpha" and the `(X, y)` batch that produced it.
+            "alpha" and the `(X, y)` batch (cut of its padding) that produced it.
 
     Returns:
         FinetuneResult: the best-validation state and the run's history.
@@ -332,13 +422,14 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
         TypeError: labels that are not integers.
     """
     started = time.perf_counter()
-    X_train, y_train = _check_dataset("train", *train, model_config.num_classes)
-    X_val, y_val = _check_dataset("val", *val, model_config.num_classes)
+    _model_forward(model_config)          # a TypeError for anything but the two model configs
+    X_train, y_train = _check_dataset("train", *train, model_config)
+    X_val, y_val = _check_dataset("val", *val, model_config)
     uses_alpha = config.method == "alpha_lora"
     if uses_alpha:
         if held_out is None:
             raise ValueError("held_out must be given for method 'alpha_lora' (alpha is trained on it)")
-        X_held, y_held = _check_dataset("held_out", *held_out, model_config.num_classes)
+        X_held, y_held = _check_dataset("held_out", *held_out, model_config)
         if len(y_held) < config.alpha_batch_size:
             raise ValueError(f"held_out must have at least alpha_batch_size = {config.alpha_batch_size} samples, "
                              f"got {len(y_held)}")
@@ -347,25 +438,26 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
 
     key_adapter, key_order, key_alpha = jax.random.split(key, 3)
     trainer = make_trainer(model_config, config)
+    pad_token_id = _pad_id(model_config)
     state = init_state(key_adapter, params, config)
     opt_state, alpha_opt_state = trainer.main.init(state), trainer.alpha.init(state)
     order_rng, alpha_rng = np.random.default_rng(_seed_from(key_order)), np.random.default_rng(_seed_from(key_alpha))
     batches = len(y_train) // config.batch_size
 
-    best_state, best_accuracy, best_epoch, since, step = state, -1.0, 0, 0, 0
+    best_state, best_accuracy, best_epoch, best_step, since, step = state, -1.0, 0, 0, 0, 0
     alpha_steps, history = [], []
     for epoch in range(1, config.max_epochs + 1):
         order = order_rng.permutation(len(y_train))
         for index in range(batches):
             rows = order[index * config.batch_size: (index + 1) * config.batch_size]
-            batch = (X_train[rows], y_train[rows])
+            batch = (trim_padding(X_train[rows], pad_token_id), y_train[rows])
             state, opt_state, _ = trainer.train_step(state, opt_state, *batch)
             step += 1
             if callback is not None:
                 callback("train", step, state, batch)
             if uses_alpha and step % config.alpha_every == 0:
                 rows = alpha_rng.choice(len(y_held), size=config.alpha_batch_size, replace=False)
-                batch = (X_held[rows], y_held[rows])
+                batch = (trim_padding(X_held[rows], pad_token_id), y_held[rows])
                 state, alpha_opt_state, _ = trainer.alpha_step(state, alpha_opt_state, *batch)
                 alpha_steps.append(step)
                 if callback is not None:
@@ -373,23 +465,24 @@ def finetune_network(key, params: dict, model_config: TransformerConfig, config:
         accuracy = float(trainer.accuracy(state, X_val, y_val))
         history.append(accuracy)
         if accuracy > best_accuracy:
-            best_state, best_accuracy, best_epoch, since = state, accuracy, epoch, 0
+            best_state, best_accuracy, best_epoch, best_step, since = state, accuracy, epoch, step, 0
         else:
             since += 1
             if since >= config.patience:
                 break
-    return FinetuneResult(best_state, best_accuracy, best_epoch, epoch, step, alpha_steps, history,
-                          trainable_count(state, config.method), time.perf_counter() - started)
+    return FinetuneResult(best_state, best_accuracy, best_epoch, epoch, best_step,
+                          [s for s in alpha_steps if s <= best_step], history, trainable_count(state, config.method),
+                          time.perf_counter() - started, step, alpha_steps)
 
 
-def evaluate(state: dict, model_config: TransformerConfig, config: FinetuneConfig, X, y) -> float:
+def evaluate(state: dict, model_config: TransformerConfig | HeadConfig, config: FinetuneConfig, X, y) -> float:
     """Accuracy of a fine-tuned state on `(X, y)` (run it once, on the test split, after model selection).
 
     Args:
         state: `{"params", "adapters"}` (e.g. `FinetuneResult.state`).
-        model_config: the `TransformerConfig` of the model.
+        model_config: the `TransformerConfig` (or `HeadConfig`) of the model.
         config: the `FinetuneConfig` the state was trained with.
-        X: (n, length) int tokens.
+        X: (n, length) int tokens, or (n, d_model) features for a `HeadConfig`.
         y: (n,) int labels in [0, num_classes).
 
     Returns:
@@ -399,7 +492,7 @@ def evaluate(state: dict, model_config: TransformerConfig, config: FinetuneConfi
         ValueError: for malformed data or labels out of range.
         TypeError: for labels that are not integers.
     """
-    X, y = _check_dataset("test", X, y, model_config.num_classes)
+    X, y = _check_dataset("test", X, y, model_config)
     trainer = make_trainer(model_config, config)
     return float(trainer.accuracy(state, X, y))
 
@@ -433,7 +526,7 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
 
     from rmt_alpha.nn._models import init_params as make_params
 
-    X, y = _check_dataset("pretraining data", X, y, model_config.num_classes)
+    X, y = _check_dataset("pretraining data", X, y, model_config)
     epochs, batch_size = check_sample_count("epochs", epochs), check_sample_count("batch_size", batch_size)
     if len(y) < batch_size:
         raise ValueError(f"pretraining data must have at least batch_size = {batch_size} samples, got {len(y)}")

@@ -48,20 +48,32 @@ from rmt_alpha.plots._panels import (
 from rmt_alpha.plots._panels import (
     save_figure as save_figure,
 )
+from rmt_alpha.plots._transfer_panels import (
+    figure_prediction_grid as figure_prediction_grid,
+)
+from rmt_alpha.plots._transfer_panels import (
+    plot_alpha_spread_vs_null as plot_alpha_spread_vs_null,
+)
+from rmt_alpha.plots._transfer_panels import (
+    plot_paired_gains as plot_paired_gains,
+)
 
 __all__ = [
     "figure_amazon_curves",
     "figure_phase_maps",
+    "figure_prediction_grid",
     "figure_theory_check",
     "plot_accuracy_curve",
     "plot_accuracy_vs_sharing",
     "plot_alpha_map",
+    "plot_alpha_spread_vs_null",
     "plot_alpha_statistics",
     "plot_amazon_curve",
     "plot_decision_histogram",
     "plot_gain_map",
     "plot_gap_vs_dimension",
     "plot_method_comparison",
+    "plot_paired_gains",
     "save_and_close",
     "save_figure",
     "STYLE",

@@ -29,8 +29,10 @@ def test_alpha_moves_only_every_T_steps_and_only_from_the_held_out_batch():
     result = finetune_network(jax.random.key(1), PARAMS, MODEL, BASE, TRAIN, VAL, held_out=HELD,
                       callback=lambda event, step, state, batch: records.append((event, step, state, batch)))
     # 64 / 16 = 4 steps an epoch, 2 epochs: 8 adapter steps; alpha after steps 3 and 6 (T = 3).
-    assert [r[1] for r in records if r[0] == "alpha"] == [3, 6] == result.alpha_steps
-    assert [r[1] for r in records if r[0] == "train"] == list(range(1, 9))
+    assert [r[1] for r in records if r[0] == "alpha"] == [3, 6] == result.alpha_steps_run
+    assert [r[1] for r in records if r[0] == "train"] == list(range(1, 9)) and result.steps_run == 8
+    # steps and alpha_steps describe the returned (best-epoch) state: the updates it has seen, not those run after.
+    assert result.steps == 4 * result.best_epoch and result.alpha_steps == [s for s in (3, 6) if s <= result.steps]
     previous = _alphas(init_state(jax.random.key(0), PARAMS, BASE))
     for event, step, state, batch in records:
         current = _alphas(state)
@@ -108,3 +110,25 @@ def test_pretraining_lowers_the_loss():
     _, losses = pretrain(jax.random.key(0), MODEL, X, y, epochs=4, batch_size=32, learning_rate=1e-2,
                          progress=False)
     assert losses[-1] < losses[0] - 0.05, losses   # 0.70 -> 0.61 seen with this seed
+
+
+def test_trimmed_padding_changes_the_cost_not_the_logits():
+    from rmt_alpha.nn._models import apply
+    from rmt_alpha.nn._training import trim_padding
+
+    padded = dataclasses.replace(MODEL, max_len=64, pad_token_id=0)
+    params = init_params(jax.random.key(4), padded)
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 20, 40)
+    X_pad = np.zeros((40, 64), np.int32)
+    for row, length in enumerate(lengths):
+        X_pad[row, :length] = rng.integers(1, TASK.vocab_size, length)
+    trimmed = trim_padding(X_pad, 0)
+    assert trimmed.shape == (40, 32) and trim_padding(X_pad[lengths < 16], 0).shape[1] == 16
+    # masked keys and mean pooling over real tokens: the same logits to float32 rounding.
+    np.testing.assert_allclose(apply(params, trimmed, padded), apply(params, X_pad, padded), rtol=1e-5, atol=1e-6)
+    y = rng.integers(0, 2, 40).astype(np.int32)
+    trainer = make_trainer(padded, BASE)
+    state = init_state(jax.random.key(0), params, BASE)
+    expected = np.mean(np.argmax(np.asarray(apply(params, X_pad, padded)), axis=1) == y)
+    assert trainer.accuracy(state, X_pad, y) == expected

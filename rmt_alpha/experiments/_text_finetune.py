@@ -1,0 +1,241 @@
+"""alpha-LoRA inside a real encoder (all-MiniLM-L6-v2) on real text transfer pairs, with paired seeds
+(theory/THEORY.md section 7; the linear model's prediction for the same pair and n is section 8's).
+
+The pre-trained model of a pair is MiniLM with a **source head**: the ridge classifier `w_s` of the linear theory,
+fitted on every source row's standardised mean-pooled features (gamma_s = `source_gamma`), its logit scale fitted by
+a one-feature logistic regression on the source, and folded into a linear layer on the raw features so that the
+target rows are standardised with the split's unlabelled rows (as the linear protocol does):
+
+    logit_+ - logit_- = c * w_s . (x - m_t) / s_t,        head/kernel = (c / 2) [-w_s / s_t, +w_s / s_t].
+
+Per seed the target domain is cut into train (`n_train`), held-out (`n_held_out`, seen only by alpha's optimizer),
+validation (`n_val`, early stopping), an unlabelled pool (`pool_size`, the standardisation only) and test
+(`n_test`), all disjoint; the test rows are touched once per fitted model. Within a seed every method gets the same
+rows, the same adapter initialisation and the same batch order (paired seeds).
+
+Methods (`METHODS`): on the frozen encoder, trained on its pooled features (`rmt_alpha.nn.HeadConfig`, the same
+computation as inside the network):
+    head_only     the head's kernel and bias (AdamW from the source head).
+    head_lora     the source head kept frozen as W0, plus a full-rank update (rank 2 = the head's width) and the
+                  bias: W0 + B A. The linear model's alpha = 1 (the ridge pulls towards w_s; here weight decay pulls
+                  the update towards 0, i.e. the head towards W0).
+    head_alpha    the same with alpha (one per class logit; their mean multiplies the source score) trained by its
+                  own optimizer on the held-out batch every T steps: alpha on the pre-trained head alone, the
+                  linear model's exact analogue.
+inside the encoder (token ids; adapters on the attention query and value of every layer, head trained):
+    lora, alpha_lora (Algorithm 1), dora.
+Nulls (step 3): head_alpha_null and alpha_lora_null are the same runs with the held-out batch's labels shuffled
+(so alpha is trained on noise): what alpha's movement looks like without a signal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from rmt_alpha._estimation import fit_standardization
+from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha.experiments._splits import fit_source
+from rmt_alpha.nn._adapters import AdapterConfig, alpha_statistics, parameter_counts
+from rmt_alpha.nn._heads import HeadConfig
+from rmt_alpha.nn._training import FinetuneConfig, evaluate, finetune_network, init_state, make_trainer
+
+QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
+HEAD_KERNEL = ("head/kernel",)
+HEAD_METHODS = ("head_only", "head_lora", "head_alpha", "head_alpha_null")
+ENCODER_METHODS = ("lora", "alpha_lora", "alpha_lora_null", "dora")
+METHODS = HEAD_METHODS + ENCODER_METHODS
+NULLS = {"head_alpha_null": "head_alpha", "alpha_lora_null": "alpha_lora"}
+COMPARISONS = (("head_alpha", "head_lora"), ("alpha_lora", "lora"), ("dora", "lora"), ("lora", "head_only"),
+               ("head_lora", "head_only"), ("head_alpha", "head_alpha_null"), ("alpha_lora", "alpha_lora_null"))
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Everything a fine-tuning pair run depends on besides the model and the data.
+
+    Attributes:
+        seeds: paired seeds per pair.
+        methods: a subset of `METHODS`.
+        n_train, n_held_out, n_val, n_test, pool_size: target rows per seed (disjoint).
+        max_length: tokens per text (the features of the head methods are embedded with the same truncation).
+        source_gamma: ridge strength of the source head.
+        finetune: shared settings (adapters on query/value, rank 8, lora_alpha 8; AdamW; alpha's Adam, every
+            `alpha_every` steps, on `alpha_batch_size` held-out rows).
+        head_learning_rate, head_max_epochs, head_patience: AdamW learning rate and early stopping of the head
+            methods (they run on the frozen features, so they can afford the epochs alpha needs to travel: Adam
+            moves alpha by about `alpha_learning_rate` per update).
+    """
+
+    seeds: int = 10
+    methods: tuple = METHODS
+    n_train: int = 50
+    n_held_out: int = 50
+    n_val: int = 50
+    n_test: int = 400
+    pool_size: int = 400
+    max_length: int = 64
+    source_gamma: float = 1.0
+    finetune: FinetuneConfig = FinetuneConfig(
+        adapter=AdapterConfig(targets=QUERY_VALUE, rank=8, lora_alpha=8.0), learning_rate=1e-3, batch_size=10,
+        max_epochs=4, patience=2, alpha_every=2, alpha_batch_size=10, alpha_learning_rate=0.05)
+    head_learning_rate: float = 1e-2
+    head_max_epochs: int = 30
+    head_patience: int = 5
+
+    def __post_init__(self):
+        check_sample_count("seeds", self.seeds)
+        object.__setattr__(self, "methods", tuple(self.methods))
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {list(self.methods)}")
+        for name in ("n_train", "n_val", "n_test", "pool_size"):
+            check_sample_count(name, getattr(self, name), minimum=2)
+        check_sample_count("n_held_out", self.n_held_out, minimum=self.finetune.alpha_batch_size)
+        if self.n_train < self.finetune.batch_size:
+            raise ValueError(f"n_train must be >= the batch size {self.finetune.batch_size}, got {self.n_train}")
+        check_sample_count("max_length", self.max_length, minimum=8)
+        check_positive_float("source_gamma", self.source_gamma)
+        check_positive_float("head_learning_rate", self.head_learning_rate)
+        check_sample_count("head_max_epochs", self.head_max_epochs)
+        check_sample_count("head_patience", self.head_patience)
+
+    def rows(self) -> int:
+        return self.n_train + self.n_held_out + self.n_val + self.pool_size + self.n_test
+
+    def method_config(self, method: str) -> FinetuneConfig:
+        """The `FinetuneConfig` of one of `METHODS`."""
+        base = self.finetune
+        if method in HEAD_METHODS:
+            head = AdapterConfig(targets=HEAD_KERNEL, rank=2, lora_alpha=2.0, rescale_bias=True)
+            kind = {"head_only": "head_only", "head_lora": "lora"}.get(method, "alpha_lora")
+            return dataclasses.replace(base, method=kind, adapter=head, learning_rate=self.head_learning_rate,
+                                       max_epochs=self.head_max_epochs, patience=self.head_patience)
+        return dataclasses.replace(base, method=NULLS.get(method, method))
+
+
+def source_head(source_X, source_y, gamma: float) -> tuple[np.ndarray, float]:
+    """The source classifier of the linear theory and its logit scale: `w_s` (ridge on the standardised source
+    features, `rmt_alpha.experiments._splits.fit_source`) and `c`, the slope of a one-feature logistic regression of
+    the labels on `w_s . x` over the source rows (so that the head is calibrated on its own domain).
+
+    Returns:
+        `(w_s (d,), c)` with w_s in standardised source coordinates.
+    """
+    import sklearn.linear_model
+
+    standardised = fit_standardization(source_X).apply(source_X)
+    w_s = fit_source(standardised, source_y, gamma)
+    score = standardised @ w_s
+    logistic = sklearn.linear_model.LogisticRegression(C=1e4).fit(score[:, None], source_y > 0)
+    return w_s, float(logistic.coef_[0, 0])
+
+
+def head_params(w_s, scale: float, unlabelled_X) -> dict:
+    """The source head as a two-class linear layer on raw features, standardised with the target's unlabelled rows:
+    `kernel = (c / 2) [-v, v]`, `bias = (c / 2) [v . m, -v . m]`, `v = w_s / s_t` (module docstring)."""
+    standardization = fit_standardization(unlabelled_X)
+    v = np.asarray(w_s) / standardization.scale
+    offset = float(v @ standardization.mean)
+    kernel = 0.5 * scale * np.stack([-v, v], axis=1)
+    bias = 0.5 * scale * np.array([offset, -offset])
+    return {"kernel": jax.numpy.asarray(kernel, np.float32), "bias": jax.numpy.asarray(bias, np.float32)}
+
+
+def split_rows(n_rows: int, settings: FinetuneSettings, seed: int, pair_index: int = 0) -> dict:
+    """Disjoint row indices of the target domain for one seed: train, held_out, val, pool, test."""
+    if settings.rows() > n_rows:
+        raise ValueError(f"the target domain has {n_rows} rows, fewer than the {settings.rows()} one seed needs "
+                         f"(n_train + n_held_out + n_val + pool_size + n_test)")
+    order = np.random.default_rng([seed, pair_index, 15]).permutation(n_rows)
+    sizes = {"train": settings.n_train, "held_out": settings.n_held_out, "val": settings.n_val,
+             "pool": settings.pool_size, "test": settings.n_test}
+    bounds = np.cumsum([0] + list(sizes.values()))
+    return {name: order[a:b] for name, a, b in zip(sizes, bounds[:-1], bounds[1:])}
+
+
+def _labels(y) -> np.ndarray:
+    return (np.asarray(y) > 0).astype(np.int32)
+
+
+def _memory(trainer, state, config, X, y) -> dict:
+    """XLA's own account of one adapter step (bytes): arguments (parameters, optimizer state, batch), outputs and
+    temporaries (activations kept for the backward pass), from the compiled step's memory analysis."""
+    try:
+        opt_state = trainer.main.init(state)
+        analysis = trainer.train_step.lower(state, opt_state, X, y).compile().memory_analysis()
+        return {"argument_bytes": int(analysis.argument_size_in_bytes), "output_bytes":
+                int(analysis.output_size_in_bytes), "temp_bytes": int(analysis.temp_size_in_bytes)}
+    except (AttributeError, NotImplementedError, TypeError):    # a backend without the analysis
+        return {}
+
+
+def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *, pair_index: int = 0,
+             bar=None) -> tuple[list, dict]:
+    """Every method over the paired seeds on one source -> target pair.
+
+    Args:
+        model: the `Pretrained` MiniLM (its config set to mean pooling, no pooler: `feature_model`).
+        source: the source `Domain` of encoder features (every row fits the source head).
+        target: the target `Domain` of encoder features (X: the frozen features of `target_texts`).
+        target_texts: the target's texts, row-aligned with `target`.
+        settings: `FinetuneSettings`. pair_index: separates the splits of different pairs. bar: a tqdm bar.
+    Returns:
+        `(runs, resources)`: one dict per (seed, method) run, and per method its trainable parameter count and the
+        compiled step's memory.
+    """
+    from rmt_alpha.nn._pretrained import encode
+
+    w_s, scale = source_head(source.X, source.y, settings.source_gamma)
+    tokens = encode(model, target_texts, max_length=settings.max_length, width=settings.max_length)
+    features = np.asarray(target.X, np.float32)
+    head_config = HeadConfig.of(model.config)
+    runs, resources = [], {}
+    for seed in range(settings.seeds):
+        rows = split_rows(len(target.y), settings, seed, pair_index)
+        unlabelled = target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
+        head = head_params(w_s, scale, unlabelled)
+        shuffled = np.random.default_rng([seed, pair_index, 16]).permutation(rows["held_out"])
+        key = jax.random.key(1000 + seed)        # paired: same adapters and batch order for every method
+        for method in settings.methods:
+            config = settings.method_config(method)
+            on_features = method in HEAD_METHODS
+            X = features if on_features else tokens
+            params = {"head": head} if on_features else {**model.params, "head": head}
+            model_config = head_config if on_features else model.config
+            y = _labels(target.y)
+            held_labels = y[shuffled] if method in NULLS else y[rows["held_out"]]
+            started = time.perf_counter()
+            result = finetune_network(key, params, model_config, config, (X[rows["train"]], y[rows["train"]]),
+                                      (X[rows["val"]], y[rows["val"]]),
+                                      held_out=(X[rows["held_out"]], held_labels) if config.method == "alpha_lora"
+                                      else None)
+            test_accuracy = evaluate(result.state, model_config, config, X[rows["test"]], y[rows["test"]])
+            alphas = alpha_statistics(result.state["adapters"])
+            runs.append({"source": source.name, "target": target.name, "seed": seed, "method": method,
+                         "test_accuracy": test_accuracy, "val_accuracy": result.val_accuracy,
+                         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "steps": result.steps,
+                         "alpha_updates": len(result.alpha_steps), "steps_run": result.steps_run,
+                         "alpha_updates_run": len(result.alpha_steps_run), "trainable": result.trainable,
+                         "wall_time": time.perf_counter() - started, "alpha": alphas,
+                         "head_alpha": alphas["head/kernel"]["mean"] if "head/kernel" in alphas else None})
+            if method not in resources:
+                state = init_state(key, params, config)
+                trainer = make_trainer(model_config, config)
+                batch = X[rows["train"][: config.batch_size]]
+                resources[method] = {"trainable": result.trainable,
+                                     **_memory(trainer, state, config, batch, y[rows["train"][: config.batch_size]])}
+                counts = parameter_counts(params, state["adapters"])
+                resources[method].update(base_parameters=counts.base, lora_parameters=counts.lora,
+                                         alpha_parameters=counts.alpha, magnitude_parameters=counts.magnitude)
+            if bar is not None:
+                bar.update(1)
+    return runs, resources
+
+
+__all__ = ["COMPARISONS", "ENCODER_METHODS", "FinetuneSettings", "HEAD_METHODS", "METHODS", "NULLS",
+           "QUERY_VALUE", "head_params", "run_pair", "source_head", "split_rows"]

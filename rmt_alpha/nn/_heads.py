@@ -1,0 +1,69 @@
+"""The classification head alone, on precomputed pooled features: the frozen-encoder methods at a fraction of the
+cost of running the encoder.
+
+When the encoder is frozen (head-only training, or alpha on the pre-trained head alone), every input's pooled
+feature vector is fixed, so training the head on `embed(model, texts, pooling=...)` is the same computation as
+training it inside the network: `apply_head(params, features, config)` equals `apply(params, tokens, model_config)`
+whenever `features = pooled_features(params, tokens, model_config)` (checked in tests/nn/test_heads.py to float32
+rounding). `rmt_alpha.nn.finetune_network` accepts a `HeadConfig` in place of a `TransformerConfig`; its inputs are
+then float feature rows, not token ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+
+from rmt_alpha._validation import check_sample_count
+from rmt_alpha.nn._models import TransformerConfig, dense
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """A linear classification head on `d_model`-dimensional features: `logits = x @ head/kernel + head/bias`.
+
+    Attributes:
+        d_model: feature width (the encoder's hidden size).
+        num_classes: outputs of the head.
+    """
+
+    d_model: int
+    num_classes: int = 2
+
+    def __post_init__(self):
+        check_sample_count("d_model", self.d_model)
+        check_sample_count("num_classes", self.num_classes, minimum=2)
+
+    @classmethod
+    def of(cls, config: TransformerConfig) -> "HeadConfig":
+        """The head of an encoder config (its classifier must be "linear": the head is then one dense layer)."""
+        if config.classifier != "linear":
+            raise ValueError(f"HeadConfig.of needs a 'linear' classifier, got {config.classifier!r}")
+        return cls(config.d_model, config.num_classes)
+
+
+def apply_head(params: dict, features, config: HeadConfig):
+    """Class logits, shape (batch, num_classes), of features (batch, d_model): `dense(params["head"], features)`.
+
+    Parameters
+    ----------
+    params
+        A tree with a "head" entry `{"kernel": (d_model, num_classes), "bias": (num_classes,)}` (other entries,
+        such as a frozen encoder's, are ignored).
+    features
+        (batch, d_model) float array.
+    config
+        The `HeadConfig`.
+
+    Returns
+    -------
+    (batch, num_classes) array.
+    """
+    features = jnp.asarray(features)
+    if features.ndim != 2 or features.shape[1] != config.d_model:
+        raise ValueError(f"features must have shape (batch, {config.d_model}), got {features.shape}")
+    return dense(params["head"], features)
+
+
+__all__ = ["HeadConfig", "apply_head"]
