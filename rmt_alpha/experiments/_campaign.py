@@ -71,8 +71,22 @@ def _check_rows(checks) -> list[dict]:
                          "max_abs_gap_covariance_over_grid": float(np.max(np.abs(check.predicted_covariance
                                                                                  - check.measured.mean))),
                          "alpha_star_isotropic": check.alpha_star_isotropic,
-                         "alpha_star_covariance": check.alpha_star_covariance})
+                         "alpha_star_covariance": check.alpha_star_covariance,
+                         **_semi_empirical_columns(check, index, measured)})
     return rows
+
+
+def _semi_empirical_columns(check, index: int, measured: float) -> dict:
+    """The semi-empirical prediction's columns (theory/THEORY.md section 9; NaN when it was not computed) and the
+    measured loss at each theory's alpha* against the best grid alpha."""
+    semi = check.predicted_semi_empirical
+    semi = np.full(check.alpha.shape, np.nan) if semi is None else np.asarray(semi)
+    best = float(np.max(check.measured.mean))
+    return {"predicted_semi_empirical": float(semi[index]), "gap_semi_empirical": float(semi[index] - measured),
+            "max_abs_gap_semi_empirical_over_grid": float(np.max(np.abs(semi - check.measured.mean))),
+            "alpha_star_semi_empirical": check.alpha_star_semi_empirical,
+            "loss_at_alpha_star_covariance": best - check.measured_at_alpha_star_covariance,
+            "loss_at_alpha_star_semi_empirical": best - check.measured_at_alpha_star_semi_empirical}
 
 
 def _averages(rows, keys) -> list[dict]:
@@ -128,7 +142,8 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
     say("paper mode")
     paper = run_paper_table(domains, pairs, seeds=1 if quick else 3, splits=5 if quick else 10)
     say("prediction vs measurement")
-    checks = [predict_vs_measure(domains[s], domains[t], ALPHA_GRID, splits=splits, seed=seed) for s, t in pairs]
+    checks = [predict_vs_measure(domains[s], domains[t], ALPHA_GRID, splits=splits, seed=seed,
+                                 semi_empirical=not quick) for s, t in pairs]
     if not quick:
         checks += [predict_vs_measure(domains[s], domains[t], ALPHA_GRID, splits=splits, seed=seed, whiten=True)
                    for s, t in pairs]

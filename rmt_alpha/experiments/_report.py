@@ -47,12 +47,13 @@ def format_experiment(experiment: Experiment) -> str:
                 + f"{row['alpha_star']:8.2f}{row['alpha_star_plain']:9.3f}")
     lines += ["", "Prediction vs measurement (whole-target statistics: a check of the theory, not a method)",
               f"{'pair':18s}{'prep':>10s}{'alpha':>6s}{'measured':>15s}{'isotropic':>10s}{'covariance':>11s}"
-              f"{'max|gap| iso':>13s}{'cov':>7s}"]
+              f"{'max|gap| iso':>13s}{'cov':>7s}{'semi-emp':>9s}"]
     for row in experiment.tables["prediction"]:
         lines.append(f"{row['source'] + '->' + row['target']:18s}{'whitened' if row['whiten'] else 'standard':>10s}"
                      f"{row['alpha']:6.1f}{row['measured']:9.3f}+-{row['stderr']:.3f}"
                      f"{row['predicted_isotropic']:10.3f}{row['predicted_covariance']:11.3f}"
-                     f"{row['max_abs_gap_isotropic_over_grid']:13.3f}{row['max_abs_gap_covariance_over_grid']:7.3f}")
+                     f"{row['max_abs_gap_isotropic_over_grid']:13.3f}{row['max_abs_gap_covariance_over_grid']:7.3f}"
+                     f"{row.get('max_abs_gap_semi_empirical_over_grid', np.nan):9.3f}")
     lines += ["", "Averages over pairs (per configuration)"]
     for row in experiment.tables["honest_average"]:
         config = {k: row[k] for k in row if k not in ("method", "pairs", "accuracy", "stderr_over_pairs")}
