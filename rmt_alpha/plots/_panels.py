@@ -7,7 +7,8 @@ What each function expects (and where it comes from):
 - `plot_alpha_map`, `plot_gain_map`: a 2-D `rmt_alpha._phase.PhaseMap` (beta along one axis, n/p or gamma along
   the other).
 - `plot_gap_vs_dimension`: theory-minus-simulation gaps with standard errors, one per dimension p.
-- `plot_amazon_curve`: one `rmt_alpha.experiments.PredictionCheck` (measured curve, isotropic and covariance theory).
+- `plot_amazon_curve`: one `rmt_alpha.experiments.PredictionCheck` (measured curve, isotropic, covariance and,
+  when computed, semi-empirical theory).
 - `plot_method_comparison`: the rows of the Amazon experiment's `honest` table (`rmt_alpha.experiments.summary_rows`).
 - `plot_alpha_statistics`: the `runs` of the transformer experiment's `results.json` (per adapted weight: mean,
   std, min, max of the learned alphas).
@@ -273,27 +274,32 @@ def plot_gap_vs_dimension(p, gap, stderr, *, label="simulation - theory", ax=Non
     return ax
 
 
-def plot_amazon_curve(check, *, ax=None):
-    """One Amazon pair: the measured accuracy against alpha and the isotropic and covariance-aware predictions.
-
-    The measured curve is the mean +-1 s.e. over splits; the predictions are theory/THEORY.md section 2
-    (isotropic) and section 8 (general covariance).
+def plot_amazon_curve(check, *, ax=None, isotropic: bool = True):
+    """One Amazon pair: the measured accuracy against alpha (mean +-1 s.e. over splits) and the isotropic,
+    covariance-aware and semi-empirical predictions (theory/THEORY.md sections 2, 8 and 9).
 
     Args:
-        check: a `rmt_alpha.experiments.PredictionCheck` (or any object with its fields: source, target, whiten,
-            alpha, measured (`EmpiricalCurve`), predicted_isotropic, predicted_covariance, alpha_star_isotropic,
-            alpha_star_covariance); NaN covariance predictions are skipped.
-        ax: the Axes to draw on, or None for a new figure (keyword-only).
-
+        check: a `rmt_alpha.experiments.PredictionCheck` (or any object with its fields: source, target, alpha,
+            measured (`EmpiricalCurve`), predicted_isotropic, predicted_covariance, alpha_star_isotropic,
+            alpha_star_covariance, and optionally predicted_semi_empirical, alpha_star_semi_empirical); NaN or
+            missing predictions are skipped.
+        ax: the Axes to draw on (a new figure when None).
+        isotropic: also draw the isotropic prediction.
     Returns:
-        matplotlib.axes.Axes: the Axes drawn on.
+        the Axes.
     """
     ax = _axes(ax)
-    plot_accuracy_curve(check.alpha, check.predicted_isotropic, alpha_star=check.alpha_star_isotropic,
-                        label="theory (isotropic)", star_label="alpha* isotropic", color="tab:blue", ax=ax)
+    if isotropic:
+        plot_accuracy_curve(check.alpha, check.predicted_isotropic, alpha_star=check.alpha_star_isotropic,
+                            label="theory (isotropic)", star_label="alpha* isotropic", color="tab:blue", ax=ax)
     if np.all(np.isfinite(check.predicted_covariance)):
         plot_accuracy_curve(check.alpha, check.predicted_covariance, alpha_star=check.alpha_star_covariance,
                             label="theory (covariance)", star_label="alpha* covariance", color="tab:red", ax=ax)
+    semi = getattr(check, "predicted_semi_empirical", None)
+    if semi is not None and np.all(np.isfinite(semi)):
+        plot_accuracy_curve(check.alpha, semi, alpha_star=getattr(check, "alpha_star_semi_empirical", None),
+                            label="theory (semi-empirical)", star_label="alpha* semi-empirical", color="tab:green",
+                            ax=ax)
     with plt.rc_context(STYLE):
         measured = check.measured
         ax.errorbar(measured.alpha, measured.mean, yerr=measured.stderr, fmt="o", ms=3, capsize=1.5, color="black",
