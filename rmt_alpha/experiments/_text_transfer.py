@@ -204,6 +204,16 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     return TextTransferResult(theory, pairs, runs, tables, resources, timings, files)
 
 
+def curve_record(check) -> dict:
+    """A `PredictionCheck` as plain lists (for JSON): the alpha grid, the measured mean and standard error, both
+    predictions and both alpha*."""
+    return {"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
+            "whiten": check.whiten, "alpha": check.alpha.tolist(), "measured_mean": check.measured.mean.tolist(),
+            "measured_stderr": check.measured.stderr.tolist(), "predicted_isotropic": check.predicted_isotropic.tolist(),
+            "predicted_covariance": check.predicted_covariance.tolist(),
+            "alpha_star_isotropic": check.alpha_star_isotropic, "alpha_star_covariance": check.alpha_star_covariance}
+
+
 def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources: dict, timings: dict,
                         config: TextTransferConfig, pairs, out: str) -> dict:
     """Every output file (module docstring), atomically; returns {name: path}."""
@@ -231,11 +241,13 @@ def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources:
     files["table"] = atomic_write(os.path.join(out, "text_finetune.md"), report)
     payload = {"config": dataclasses.asdict(config), "finetune_pairs": [list(p) for p in pairs],
                "timings_seconds": timings, "theory_settings": theory.settings, "theory_tables": theory.tables,
+               "theory_curves": [curve_record(check) for check in theory.checks],
                "finetune_tables": tables, "resources": resources, "runs": runs}
     files["results"] = atomic_write(os.path.join(out, "text_transfer.json"),
                                     json.dumps(payload, indent=1, default=str, allow_nan=True))
     return files
 
 
-__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "choose_finetune_pairs", "run_text_theory",
+__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "choose_finetune_pairs", "curve_record",
+           "run_text_theory",
            "run_text_transfer", "write_text_transfer"]
