@@ -58,9 +58,6 @@ from rmt_alpha._estimation import (
     target_stats_from_invariants as target_stats_from_invariants,
 )
 from rmt_alpha._optimize import (
-    GammaOptimum as GammaOptimum,
-)
-from rmt_alpha._optimize import (
     alpha_bar as alpha_bar,
 )
 from rmt_alpha._optimize import (
@@ -73,6 +70,7 @@ from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._problem import GammaOptimum as GammaOptimum
 from rmt_alpha._problem import (
     IsotropicProblem as IsotropicProblem,
 )

@@ -30,11 +30,8 @@ from rmt_alpha import (
     predicted_accuracy,
     source_accuracy,
 )
-from rmt_alpha._covariance import (
-    covariance_conditional_accuracy,
-    ridge_classifier_moments,
-    solve_fixed_point,
-)
+from rmt_alpha._covariance import covariance_conditional_accuracy, ridge_classifier_moments
+from rmt_alpha._fixed_point import solve_fixed_point
 from rmt_alpha.simulate import make_gaussian_mixture
 from tests.conftest import batched_monte_carlo, compare_with_monte_carlo
 

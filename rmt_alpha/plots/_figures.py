@@ -8,14 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rmt_alpha._results import EmpiricalCurve
-from rmt_alpha.plots._panels import (
-    STYLE,
-    plot_accuracy_curve,
-    plot_alpha_map,
-    plot_amazon_curve,
-    plot_gain_map,
-    save_figure,
-)
+from rmt_alpha.plots._maps import plot_alpha_map, plot_gain_map
+from rmt_alpha.plots._panels import STYLE, plot_accuracy_curve, plot_amazon_curve, save_figure
 
 
 def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
