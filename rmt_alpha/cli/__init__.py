@@ -111,7 +111,8 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--n-labelled", type=int, default=20,
                       help="amazon-methods, amazon-curves: labelled target rows (default 20)")
     plot.add_argument("--semi-empirical", action="store_true",
-                      help="amazon-curves: also the semi-empirical theory (theory/THEORY.md section 9)")
+                      help="amazon-curves: also the semi-empirical theory (theory/THEORY.md section 9), "
+                      "instead of the isotropic one")
     plot.add_argument("--columns", type=int, help="amazon-curves: panels per row (default: one row)")
 
 

@@ -76,7 +76,8 @@ def _amazon_curves(args, plots):
         raise ValueError(f"--pairs must be SOURCE:TARGET items such as books:dvd, got {args.pairs}")
     checks = check_pairs(pairs, ALPHA_GRID, directory=args.data, n=args.n_labelled, splits=args.splits,
                          seed=args.seed, semi_empirical=args.semi_empirical)
-    figure = plots.figure_amazon_curves(checks, splits=args.splits, n=args.n_labelled, columns=args.columns)
+    figure = plots.figure_amazon_curves(checks, splits=args.splits, n=args.n_labelled, columns=args.columns,
+                                        isotropic=not args.semi_empirical)
     return figure, {"pairs": args.pairs, "splits": args.splits, "n": args.n_labelled,
                     "semi_empirical": args.semi_empirical}
 
