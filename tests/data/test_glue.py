@@ -124,8 +124,10 @@ def test_fine_tuning_runs_end_to_end_and_never_selects_on_dev(tiny_task, tmp_pat
     assert result.sizes == {"held_out": 10, "val": 19, "train": 67}
     by_method = {r["method"]: r for r in result.runs}
     assert set(by_method) == {"lora", "alpha_lora"}
-    steps = by_method["alpha_lora"]["steps"]
-    assert steps == 2 * (67 // 8) and by_method["alpha_lora"]["alpha_updates"] == steps // 2
+    run = by_method["alpha_lora"]
+    assert run["steps_run"] == 2 * (67 // 8) and run["alpha_updates_run"] == run["steps_run"] // 2
+    # steps and alpha updates describe the returned state: those up to the end of the best epoch.
+    assert run["steps"] == (67 // 8) * run["best_epoch"] and run["alpha_updates"] == run["steps"] // 2
     assert by_method["lora"]["alpha_updates"] == 0
     alpha = by_method["alpha_lora"]["alpha"]
     assert sorted(alpha) == ["blocks/0/attn/query/kernel", "blocks/0/attn/value/kernel",
