@@ -4,11 +4,10 @@ through `rmt_alpha.choose_alpha`."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from rmt_alpha._choose import COVARIANCE_MODES, choose_alpha
-from rmt_alpha.cli._options import emit, load_array
+from rmt_alpha.cli._options import emit, load_array, read_config
 
 
 def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,14 +40,7 @@ _DEFAULTS = {"gamma": 1.0, "source_gamma": 1.0, "covariance": "auto", "bootstrap
 def _settings(args) -> dict:
     settings = dict(_DEFAULTS)
     if args.config:
-        with open(args.config, encoding="utf-8") as handle:
-            loaded = json.load(handle)
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--config must hold a JSON object, got {type(loaded).__name__} in {args.config}")
-        unknown = sorted(set(loaded) - _CONFIG_KEYS)
-        if unknown:
-            raise ValueError(f"--config {args.config}: unknown keys {unknown}; allowed: {sorted(_CONFIG_KEYS)}")
-        settings.update(loaded)
+        settings.update(read_config(args.config, _CONFIG_KEYS))
         if isinstance(settings.get("source_weights"), str):
             settings["source_weights"] = os.path.join(os.path.dirname(args.config), settings["source_weights"])
     for key in _DEFAULTS:

@@ -79,13 +79,7 @@ def stats_from_args(args: argparse.Namespace, *, weights: bool = False, covarian
     config = dict(DEFAULT_CONFIG)
     loaded, folder = {}, ""
     if args.config:
-        with open(args.config, encoding="utf-8") as handle:
-            loaded = json.load(handle)
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--config must hold a JSON object, got {type(loaded).__name__} in {args.config}")
-        unknown = sorted(set(loaded) - _CONFIG_KEYS)
-        if unknown:
-            raise ValueError(f"--config {args.config}: unknown keys {unknown}; allowed: {sorted(_CONFIG_KEYS)}")
+        loaded = read_config(args.config, _CONFIG_KEYS)
         config.update(loaded)
         folder = os.path.dirname(args.config)
         refused = [key for key, allowed in (("source_weights", weights), ("source_cov", covariances),
@@ -160,3 +154,25 @@ def _json_safe(value):
         return [_json_safe(item) for item in value]
     return value
 
+
+def read_config(path: str, allowed) -> dict:
+    """The JSON object in `--config` `path`, its keys checked against `allowed`.
+
+    Args:
+        path: the JSON file.
+        allowed: the keys it may hold.
+
+    Returns:
+        dict: the object.
+
+    Raises:
+        ValueError: not a JSON object, or a key outside `allowed` (named).
+    """
+    with open(path, encoding="utf-8") as handle:
+        loaded = json.load(handle)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"--config must hold a JSON object, got {type(loaded).__name__} in {path}")
+    unknown = sorted(set(loaded) - set(allowed))
+    if unknown:
+        raise ValueError(f"--config {path}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+    return loaded
