@@ -18,7 +18,7 @@ from rmt_alpha._phase import phase_map
 from rmt_alpha._results import summarize  # noqa: E402
 from rmt_alpha.cli import main  # noqa: E402
 from rmt_alpha.experiments._prediction import PredictionCheck
-from rmt_alpha.plots import _panels  # noqa: E402
+from rmt_alpha.plots import _maps, _panels  # noqa: E402
 from rmt_alpha.simulate._decision import DecisionValues
 
 PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF"
@@ -70,11 +70,11 @@ def test_maps_draw_values_colorbar_and_negative_transfer_hatching(draw, phase):
     mesh = [c for c in ax.collections if isinstance(c, matplotlib.collections.QuadMesh)]
     assert len(mesh) == 1
     expected = phase.alpha_star if draw is plots.plot_alpha_map else np.maximum(
-        100 * phase.gain_over_one, _panels.GAIN_FLOOR_POINTS)
+        100 * phase.gain_over_one, _maps.GAIN_FLOOR_POINTS)
     np.testing.assert_allclose(np.asarray(mesh[0].get_array()).reshape(expected.shape), expected)
     assert len(ax.figure.axes) == 2                                  # the colorbar
     assert any(list(getattr(c, "hatches", None) or []) == ["////"] for c in ax.collections)
-    assert _panels._NEGATIVE_TRANSFER in _legend_texts(ax)
+    assert _maps._NEGATIVE_TRANSFER in _legend_texts(ax)
     assert ax.get_yscale() == "log" and "n / p" in ax.get_ylabel()
 
 
@@ -111,7 +111,7 @@ def test_amazon_curve_draws_the_semi_empirical_theory_when_given():
     measured = summarize(alpha, np.random.default_rng(2).uniform(0.7, 0.8, (4, 13)))
     semi = 0.77 - 0.001 * (alpha - 2.5) ** 2
     check = PredictionCheck("books", "dvd", False, alpha, measured, 0.8 - 0.001 * alpha, 0.75 - 0.001 * alpha,
-                            2.0, 1.8, semi, 2.5)
+                            2.0, 1.8, predicted_semi_empirical=semi, alpha_star_semi_empirical=2.5)
     ax = plots.plot_amazon_curve(check, isotropic=False)
     labels = _legend_texts(ax)
     assert "theory (semi-empirical)" in labels and "alpha* semi-empirical = 2.5" in labels

@@ -43,6 +43,8 @@ def merge(params: dict, adapters: dict, config: AdapterConfig, *, safe_merge: bo
             (or rescaled bias) that holds NaN or infinity.
 
     Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from rmt_alpha.nn import AdapterConfig, init_adapters
         >>> params = {"layer": {"kernel": jnp.ones((3, 2)), "bias": jnp.zeros(2)}}
         >>> config = AdapterConfig(targets=("layer/kernel",), rank=1, alpha_init=2.0)
         >>> merged = merge(params, init_adapters(jax.random.key(0), params, config), config)
