@@ -18,7 +18,7 @@ from rmt_alpha._phase import phase_map
 from rmt_alpha._results import summarize  # noqa: E402
 from rmt_alpha.cli import main  # noqa: E402
 from rmt_alpha.experiments._prediction import PredictionCheck
-from rmt_alpha.plots import _maps, _panels  # noqa: E402
+from rmt_alpha.plots import _maps  # noqa: E402
 from rmt_alpha.simulate._decision import DecisionValues
 
 PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF"
