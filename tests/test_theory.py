@@ -19,7 +19,7 @@ from rmt_alpha import (
     ridge_scalars,
     source_accuracy,
 )
-from rmt_alpha._theory import source_invariants
+from rmt_alpha._theory import ridge_source_invariants, source_invariants
 from rmt_alpha.simulate._reference import conditional_accuracy, fit_finetuned, fit_ridge_classifier, make_mixture
 from tests.conftest import (
     K_SE,
@@ -268,6 +268,24 @@ def test_jit_matches_eager_and_grad_matches_finite_difference(example):
     finite = (accuracy(1.5, 0.7 + step) - accuracy(1.5, 0.7 - step)) / (2 * step)
     np.testing.assert_allclose(grad, finite, rtol=1e-3)
     assert not jax.config.jax_enable_x64  # the library never switched the session to 64-bit
+
+
+def _traced_at(function, values, index):
+    """`function` jitted in its argument `index` alone, the other arguments fixed to plain floats."""
+    return jax.jit(lambda value: function(*(value if i == index else v for i, v in enumerate(values))))
+
+
+def test_each_argument_alone_may_be_traced():
+    """The pure formulas pick JAX when any one argument is a JAX array: under jax.jit with a single traced argument
+    (the others plain floats) they run and agree with numpy to float32 precision."""
+    values = [4.0, 0.7]  # eta, gamma
+    for index in range(2):
+        traced = _traced_at(lambda *a: ridge_scalars(*a).h, values, index)(jnp.float32(values[index]))
+        np.testing.assert_allclose(traced, ridge_scalars(*values).h, rtol=1e-5)
+    values = [2.25, 0.2, 1.0, 1.8, 1.8, 0.3]  # m_s, p / N, gamma_s, <mu_s, mu_t>, m, |mu_s outside mu_t|^2
+    for index in range(len(values)):
+        traced = _traced_at(ridge_source_invariants, values, index)(jnp.float32(values[index]))
+        np.testing.assert_allclose(traced, ridge_source_invariants(*values), rtol=1e-5)
 
 
 def test_x64_jax_matches_numpy_exactly():
