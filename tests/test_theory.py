@@ -108,6 +108,23 @@ def test_only_alpha_times_w_s_matters_at_any_scale(example, scale):
             np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("eta, gamma", [(0.25, 1.0), (4.0, 1.0), (2.0, 5.0)])
+def test_problem_from_invariants_equals_literal_transcription(eta, gamma):
+    """IsotropicProblem.from_invariants(m, s, omega, ...) (a fixed classifier given by its invariants) against
+    theory/THEORY.md's T1, T2, T3 transcribed: the moments at 1e-9 and the accuracy at 1e-10."""
+    from rmt_alpha._problem import IsotropicProblem
+
+    m, s, omega = 1.3, 0.4, 0.5
+    alpha = np.linspace(-3, 3, 13)
+    problem = IsotropicProblem.from_invariants(m, s, omega, eta, gamma)
+    e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
+    moments = problem.margin_moments(alpha)
+    np.testing.assert_allclose(moments.mean, e, rtol=1e-10)
+    np.testing.assert_allclose(moments.second_moment, e2, rtol=1e-9)
+    np.testing.assert_allclose(problem.predicted_accuracy(alpha), literal_accuracy(m, s, omega, eta, gamma, alpha),
+                               rtol=1e-10)
+
+
 def test_ridge_source_invariants_match_literal(example):
     source, target = example
     inverse_lam, omega = literal_ridge_source(source.mean_norm_sq, source.eta, source.gamma)
