@@ -4,9 +4,10 @@ Usage:
     python benchmarks/mutation.py [--modules rmt_alpha/_theory.py ...] [--sample 60] [--seed 0]
                                   [--out /tmp/rmt_alpha_mutation] [--only SURVIVORS.txt] [--timeout 3600]
 
-For the modules (default: `MODULES`: the statistics, theory, accuracy, prepared problems, covariance, optimizer,
-regression, estimation, the linear engine and the Monte-Carlo), mutmut (`pip install mutmut`) writes every mutant
-(operators, constants, comparisons, arguments, ...) in one copy of the working tree, `OUT/repo`, and each mutant
+For the modules (default: `MODULES`: the statistics, theory, accuracy, prepared problems, covariance and its fixed
+point, optimizer, regression, estimation, the linear engine and the Monte-Carlo), mutmut (`pip install mutmut`)
+writes every mutant (operators, constants, comparisons, arguments, ...) in one copy of the working tree,
+`OUT/repo`, and each mutant
 runs against the fast tests (of the files listed in `MODULES`, the Monte-Carlo comparisons deselected by `FAST`)
 that reach its function: mutmut maps tests to functions once, in a first pass. `--sample N` runs a
 random sample of N mutants per module (seeded), so that a run fits a shared 2-core machine; `--only FILE` runs the
@@ -37,6 +38,7 @@ MODULES = {
     "rmt_alpha/_accuracy.py": ["tests/test_theory.py", "tests/test_covariance.py"],
     "rmt_alpha/_problem.py": ["tests/test_problem.py", "tests/test_theory.py", "tests/test_optimize.py"],
     "rmt_alpha/_covariance.py": ["tests/test_covariance.py"],
+    "rmt_alpha/_fixed_point.py": ["tests/test_covariance.py"],
     "rmt_alpha/_optimize.py": ["tests/test_optimize.py", "tests/test_covariance.py"],
     "rmt_alpha/_regression.py": ["tests/test_regression.py"],
     "rmt_alpha/_estimation.py": ["tests/test_estimation.py", "tests/test_covariance.py"],
