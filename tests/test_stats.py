@@ -93,3 +93,9 @@ def test_mismatched_dimensions_and_bad_arguments(example):
         predicted_accuracy(source, source, 1.0)
     with pytest.raises(TypeError, match="source must be a SourceStats or a 1-D classifier array"):
         predicted_accuracy(target, target, 1.0)
+
+
+def test_alignment_of_a_zero_source_is_zero():
+    """With mu_s = 0 there is nothing to align with: beta = 0 and the whole target mean is perpendicular."""
+    target = TargetStats(np.array([0.6, 0.8, 0.0]), 10, 1.0)
+    assert tuple(alignment(SourceStats(np.zeros(3), 10, 1.0), target)) == (0.0, 0.0, 1.0)

@@ -125,6 +125,18 @@ def test_problem_from_invariants_equals_literal_transcription(eta, gamma):
                                rtol=1e-10)
 
 
+def test_predicted_risk_equals_the_literal_transcription():
+    """Squared-loss risk E[(y - g)^2] = E2 - 2 E + 1 with E and E2 transcribed from theory/THEORY.md: 1e-9."""
+    p, m, s, omega, eta, gamma = 200, 1.3, 0.4, 0.5, 2.0, 0.7
+    mu_t, w_s = np.zeros(p), np.zeros(p)
+    mu_t[0] = np.sqrt(m)
+    w_s[:2] = s / np.sqrt(m), np.sqrt(omega - s**2 / m)
+    alpha = np.linspace(-2, 4, 7)
+    e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
+    np.testing.assert_allclose(predicted_risk(w_s, TargetStats(mu_t, int(p / eta), gamma), alpha), e2 - 2 * e + 1,
+                               rtol=1e-9)
+
+
 def test_ridge_source_invariants_match_literal(example):
     source, target = example
     inverse_lam, omega = literal_ridge_source(source.mean_norm_sq, source.eta, source.gamma)
