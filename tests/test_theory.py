@@ -133,8 +133,10 @@ def test_predicted_risk_equals_the_literal_transcription():
     w_s[:2] = s / np.sqrt(m), np.sqrt(omega - s**2 / m)
     alpha = np.linspace(-2, 4, 7)
     e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
-    np.testing.assert_allclose(predicted_risk(w_s, TargetStats(mu_t, int(p / eta), gamma), alpha), e2 - 2 * e + 1,
-                               rtol=1e-9)
+    target = TargetStats(mu_t, int(p / eta), gamma)
+    np.testing.assert_allclose(predicted_risk(w_s, target, alpha), e2 - 2 * e + 1, rtol=1e-9)
+    e, e2 = literal_moments(m, s, omega, eta, 3.0, alpha)  # a gamma override
+    np.testing.assert_allclose(predicted_risk(w_s, target, alpha, gamma=3.0), e2 - 2 * e + 1, rtol=1e-9)
 
 
 def test_ridge_source_invariants_match_literal(example):
