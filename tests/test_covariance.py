@@ -502,3 +502,13 @@ def test_conditional_accuracy_of_degenerate_classifiers_and_bad_covariances():
         covariance_conditional_accuracy([1.0, 0.0, 0.0], mean, np.diag([-1.0, 1.0, 1.0]))
     with pytest.raises(ValueError, match="positive semi-definite"):
         covariance_conditional_accuracy([1.0, 0.0, 0.0], mean, Spectrum(np.array([-1.0, 1.0, 1.0]), np.eye(3)))
+
+
+def test_conditional_accuracy_with_a_covariance_by_hand():
+    """Phi(w^T mu / sqrt(w^T C w)) on explicit numbers, for a matrix and for its Spectrum (w^T C w = 4.5 here)."""
+    w, mean = np.array([1.0, 2.0, 0.0]), np.array([0.5, 0.25, 3.0])
+    cov = np.diag([0.5, 1.0, 7.0])
+    expected = scipy.special.ndtr(1.0 / np.sqrt(4.5))
+    assert covariance_conditional_accuracy(w, mean, cov) == pytest.approx(expected, rel=1e-14)
+    spectrum = Spectrum(np.diag(cov).copy(), np.eye(3))
+    assert covariance_conditional_accuracy(w, mean, spectrum) == pytest.approx(expected, rel=1e-14)

@@ -12,6 +12,7 @@ import sklearn.covariance
 import sklearn.preprocessing
 
 from rmt_alpha._estimation import (
+    estimate_alignment,
     estimate_from_pool,
     estimate_invariants,
     fit_standardization,
@@ -135,3 +136,13 @@ def test_bad_input_is_named():
         estimate_invariants(np.ones(5), np.zeros((3, 4)), np.ones(3))
     with pytest.raises(ValueError, match=r"labeller_w must have shape \(4,\)"):
         estimate_from_pool(np.zeros((3, 4)), np.ones(5), np.ones(4))
+
+
+def test_deprecated_estimate_alignment_is_estimate_invariants(anisotropic):
+    mu, cov, w_s = anisotropic
+    X, y = _replicates(mu, cov, n=12, reps=1, seed=3)
+    with pytest.warns(DeprecationWarning, match="estimate_invariants"):
+        old = estimate_alignment(X[0], y[0], w_s)
+    new = estimate_invariants(w_s, X[0], y[0])
+    for got, expected in zip(old, new):
+        np.testing.assert_array_equal(got, expected)

@@ -93,3 +93,16 @@ def test_mismatched_dimensions_and_bad_arguments(example):
         predicted_accuracy(source, source, 1.0)
     with pytest.raises(TypeError, match="source must be a SourceStats or a 1-D classifier array"):
         predicted_accuracy(target, target, 1.0)
+
+
+def test_alignment_of_a_zero_source_is_zero():
+    """With mu_s = 0 there is nothing to align with: beta = 0 and the whole target mean is perpendicular."""
+    target = TargetStats(np.array([0.6, 0.8, 0.0]), 10, 1.0)
+    assert tuple(alignment(SourceStats(np.zeros(3), 10, 1.0), target)) == (0.0, 0.0, 1.0)
+
+
+def test_target_along_the_source_needs_no_perpendicular_part():
+    """perp_norm = 0 is allowed: mu_t = beta mu_s exactly."""
+    source = SourceStats.from_norm(5, 1.5, 100, 1.0)
+    target = TargetStats.from_alignment(source, 0.8, 0.0, 20, 1.0)
+    np.testing.assert_array_equal(target.mean, 0.8 * source.mean)

@@ -19,7 +19,7 @@ from rmt_alpha import (
     ridge_scalars,
     source_accuracy,
 )
-from rmt_alpha._theory import source_invariants
+from rmt_alpha._theory import ridge_source_invariants, source_invariants
 from rmt_alpha.simulate._reference import conditional_accuracy, fit_finetuned, fit_ridge_classifier, make_mixture
 from tests.conftest import (
     K_SE,
@@ -106,6 +106,37 @@ def test_only_alpha_times_w_s_matters_at_any_scale(example, scale):
                                    predicted_accuracy(w_s, tgt, alpha), rtol=1e-12)
         for got, expected in zip(margin_moments(scale * w_s, tgt, alpha / scale), margin_moments(w_s, tgt, alpha)):
             np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("eta, gamma", [(0.25, 1.0), (4.0, 1.0), (2.0, 5.0)])
+def test_problem_from_invariants_equals_literal_transcription(eta, gamma):
+    """IsotropicProblem.from_invariants(m, s, omega, ...) (a fixed classifier given by its invariants) against
+    theory/THEORY.md's T1, T2, T3 transcribed: the moments at 1e-9 and the accuracy at 1e-10."""
+    from rmt_alpha._problem import IsotropicProblem
+
+    m, s, omega = 1.3, 0.4, 0.5
+    alpha = np.linspace(-3, 3, 13)
+    problem = IsotropicProblem.from_invariants(m, s, omega, eta, gamma)
+    e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
+    moments = problem.margin_moments(alpha)
+    np.testing.assert_allclose(moments.mean, e, rtol=1e-10)
+    np.testing.assert_allclose(moments.second_moment, e2, rtol=1e-9)
+    np.testing.assert_allclose(problem.predicted_accuracy(alpha), literal_accuracy(m, s, omega, eta, gamma, alpha),
+                               rtol=1e-10)
+
+
+def test_predicted_risk_equals_the_literal_transcription():
+    """Squared-loss risk E[(y - g)^2] = E2 - 2 E + 1 with E and E2 transcribed from theory/THEORY.md: 1e-9."""
+    p, m, s, omega, eta, gamma = 200, 1.3, 0.4, 0.5, 2.0, 0.7
+    mu_t, w_s = np.zeros(p), np.zeros(p)
+    mu_t[0] = np.sqrt(m)
+    w_s[:2] = s / np.sqrt(m), np.sqrt(omega - s**2 / m)
+    alpha = np.linspace(-2, 4, 7)
+    e, e2 = literal_moments(m, s, omega, eta, gamma, alpha)
+    target = TargetStats(mu_t, int(p / eta), gamma)
+    np.testing.assert_allclose(predicted_risk(w_s, target, alpha), e2 - 2 * e + 1, rtol=1e-9)
+    e, e2 = literal_moments(m, s, omega, eta, 3.0, alpha)  # a gamma override
+    np.testing.assert_allclose(predicted_risk(w_s, target, alpha, gamma=3.0), e2 - 2 * e + 1, rtol=1e-9)
 
 
 def test_ridge_source_invariants_match_literal(example):
@@ -268,6 +299,24 @@ def test_jit_matches_eager_and_grad_matches_finite_difference(example):
     finite = (accuracy(1.5, 0.7 + step) - accuracy(1.5, 0.7 - step)) / (2 * step)
     np.testing.assert_allclose(grad, finite, rtol=1e-3)
     assert not jax.config.jax_enable_x64  # the library never switched the session to 64-bit
+
+
+def _traced_at(function, values, index):
+    """`function` jitted in its argument `index` alone, the other arguments fixed to plain floats."""
+    return jax.jit(lambda value: function(*(value if i == index else v for i, v in enumerate(values))))
+
+
+def test_each_argument_alone_may_be_traced():
+    """The pure formulas pick JAX when any one argument is a JAX array: under jax.jit with a single traced argument
+    (the others plain floats) they run and agree with numpy to float32 precision."""
+    values = [4.0, 0.7]  # eta, gamma
+    for index in range(2):
+        traced = _traced_at(lambda *a: ridge_scalars(*a).h, values, index)(jnp.float32(values[index]))
+        np.testing.assert_allclose(traced, ridge_scalars(*values).h, rtol=1e-5)
+    values = [2.25, 0.2, 1.0, 1.8, 1.8, 0.3]  # m_s, p / N, gamma_s, <mu_s, mu_t>, m, |mu_s outside mu_t|^2
+    for index in range(len(values)):
+        traced = _traced_at(ridge_source_invariants, values, index)(jnp.float32(values[index]))
+        np.testing.assert_allclose(traced, ridge_source_invariants(*values), rtol=1e-5)
 
 
 def test_x64_jax_matches_numpy_exactly():

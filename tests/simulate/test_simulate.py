@@ -165,6 +165,8 @@ def test_numbers_do_not_depend_on_chunking():
     np.testing.assert_allclose(chunked.accuracy.per_trial, whole.accuracy.per_trial, rtol=0, atol=1e-6)
     first_three = sim.simulate(source, target, ALPHA, trials=3, seed=4)  # trial i's key depends on i only
     np.testing.assert_allclose(first_three.accuracy.per_trial, whole.accuracy.per_trial[:3], rtol=0, atol=1e-6)
+    curve = sim.empirical_accuracy(source, target, ALPHA, trials=7, seed=4, chunk_trials=3, progress=True)
+    np.testing.assert_array_equal(curve.per_trial, chunked.accuracy.per_trial)  # the accuracy part of simulate
 
 
 def test_new_values_of_traced_arguments_do_not_recompile():
