@@ -25,8 +25,10 @@ assumed Gaussian about the rows. With `v_j = (y_j x_j, 1)`, `D = diag(gamma I_p,
   `accuracy(alpha) = sum_j pi_j Phi((mean0_j + alpha mean1_j) / sqrt(var0_j + alpha var1_j + alpha^2 var2_j))`.
 
 For Gaussian rows every `delta_j` tends to section 8's `d` and the accuracy to section 8's. alpha* has no closed
-form; each row's term has one stationary point in alpha (section 3), so the maximiser lies between the smallest
-and the largest of the rows' own maximisers: a grid on their quantiles, refined by Brent's method (scipy).
+form. Each row's ratio has one stationary point in alpha (section 3; a maximum or, for some rows, a minimum), and
+between consecutive stationary points every term is monotone: the accuracy is evaluated on the quantiles of the
+rows' stationary points, refined by Brent's method (scipy) between the best point's neighbours, and compared with
+its limits at alpha -> -+inf (returned as -+inf when higher, as section 3 does).
 Cost per gamma: a dozen O(N p^2) fixed-point steps and one N x N solve with three right-hand sides; O(N^2)
 memory. gamma must be a concrete number (one fixed point per value).
 Reference: theory/THEORY.md sections 8 and 9; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
@@ -54,7 +56,7 @@ from rmt_alpha._validation import (
 
 FIXED_POINT_TOLERANCE = 1e-10  # relative change of every delta_j between two steps
 FIXED_POINT_MAX_ITERATIONS = 500
-SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' own maximisers
+SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' stationary points
 
 
 class RowFixedPoint(NamedTuple):
@@ -98,13 +100,20 @@ class RowMargins(NamedTuple):
         variance = self.var0 + flat * (self.var1 + flat * self.var2)
         return (((1.0 - mean) ** 2 + variance) @ self.weights).reshape(alpha.shape)
 
-    def row_maximisers(self) -> np.ndarray:
-        """Each row's own maximiser of `mean_j / sqrt(var_j)` (section 3's `num / den`), NaN for a row without one
-        (`den <= 0`: monotone in alpha)."""
+    def stationary_points(self) -> np.ndarray:
+        """Each row's stationary point of `mean_j / sqrt(var_j)` in alpha, `num_j / den_j` with section 3's
+        `num = mean1 var0 - mean0 var1 / 2`, `den = mean0 var2 - mean1 var1 / 2` (a maximum when `den > 0`, a minimum
+        when `den < 0`; NaN when `den = 0`). Between two consecutive ones every row's term is monotone."""
         num = self.mean1 * self.var0 - 0.5 * self.mean0 * self.var1
         den = self.mean0 * self.var2 - 0.5 * self.mean1 * self.var1
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / den, np.nan)
+            return np.where(den != 0, num / den, np.nan)
+
+    def limits(self) -> tuple[float, float]:
+        """The accuracy as alpha -> -inf and +inf: `sum_j pi_j Phi(-+mean1_j / sqrt(var2_j))`."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(self.var2 > 0, self.mean1 / np.sqrt(np.maximum(self.var2, 0.0)), np.sign(self.mean1) * np.inf)
+        return (float(scipy.special.ndtr(-ratio) @ self.weights), float(scipy.special.ndtr(ratio) @ self.weights))
 
 
 def check_rows(rows, p: int):
@@ -278,7 +287,8 @@ class SemiEmpiricalProblem:
         return self._evaluate("predicted_risk", RowMargins.risk, alpha, gamma)
 
     def optimal_alpha(self, gamma=None):
-        """alpha* maximising `predicted_accuracy` (module docstring), per gamma (NaN where no row has a maximiser)."""
+        """alpha* maximising `predicted_accuracy` (module docstring), per gamma (`-+inf` when the accuracy rises
+        towards its limit there)."""
         gammas = self._gammas("optimal_alpha", gamma)
         found = np.array([self._optimal_alpha(self.row_margins(g)) for g in gammas.ravel()]).reshape(gammas.shape)
         return found[()]
@@ -304,19 +314,26 @@ class SemiEmpiricalProblem:
 
     @staticmethod
     def _optimal_alpha(margins: RowMargins) -> float:
-        own = margins.row_maximisers()
-        own = own[np.isfinite(own)]
-        if own.size == 0:
-            return float("nan")
-        grid = np.unique(np.quantile(own, np.linspace(0.0, 1.0, SEARCH_QUANTILES)))
+        """Grid on the quantiles of the rows' stationary points, Brent's method between the best point's
+        neighbours, then the limits at -+inf (returned as -+inf when higher, as section 3 does)."""
+        points = margins.stationary_points()
+        points = points[np.isfinite(points)]
+        if points.size == 0:
+            points = np.zeros(1)
+        grid = np.unique(np.r_[np.quantile(points, np.linspace(0.0, 1.0, SEARCH_QUANTILES)), 0.0, 1.0])
         values = margins.accuracy(grid)
         best = int(np.argmax(values))
-        if grid.size < 3:
-            return float(grid[best])
-        low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-        found = scipy.optimize.minimize_scalar(lambda a: -float(margins.accuracy(a)), bounds=(low, high),
-                                               method="bounded", options={"xatol": 1e-8 * max(1.0, abs(grid[best]))})
-        return float(found.x) if -found.fun >= values[best] else float(grid[best])
+        alpha, value = float(grid[best]), float(values[best])
+        if grid.size >= 3:
+            low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+            found = scipy.optimize.minimize_scalar(lambda a: -float(margins.accuracy(a)), bounds=(low, high),
+                                                   method="bounded", options={"xatol": 1e-8 * max(1.0, abs(alpha))})
+            if -found.fun >= value:
+                alpha, value = float(found.x), float(-found.fun)
+        below, above = margins.limits()
+        if max(below, above) > value + 1e-12:
+            return -np.inf if below > above else np.inf
+        return alpha
 
     def _unsupported(self, name):
         raise TypeError(f"{name} is not defined by the semi-empirical theory (rows=): its margin is a different "

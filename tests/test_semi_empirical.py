@@ -210,12 +210,15 @@ def elliptical():
 
 
 def test_optimal_alpha_maximises_the_predicted_curve(elliptical):
+    """alpha* against a dense grid over a wide range (spacing 0.01 on [-20, 60]) and the limits at -+inf."""
     X, y, w_s, target = elliptical
-    star = optimal_alpha(w_s, target, rows=(X, y))
-    grid = np.linspace(star - 2, star + 2, 2001)
-    curve = predicted_accuracy(w_s, target, grid, rows=(X, y))
-    assert predicted_accuracy(w_s, target, star, rows=(X, y)) >= curve.max() - 1e-12
-    assert abs(grid[np.argmax(curve)] - star) <= 2.5e-3  # the grid's spacing is 2e-3
+    problem = prepare(w_s, target, rows=(X, y))
+    star = problem.optimal_alpha()
+    grid = np.linspace(-20.0, 60.0, 8001)
+    curve = problem.predicted_accuracy(grid)
+    assert problem.predicted_accuracy(star) >= curve.max() - 1e-12
+    assert abs(grid[np.argmax(curve)] - star) <= 0.01
+    assert max(problem.row_margins().limits()) < problem.predicted_accuracy(star)
 
 
 def test_hooks_agree_with_the_problem_and_scale_with_w_s(elliptical):
