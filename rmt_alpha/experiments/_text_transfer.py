@@ -178,6 +178,10 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     started = time.perf_counter()
     theory = run_text_theory(domains, config, progress=say)
     timings["step1_theory"] = time.perf_counter() - started
+    os.makedirs(out, exist_ok=True)
+    from rmt_alpha.experiments._report import write_experiment
+
+    write_experiment(theory, out, "text_theory")          # step 1 is on disk before the long fine-tuning starts
 
     settings = config.finetune
     pairs = finetune_named or choose_finetune_pairs(
