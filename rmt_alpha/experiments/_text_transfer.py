@@ -218,6 +218,21 @@ def curve_record(check) -> dict:
             "alpha_star_isotropic": check.alpha_star_isotropic, "alpha_star_covariance": check.alpha_star_covariance}
 
 
+def check_from_record(record: dict):
+    """The `PredictionCheck` of a `curve_record` (e.g. read back from text_transfer.json), ready for the plots."""
+    import numpy as np
+
+    from rmt_alpha._results import EmpiricalCurve
+    from rmt_alpha.experiments._prediction import PredictionCheck
+
+    alpha = np.asarray(record["alpha"], np.float64)
+    measured = EmpiricalCurve(alpha, np.asarray(record["measured_mean"]), np.asarray(record["measured_stderr"]), None)
+    return PredictionCheck(record["source"], record["target"], record["whiten"], alpha, measured,
+                           np.asarray(record["predicted_isotropic"]), np.asarray(record["predicted_covariance"]),
+                           record["alpha_star_isotropic"], record["alpha_star_covariance"], record["n"],
+                           record["centre"])
+
+
 def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources: dict, timings: dict,
                         config: TextTransferConfig, pairs, out: str) -> dict:
     """Every output file (module docstring), atomically; returns {name: path}."""
@@ -252,6 +267,7 @@ def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources:
     return files
 
 
-__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "choose_finetune_pairs", "curve_record",
+__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "check_from_record", "choose_finetune_pairs",
+           "curve_record",
            "run_text_theory",
            "run_text_transfer", "write_text_transfer"]
