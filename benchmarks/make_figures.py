@@ -1,7 +1,8 @@
 """Regenerate the README figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on theory/THEORY.md's example.
 
 Usage: python benchmarks/make_figures.py [--amazon] [--out docs/figures]
-`--amazon` also draws the Amazon Review curves (needs the data folder; about a minute on two CPU cores).
+`--amazon` also draws the Amazon Review curves (needs the data folder; about a minute on two CPU cores) and the
+semi-empirical check on all 12 pairs at n = 20 and n = 100 (theory/THEORY.md section 9; a few minutes).
 """
 
 import argparse
@@ -13,6 +14,7 @@ from PIL import Image
 
 from rmt_alpha._io import atomic_write
 from rmt_alpha.cli import main
+from rmt_alpha.data import AMAZON_DOMAINS
 
 FIGURES = [
     ("curve", "accuracy_curve.png", ["--trials", "200", "--num", "11"]),
@@ -30,6 +32,11 @@ def run(argv=None) -> int:
     figures = list(FIGURES)
     if args.amazon:
         figures.append(("amazon-curves", "amazon_curves.png", ["--splits", "20"]))
+        pairs = [f"{s}:{t}" for s in AMAZON_DOMAINS for t in AMAZON_DOMAINS if s != t]
+        for n in (20, 100):
+            figures.append(("amazon-curves", f"amazon_semi_empirical_n{n}.png",
+                            ["--splits", "20", "--n-labelled", str(n), "--semi-empirical", "--columns", "4",
+                             "--pairs", *pairs]))
     for kind, name, extra in figures:
         path = os.path.join(args.out, name)
         status = main(["plot", kind, "--out", path, *extra])

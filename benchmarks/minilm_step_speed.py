@@ -16,7 +16,6 @@ import json
 
 import jax
 import numpy as np
-
 from _timing import median_seconds
 
 
@@ -26,7 +25,8 @@ def main(argv=None) -> dict:
     from rmt_alpha.experiments._text_finetune import FinetuneSettings
     from rmt_alpha.nn import load_pretrained
     from rmt_alpha.nn._pretrained import encode
-    from rmt_alpha.nn._training import init_state, make_trainer, trim_padding
+    from rmt_alpha.nn._trainer import make_trainer, trim_padding
+    from rmt_alpha.nn._training import init_state
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)

@@ -14,7 +14,7 @@ taken against the faster of the two.
 
 The simulator (`rmt_alpha.simulate.simulate`, float32 and float64, on 1 device and on 4: on a CPU-only machine
 four CPU devices are forced with `XLA_FLAGS=--xla_force_host_platform_device_count=4` unless XLA_FLAGS is set):
-the first call includes compilation; the run time is the median of three further calls with new alpha grids of
+the first call includes compilation; the run time is the median of five further calls with new alpha grids of
 the same shape (which do not recompile: reported), and compile time is the sum of JAX's own
 tracing/lowering/compilation durations (`jax.monitoring`).
 
@@ -29,17 +29,18 @@ random numbers (p (p - 1) / 2 + p + n p normals and p gammas, float32) allows by
 
 Cost of the factorisation choice (`rmt_alpha.linear.solve_one_at_a_time`): on CPU a vmapped batch of Cholesky
 solves runs one factorisation at a time (`jax.lax.map`) because batched LAPACK calls can deadlock XLA:CPU's thread
-pool (docs/upstream/jax_cpu_lapack_deadlock.md). The batched call is timed too, forced for the measurement only,
-on one device and on workloads with one factorisation in flight at a time, where it cannot deadlock: the main
-workload (a 40 x 40 kernel per trial) and a given w_s with a primal target (p = 400, n = 800: a 400 x 400
-factorisation per trial). Also reports trials/s at p = 2000 (N = 5 p, n = p / 10, the same aspect ratios).
+pool (docs/upstream/jax_cpu_lapack_deadlock.md). `factorisation_cost` times the fit of a batch of targets
+(`linear.fit_affine` vmapped) both ways, the batched call forced for the measurement only, alternately, in three
+shapes: the main workload's dual fit (n = 40), the tests' (p = 200, n = 100) and a primal fit (p = 400, n = 800),
+with OpenBLAS's default threads and with one (jaxlib's LAPACK is scipy's OpenBLAS, whose threads compete with
+XLA's: on a busy machine one thread can be ten times faster for a 400 x 400 factorisation).
+Also reports trials/s at p = 2000 (N = 5 p, n = p / 10, the same aspect ratios).
 Usage: `python benchmarks/simulate_speed.py [--json]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -83,14 +84,14 @@ jax.monitoring.register_event_duration_secs_listener(
 
 
 def time_simulator(source, target, alpha, trials: int, dtype: str, devices: int = 1) -> dict:
-    """First call (tracing + compilation + run), then the median run time of three calls with new alpha grids."""
+    """First call (tracing + compilation + run), then the median run time of five calls with new alpha grids."""
     COMPILE_EVENTS.clear()
     start = time.perf_counter()
     first = simulate(source, target, alpha, trials=trials, seed=0, dtype=dtype, devices=devices)
     first_call = time.perf_counter() - start
     compile_s = sum(COMPILE_EVENTS)
     runs = []
-    for repeat in range(1, 4):
+    for repeat in range(1, 6):
         start = time.perf_counter()
         simulate(source, target, alpha + 0.01 * repeat, trials=trials, seed=repeat, dtype=dtype, devices=devices)
         runs.append(time.perf_counter() - start)
@@ -152,18 +153,31 @@ def rng_trials_per_s(p: int, n: int, trials: int) -> float:
     return trials / statistics.median(times)
 
 
-@contextlib.contextmanager
-def batched_factorisations():
-    """For the measurement only: vmapped Cholesky solves as one batched LAPACK call on every platform (the path that
-    can deadlock XLA:CPU when two such calls are in flight; here one is)."""
+def factorisation_cost(p: int, n: int, trials: int, repeats: int = 7) -> dict:
+    """The fit of `trials` targets (`linear.fit_affine` vmapped: one n x n or p x p Cholesky solve each), compiled
+    once with factorisations one at a time (the CPU choice) and once as one batched LAPACK call (forced here for
+    the measurement only; with one fit per program a single batched call is in flight, which cannot deadlock);
+    timed alternately, median of `repeats` each. Returns seconds per trial of each."""
+    rng = np.random.default_rng(0)
+    X = jnp.asarray(rng.standard_normal((trials, n, p)), jnp.float32)
+    y = jnp.asarray(np.where(rng.random((trials, n)) < 0.5, 1.0, -1.0), jnp.float32)
+    w_s = jnp.asarray(rng.standard_normal(p) / np.sqrt(p), jnp.float32)
+    fits = {}
     chosen = engine.solve_one_at_a_time
-    engine.solve_one_at_a_time = lambda platform: False
-    jax.clear_caches()
-    try:
-        yield
-    finally:
-        engine.solve_one_at_a_time = chosen
-        jax.clear_caches()
+    for name, decision in [("one_at_a_time", chosen), ("batched", lambda platform: False)]:
+        engine.solve_one_at_a_time = decision
+        try:
+            fits[name] = jax.jit(jax.vmap(lambda X, y: engine.fit_affine(w_s, X, y, 1.0)))
+            jax.block_until_ready(fits[name](X, y))  # traced and compiled under this decision
+        finally:
+            engine.solve_one_at_a_time = chosen
+    times = {name: [] for name in fits}
+    for _ in range(repeats):
+        for name, fit in fits.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fit(X, y))
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) / trials for name, values in times.items()}
 
 
 def configuration(p: int, source_n: int, n: int):
@@ -209,18 +223,18 @@ def main() -> None:
         row["gflops"] = row["trials_per_s"] * row["flops_per_trial"] / 1e9
         row["fraction_of_matmul"] = row["gflops"] / results["matmul_gflops"][row["dtype"]]
 
-    given = np.full(p, 1.5 / np.sqrt(p))
-    primal_target = TargetStats.from_alignment(p, 1.5, 0.8, 0.6, 800, 1.0)
     results["factorisation_choice"] = []
-    for label, workload in [("main workload (40 x 40 kernel)", (source, target, args.trials)),
-                            ("given w_s, n = 800 (400 x 400 Gram)", (given, primal_target, args.trials // 4))]:
-        one_at_a_time = time_simulator(*workload[:2], alpha, workload[2], "float32")
-        with batched_factorisations():
-            batched = time_simulator(*workload[:2], alpha, workload[2], "float32")
-        results["factorisation_choice"].append(
-            {"workload": label, "one_at_a_time_trials_per_s": one_at_a_time["trials_per_s"],
-             "batched_trials_per_s": batched["trials_per_s"],
-             "one_at_a_time_over_batched": one_at_a_time["trials_per_s"] / batched["trials_per_s"]})
+    per_trial_s = 1.0 / results["simulator"][0]["trials_per_s"]  # main workload, float32, one device
+    for fit_p, fit_n in [(p, n), (200, 100), (p, 800)]:
+        for threads in ("default", 1):
+            with threadpool_limits(None if threads == "default" else threads):
+                seconds = factorisation_cost(fit_p, fit_n, args.trials if fit_n < 800 else args.trials // 4)
+            results["factorisation_choice"].append(
+                {"p": fit_p, "n": fit_n, "blas_threads": threads,
+                 "one_at_a_time_ms_per_trial": 1e3 * seconds["one_at_a_time"],
+                 "batched_ms_per_trial": 1e3 * seconds["batched"],
+                 "one_at_a_time_over_batched": seconds["one_at_a_time"] / seconds["batched"],
+                 "difference_over_main_trial": (seconds["one_at_a_time"] - seconds["batched"]) / per_trial_s})
     large_source, large_target = configuration(2000, 10000, 200)
     results["p2000"] = time_simulator(large_source, large_target, alpha, args.large_trials, "float32")
     results["p2000"].update(p=2000, source_n=10000, n=200, trials=args.large_trials)
@@ -244,10 +258,14 @@ def main() -> None:
               f"{row['speedup_vs_baseline']:8.1f}x {row['flops_per_trial'] / 1e6:12.1f} {row['gflops']:8.2f} "
               f"{row['fraction_of_matmul']:9.1%} {row['compile_s']:10.2f}  (recompiles in repeats: "
               f"{row['compile_s_in_repeats']:.2f} s)")
-    print("  factorisations on one device, float32: one at a time (chosen on CPU) vs one batched call (trials/s)")
+    print("  fit_affine per trial, float32, one device: factorisations one at a time (the CPU choice) vs one batched "
+          "call, with LAPACK's (OpenBLAS's) default threads and with one")
     for row in results["factorisation_choice"]:
-        print(f"    {row['workload']:38s} {row['one_at_a_time_trials_per_s']:8.1f} vs "
-              f"{row['batched_trials_per_s']:8.1f}  (ratio {row['one_at_a_time_over_batched']:.2f})")
+        form = "dual, n x n kernel" if row["n"] < row["p"] else "primal, p x p Gram"
+        print(f"    p={row['p']:4d} n={row['n']:4d} ({form:18s}) BLAS threads {row['blas_threads']!s:7s} "
+              f"{row['one_at_a_time_ms_per_trial']:8.3f} ms vs {row['batched_ms_per_trial']:8.3f} ms  (ratio "
+              f"{row['one_at_a_time_over_batched']:.2f}; difference {row['difference_over_main_trial']:+.1%} of a "
+              "main-workload trial)")
     large = results["p2000"]
     print(f"  simulate float32 at p=2000, N=10000, n=200: {large['trials_per_s']:.2f} trials/s "
           f"({large['trials']} trials in {large['run_s']:.2f} s, compile {large['compile_s']:.2f} s)")

@@ -19,8 +19,10 @@ import numpy as np
 
 from rmt_alpha.data._synthetic_reviews import make_reviews
 from rmt_alpha.experiments._transformer import ExperimentConfig
+from rmt_alpha.nn._methods import TRAINING_METHODS
 from rmt_alpha.nn._models import init_params
-from rmt_alpha.nn._training import TRAINING_METHODS, init_state, make_trainer
+from rmt_alpha.nn._trainer import make_trainer
+from rmt_alpha.nn._training import init_state
 
 
 def _seconds_per_step(step, state, opt_state, X, y, repeats):

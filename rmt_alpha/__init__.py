@@ -58,9 +58,6 @@ from rmt_alpha._estimation import (
     target_stats_from_invariants as target_stats_from_invariants,
 )
 from rmt_alpha._optimize import (
-    GammaOptimum as GammaOptimum,
-)
-from rmt_alpha._optimize import (
     alpha_bar as alpha_bar,
 )
 from rmt_alpha._optimize import (
@@ -73,6 +70,7 @@ from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._problem import GammaOptimum as GammaOptimum
 from rmt_alpha._problem import (
     IsotropicProblem as IsotropicProblem,
 )
@@ -118,10 +116,12 @@ def __getattr__(name):
     raise AttributeError(f"module 'rmt_alpha' has no attribute {name!r}")
 
 
+# Also importable from here, outside __all__: estimate_alignment (deprecated alias of estimate_invariants),
+# estimate_from_pool and target_stats_from_invariants (building blocks of choose_alpha), GammaOptimum (the result
+# type of optimal_gamma).
 __all__ = [
     "AlphaChoice",
     "CovarianceProblem",
-    "GammaOptimum",
     "IsotropicProblem",
     "Moments",
     "SourceStats",
@@ -132,9 +132,7 @@ __all__ = [
     "choose_alpha",
     "covariance_conditional_accuracy",
     "data",
-    "estimate_alignment",
     "estimate_covariance",
-    "estimate_from_pool",
     "estimate_invariants",
     "estimate_source_stats",
     "estimate_target_stats",
@@ -157,5 +155,4 @@ __all__ = [
     "simulate",
     "sklearn",
     "source_accuracy",
-    "target_stats_from_invariants",
 ]

@@ -39,7 +39,7 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
     return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
 
 
-def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None):
+def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None, rows=None):
     """Asymptotic test accuracy `Phi(E[y g] / sqrt(Var[g]))` of the alpha-fine-tuned classifier.
 
     Accuracy is the plain probability of a correct sign, below 1/2 when the classifier is worse than chance
@@ -52,6 +52,9 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         target: the `TargetStats`.
         alpha: scalar or array of any shape (numpy, or JAX for jit/grad).
         gamma: optional fine-tuning ridge strength(s) overriding `target.gamma`; broadcasts with alpha.
+        rows: optional labelled target rows `(X, y)` (or `(X, y, weights)`): the semi-empirical theory of
+            theory/THEORY.md section 9, with these rows as the target law (real, non-Gaussian features) and the
+            accuracy averaged over them; needs a fixed `w_s`, uses only `target.n` and `target.gamma`, numpy only.
     Returns:
         float64 array of the broadcast shape (a numpy scalar for scalar input); a JAX array for JAX input.
 
@@ -62,10 +65,10 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         array([0.7551, 0.8493, 0.8504])
     """
     source, alpha, _ = unit_classifier(source, alpha)
-    return prepare(source, target).predicted_accuracy(alpha, resolve_gamma(target, gamma))
+    return prepare(source, target, rows=rows).predicted_accuracy(alpha, resolve_gamma(target, gamma))
 
 
-def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
+def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None, rows=None):
     """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2).
 
     Args:
@@ -73,11 +76,12 @@ def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None):
         target: the `TargetStats`.
         alpha: base-rescaling factor(s), scalar or array.
         gamma: ridge strength(s) overriding `target.gamma`.
+        rows: optional labelled target rows `(X, y)`: the semi-empirical theory (as `predicted_accuracy`).
 
     Returns:
         The risk, broadcast over alpha and gamma.
     """
-    return prepare(source, target).predicted_risk(alpha, resolve_gamma(target, gamma))
+    return prepare(source, target, rows=rows).predicted_risk(alpha, resolve_gamma(target, gamma))
 
 
 def source_accuracy(source: SourceStats):

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import sklearn.linear_model
 
+from rmt_alpha._choose_inputs import _Source, check_binary_labels, check_rows, resolve_source
 from rmt_alpha._covariance import CovarianceProblem
 from rmt_alpha._estimation import target_stats_from_invariants
 from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
@@ -32,13 +32,11 @@ from rmt_alpha._target_estimators import (
     target_covariance,
     weighted_pair_statistics,
 )
-from rmt_alpha._theory import ridge_scalars, ridge_source_invariants, standard_normal_cdf
+from rmt_alpha._theory import ridge_source_invariants, standard_normal_cdf
 from rmt_alpha._validation import (
-    as_signed_labels,
     check_finite_array,
     check_positive_float,
     check_sample_count,
-    check_vector,
 )
 
 COVARIANCE_MODES = ("auto", "isotropic", "covariance")
@@ -91,75 +89,6 @@ class AlphaChoice(NamedTuple):
     source: object
 
 
-# ----------------------------------------------------------------------------------------------- inputs
-
-def check_rows(name: str, X, p: int | None = None, minimum: int = 1, width_of: str = "") -> np.ndarray:
-    """A 2-D finite float64 array of at least `minimum` rows (and `p` columns when given), or an error naming it."""
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a 2-D array of real numbers, got {type(X).__name__}") from error
-    if X.ndim != 2 or X.shape[0] < minimum:
-        raise ValueError(f"{name} must be a 2-D array (rows, features) with at least {minimum} row(s), "
-                         f"got shape {X.shape}")
-    if p is not None and X.shape[1] != p:
-        raise ValueError(f"{name} must have {p} columns (the width of {width_of}), got {X.shape[1]}")
-    if not np.all(np.isfinite(X)):
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} must contain only finite numbers, got {X[tuple(bad)]!r} at row {bad[0]}, "
-                         f"column {bad[1]}")
-    return X
-
-
-def check_binary_labels(name: str, y, rows: int, rows_name: str) -> np.ndarray:
-    """Labels in {-1, +1} or {0, 1} (mapped to -1, +1), one per row of `rows_name`, at least 2 of each class."""
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numeric labels in {{-1, +1}} or {{0, 1}}, got dtype {y.dtype}")
-    y = as_signed_labels(name, np.ravel(y) if y.ndim == 2 and 1 in y.shape else y)
-    if y.shape != (rows,):
-        raise ValueError(f"{name} must have one label per row of {rows_name} ({rows}), got shape {y.shape}")
-    counts = {label: int(np.sum(y == label)) for label in (-1.0, 1.0)}
-    if min(counts.values()) < 2:
-        raise ValueError(f"{name} must contain at least 2 rows of each class (the U-statistics and the residual "
-                         f"covariance need pairs), got {counts[-1.0]} negative and {counts[1.0]} positive")
-    return y
-
-
-class _Source(NamedTuple):
-    theory: object         # what the theory takes: w_s (p,) or a SourceStats
-    vector: np.ndarray     # v with s = <v, mu_t>: w_s, or mu_s
-    labeller: np.ndarray   # the source classifier inside the fine-tuned labeller: w_s, or E[w_s] = mu_s / lam_s
-    description: str
-
-
-def resolve_source(source, p: int, source_gamma: float) -> _Source:
-    """`source` as a classifier `w_s` (1-D), a `SourceStats`, or source data `(X_s, y_s)` (a ridge classifier is
-    fitted with `source_gamma`: `w_s = (X_s^T X_s / N + gamma_s I)^-1 X_s^T y_s / N`, scikit-learn's `Ridge`)."""
-    if isinstance(source, TargetStats):
-        raise TypeError("source must be a classifier w_s, a SourceStats or source data (X_s, y_s), got a TargetStats")
-    if isinstance(source, SourceStats):
-        if source.p != p:
-            raise ValueError(f"source.mean must have length {p} (the width of X), got {source.p}")
-        lam_s = source.mean_norm_sq + 1.0 + ridge_scalars(source.eta, source.gamma).kappa
-        return _Source(source, source.mean, source.mean / lam_s,
-                       f"SourceStats (ridge source theory: |mu_s| = {np.sqrt(source.mean_norm_sq):.4g}, "
-                       f"n = {source.n}, gamma = {source.gamma:g}); the labeller uses E[w_s] = mu_s / lam_s")
-    if isinstance(source, tuple):
-        if len(source) != 2:
-            raise ValueError(f"source data must be a pair (X_s, y_s), got a tuple of length {len(source)}")
-        X_s = check_rows("source X_s", source[0], p, minimum=4, width_of="X")
-        y_s = check_binary_labels("source y_s", source[1], X_s.shape[0], "X_s")
-        ridge = sklearn.linear_model.Ridge(alpha=X_s.shape[0] * source_gamma, fit_intercept=False).fit(X_s, y_s)
-        w_s = check_vector("the fitted source classifier", ridge.coef_)
-        return _Source(w_s, w_s, w_s, f"ridge classifier fitted on the source data ({X_s.shape[0]} rows, "
-                                      f"gamma_s = {source_gamma:g})")
-    w_s = check_vector("source (the classifier w_s)", source)
-    if w_s.size != p:
-        raise ValueError(f"source (the classifier w_s) must have length {p} (the width of X), got {w_s.size}")
-    if not np.any(w_s):
-        raise ValueError("source (the classifier w_s) must not be all zeros: alpha would have no effect")
-    return _Source(w_s, w_s, w_s, "the given classifier w_s")
 
 
 def _covariance_mode(covariance: str, rows: int, p: int) -> tuple[str, str]:
@@ -178,7 +107,6 @@ def _covariance_mode(covariance: str, rows: int, p: int) -> tuple[str, str]:
                          "aware choice did no better), so the isotropic theory (C_t = I)")
 
 
-# ----------------------------------------------------------------------------------------------- theory on a batch
 
 def _isotropic_problem(source: _Source, s, m, n: int, p: int, gamma: float) -> IsotropicProblem:
     """The isotropic problem for arrays of statistics (s, m), m raised to the Cauchy-Schwarz bound `s^2 / |v|^2`."""
@@ -211,7 +139,6 @@ def _mean_with(source: _Source, s: float, m: float, direction) -> np.ndarray:
     return along * unit + np.sqrt(max(m - along * along, 0.0)) * rest / rest_norm
 
 
-# ----------------------------------------------------------------------------------------------- the choice
 
 def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covariance: str = "auto",
                  source_gamma: float = 1.0, grid=None, bootstrap: int = 200, confidence: float = 0.9,

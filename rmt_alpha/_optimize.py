@@ -43,7 +43,7 @@ def _scalar_or_array(value):
     return float(value) if np.ndim(value) == 0 else value
 
 
-def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
+def optimal_alpha(source: Source, target: TargetStats, *, gamma=None, rows=None):
     """alpha*, the rescaling that maximises the asymptotic test accuracy (theory/THEORY.md section 3).
 
     `alpha* = (e1 v0 - e0 v1 / 2) / (e0 v2 - e1 v1 / 2)`, evaluated in the cancellation-free form of the module
@@ -53,6 +53,8 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
         source: a `SourceStats` (ridge source classifier) or a 1-D array `w_s`.
         target: the `TargetStats`.
         gamma: optional ridge strength(s) overriding `target.gamma`; an array gives alpha* per gamma.
+        rows: optional labelled target rows `(X, y)`: alpha* of the semi-empirical theory (theory/THEORY.md
+            section 9; no closed form, a search over the rows' own maximisers), as in `predicted_accuracy`.
     Returns:
         a float (an array for array gamma).
 
@@ -64,7 +66,8 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None):
     """
     gamma = resolve_gamma(target, gamma)
     source, _, scale = unit_classifier(source, 0.0)  # alpha* of w_s is alpha* of w_s / |w_s|, over |w_s|
-    return _scalar_or_array(np.asarray(prepare(source, target).optimal_alpha(gamma), dtype=np.float64) / scale)
+    problem = prepare(source, target, rows=rows)
+    return _scalar_or_array(np.asarray(problem.optimal_alpha(gamma), dtype=np.float64) / scale)
 
 
 def alpha_bar(source: Source, target: TargetStats, *, gamma=None):

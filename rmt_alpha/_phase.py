@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._optimize import argmax_from_stationary, stationary_terms_from_invariants
+from rmt_alpha._problem import argmax_from_stationary, stationary_terms_from_invariants
 from rmt_alpha._stats import SourceStats, TargetStats, alignment
 from rmt_alpha._theory import (
     moments_from_invariants,

@@ -335,15 +335,19 @@ class IsotropicProblem(_Invariants, ProblemMethods):
         return gamma if isinstance(gamma, jax.Array) else check_positive_array("gamma", gamma)
 
 
-def prepare(source, target: TargetStats, *, gamma=None):
+def prepare(source, target: TargetStats, *, gamma=None, rows=None):
     """The prepared problem for a source and a target: an `IsotropicProblem` without covariances, else a
-    `CovarianceProblem` (theory/THEORY.md section 8; its O(p^3) basis change done here, once).
+    `CovarianceProblem` (theory/THEORY.md section 8; its O(p^3) basis change done here, once); with `rows`, the
+    semi-empirical `SemiEmpiricalProblem` (section 9).
 
     Args:
         source: a `SourceStats` (the ridge source classifier) or a 1-D classifier `w_s` of length p.
         target: the `TargetStats`.
         gamma: optional ridge strength overriding `target.gamma` as the methods' default (isotropic only:
             a covariance problem takes gamma per call).
+        rows: optional labelled target rows `(X, y)` or `(X, y, weights)` taken as the target law instead of a
+            Gaussian mixture (theory/THEORY.md section 9; `source` must then be a fixed `w_s`, and only `target.n`
+            and `target.gamma` are used). Explicit: without it the closed forms apply.
     Returns:
         an object with `margin_moments`, `predicted_accuracy`, `predicted_risk`, `optimal_alpha`, `alpha_bar`,
         `optimal_gamma`, `optimal_alpha_gamma`, `coefficients` and `stationary_terms`.
@@ -356,6 +360,10 @@ def prepare(source, target: TargetStats, *, gamma=None):
     """
     from rmt_alpha._covariance import CovarianceProblem, has_covariance  # builds on this module
 
+    if rows is not None:
+        from rmt_alpha._semi_empirical import SemiEmpiricalProblem
+
+        return SemiEmpiricalProblem(source, target, rows)
     if has_covariance(source, target):
         return CovarianceProblem(source, target)
     problem = IsotropicProblem.from_stats(source, target)

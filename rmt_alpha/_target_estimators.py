@@ -46,17 +46,21 @@ def bootstrap_weights(y, pool_size: int, replicates: int, rng: np.random.Generat
     """Multinomial bootstrap counts: labelled rows resampled within each class (so every replicate keeps both
     classes and their sizes), unlabelled rows resampled as a whole. Row 0 is all ones."""
     labelled = np.ones((replicates + 1, y.size))
-    if replicates:
-        labelled[1:] = 0.0
-        for label in (-1.0, 1.0):
-            rows = np.flatnonzero(y == label)
-            labelled[1:, rows] = rng.multinomial(rows.size, np.full(rows.size, 1.0 / rows.size), size=replicates)
+    labelled[1:] = 0.0
+    for label in (-1.0, 1.0):
+        rows = np.flatnonzero(y == label)
+        labelled[1:, rows] = _resample_counts(rows.size, replicates, rng)
     unlabelled = None
     if pool_size:
         unlabelled = np.ones((replicates + 1, pool_size))
-        if replicates:
-            unlabelled[1:] = rng.multinomial(pool_size, np.full(pool_size, 1.0 / pool_size), size=replicates)
+        unlabelled[1:] = _resample_counts(pool_size, replicates, rng)
     return Weights(labelled, unlabelled)
+
+
+def _resample_counts(size: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each of `size` rows is drawn in each of `replicates` resamples of `size` draws with replacement."""
+    draws = rng.integers(0, size, size=(replicates, size)) + size * np.arange(replicates)[:, None]
+    return np.bincount(draws.ravel(), minlength=replicates * size).reshape(replicates, size)
 
 
 def weighted_pair_statistics(Z, weights, signs=1.0) -> tuple[np.ndarray, np.ndarray]:

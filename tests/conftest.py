@@ -55,13 +55,17 @@ def _draw(rng, trials, n, mean, root):
     return y[..., None] * mean + (z if root is None else z @ root), y
 
 
-def _ridge(X, y, gamma, w_s=None):
-    """Batched `Q (X^T y / n + alpha-part)`: the target part `Q X^T y / n` and, with w_s, the source part
-    `gamma Q w_s` (both (trials, p)), from a direct batched solve."""
-    n = X.shape[1]
-    gram = np.matmul(X.transpose(0, 2, 1), X) / n + gamma * np.eye(X.shape[2])  # batched BLAS products
-    rhs = [np.matmul(y[:, None, :], X)[:, 0] / n] + ([] if w_s is None else [gamma * w_s])
-    return np.moveaxis(np.linalg.solve(gram, np.stack(rhs, axis=-1)), -1, 0)
+def _ridge(X, y, gammas, w_s=None):
+    """Batched `Q (X^T y / n + alpha-part)` for each gamma: the target part `Q X^T y / n` and, with w_s, the source
+    part `gamma Q w_s` (each (trials, p)), from a direct batched solve; `X^T X` is formed once (BLAS products)."""
+    n, p = X.shape[1:]
+    gram = np.matmul(X.transpose(0, 2, 1), X) / n
+    data = np.matmul(y[:, None, :], X)[:, 0] / n
+    parts = []
+    for gamma in gammas:
+        rhs = np.stack([data] + ([] if w_s is None else [gamma * w_s]), axis=-1)
+        parts.append(np.moveaxis(np.linalg.solve(gram + gamma * np.eye(p), rhs), -1, 0))
+    return parts
 
 
 def batched_monte_carlo(source, target, alpha, gammas, trials, seed, chunk=50):
@@ -77,13 +81,12 @@ def batched_monte_carlo(source, target, alpha, gammas, trials, seed, chunk=50):
     for start in range(0, trials, chunk):
         k = min(chunk, trials - start)
         if isinstance(source, SourceStats):
-            w_s = _ridge(*_draw(rng, k, source.n, source.mean, source_root), source.gamma)[0]
+            w_s = _ridge(*_draw(rng, k, source.n, source.mean, source_root), [source.gamma])[0][0]
         else:
             w_s = np.broadcast_to(source, (k, source.size))
         X, y = _draw(rng, k, target.n, target.mean, target_root)
         per_gamma = []
-        for gamma in gammas:
-            target_part, source_part = _ridge(X, y, gamma, w_s)
+        for target_part, source_part in _ridge(X, y, gammas, w_s):
             w = target_part[:, None, :] + alpha[None, :, None] * source_part[:, None, :]
             per_gamma.append((w @ target.mean, np.sum((w @ c_t) * w, axis=-1)))
         pieces.append([np.stack(values, axis=1) for values in zip(*per_gamma)])

@@ -15,7 +15,7 @@ from rmt_alpha import (
     optimal_gamma,
     predicted_accuracy,
 )
-from rmt_alpha._optimize import argmax_from_stationary
+from rmt_alpha._problem import argmax_from_stationary
 
 CONFIGS = [
     (400, 2000, 100, 1.5, 0.8, 0.6, 1.0, 1.0),   # theory/THEORY.md's example

@@ -106,6 +106,19 @@ def test_amazon_curve_draws_measured_and_both_theories():
     np.testing.assert_allclose(ax.containers[-1][0].get_ydata(), measured.mean)
 
 
+def test_amazon_curve_draws_the_semi_empirical_theory_when_given():
+    alpha = np.linspace(0, 6, 13)
+    measured = summarize(alpha, np.random.default_rng(2).uniform(0.7, 0.8, (4, 13)))
+    semi = 0.77 - 0.001 * (alpha - 2.5) ** 2
+    check = PredictionCheck("books", "dvd", False, alpha, measured, 0.8 - 0.001 * alpha, 0.75 - 0.001 * alpha,
+                            2.0, 1.8, semi, 2.5)
+    ax = plots.plot_amazon_curve(check, isotropic=False)
+    labels = _legend_texts(ax)
+    assert "theory (semi-empirical)" in labels and "alpha* semi-empirical = 2.5" in labels
+    assert "theory (isotropic)" not in labels
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), semi)
+
+
 def test_method_comparison_has_one_series_per_method_and_one_tick_per_pair():
     rows = [{"source": s, "target": t, "method": m, "accuracy": a, "stderr": 0.01}
             for (s, t), base in ((("books", "dvd"), 0.7), (("dvd", "elec"), 0.75))

@@ -108,7 +108,12 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--data", metavar="DIR", help="amazon-curves: Amazon data folder (as `rmt-alpha amazon`)")
     plot.add_argument("--results", metavar="FILE.json", help="amazon-methods: amazon.json of `rmt-alpha amazon`; "
                       "alpha-stats: results.json of `rmt-alpha transformer`")
-    plot.add_argument("--n-labelled", type=int, default=20, help="amazon-methods: labelled target rows (default 20)")
+    plot.add_argument("--n-labelled", type=int, default=20,
+                      help="amazon-methods, amazon-curves: labelled target rows (default 20)")
+    plot.add_argument("--semi-empirical", action="store_true",
+                      help="amazon-curves: also the semi-empirical theory (theory/THEORY.md section 9), "
+                      "instead of the isotropic one")
+    plot.add_argument("--columns", type=int, help="amazon-curves: panels per row (default: one row)")
 
 
 def build_parser() -> argparse.ArgumentParser:

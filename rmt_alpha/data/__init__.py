@@ -4,14 +4,10 @@ files, synthetic token-stream review tasks for the transformer case, and real la
 against pinned SHA-256.
 """
 
+from rmt_alpha._io import cache_root as cache_root
+from rmt_alpha._io import data_roots as data_roots
 from rmt_alpha.data._cache import (
     CorruptFileError as CorruptFileError,
-)
-from rmt_alpha.data._cache import (
-    cache_root as cache_root,
-)
-from rmt_alpha.data._cache import (
-    data_roots as data_roots,
 )
 from rmt_alpha.data._cache import (
     find_item as find_item,

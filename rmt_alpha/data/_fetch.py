@@ -23,8 +23,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from rmt_alpha._io import atomic_write
-from rmt_alpha.data._cache import CorruptFileError, cache_root, data_roots, find_item, missing_message, sha256_of
+from rmt_alpha._io import atomic_write, cache_root, data_roots
+from rmt_alpha.data._cache import CorruptFileError, find_item, missing_message, sha256_of
 from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Artifact, Item
 
 

@@ -29,10 +29,10 @@ from rmt_alpha.experiments._campaign import (
     campaign_tables as campaign_tables,
 )
 from rmt_alpha.experiments._campaign import (
-    run_campaign as run_campaign,
+    run_amazon_experiment as run_amazon_experiment,
 )
 from rmt_alpha.experiments._campaign import (
-    run_amazon_experiment as run_amazon_experiment,
+    run_campaign as run_campaign,
 )
 from rmt_alpha.experiments._campaign import (
     run_digits_experiment as run_digits_experiment,
@@ -64,15 +64,6 @@ from rmt_alpha.experiments._report import (
 from rmt_alpha.experiments._report import (
     write_experiment as write_experiment,
 )
-from rmt_alpha.experiments._transfer import (
-    TransferResult as TransferResult,
-)
-from rmt_alpha.experiments._transfer import (
-    run_transfer as run_transfer,
-)
-from rmt_alpha.experiments._transfer import (
-    summary_rows as summary_rows,
-)
 from rmt_alpha.experiments._text_domains import (
     encoder_domains as encoder_domains,
 )
@@ -93,6 +84,15 @@ from rmt_alpha.experiments._text_transfer import (
 )
 from rmt_alpha.experiments._text_transfer import (
     run_text_transfer as run_text_transfer,
+)
+from rmt_alpha.experiments._transfer import (
+    TransferResult as TransferResult,
+)
+from rmt_alpha.experiments._transfer import (
+    run_transfer as run_transfer,
+)
+from rmt_alpha.experiments._transfer import (
+    summary_rows as summary_rows,
 )
 from rmt_alpha.experiments._transformer import (
     ExperimentConfig as ExperimentConfig,

@@ -91,8 +91,22 @@ def _check_rows(checks) -> list[dict]:
                          "predicted_gain_covariance": float(check.predicted_covariance[star]
                                                             - check.predicted_covariance[one]),
                          "measured_gain_at_alpha_star_covariance": float(measured_curve[star] - measured_curve[one]),
-                         "measured_gain_best": float(measured_curve[best] - measured_curve[one])})
+                         "measured_gain_best": float(measured_curve[best] - measured_curve[one]),
+                         **_semi_empirical_columns(check, index, measured)})
     return rows
+
+
+def _semi_empirical_columns(check, index: int, measured: float) -> dict:
+    """The semi-empirical prediction's columns (theory/THEORY.md section 9; NaN when it was not computed) and the
+    measured loss at each theory's alpha* against the best grid alpha."""
+    semi = check.predicted_semi_empirical
+    semi = np.full(check.alpha.shape, np.nan) if semi is None else np.asarray(semi)
+    best = float(np.max(check.measured.mean))
+    return {"predicted_semi_empirical": float(semi[index]), "gap_semi_empirical": float(semi[index] - measured),
+            "max_abs_gap_semi_empirical_over_grid": float(np.max(np.abs(semi - check.measured.mean))),
+            "alpha_star_semi_empirical": check.alpha_star_semi_empirical,
+            "loss_at_alpha_star_covariance": best - check.measured_at_alpha_star_covariance,
+            "loss_at_alpha_star_semi_empirical": best - check.measured_at_alpha_star_semi_empirical}
 
 
 def _averages(rows, keys) -> list[dict]:
@@ -126,6 +140,7 @@ class Check(NamedTuple):
     n: int = 20
     whiten: bool = False
     centre: str = "mean"
+    semi_empirical: bool = False
 
 
 def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: int = 20, seed: int = 0,
@@ -166,7 +181,8 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
         say(f"prediction vs measurement: n={check.n}, whiten={check.whiten}, centre={check.centre}")
         for source, target in pairs:
             done.append(predict_vs_measure(domains[source], domains[target], ALPHA_GRID, n=check.n, splits=splits,
-                                           seed=seed, whiten=check.whiten, centre=check.centre))
+                                           seed=seed, whiten=check.whiten, centre=check.centre,
+                                           semi_empirical=check.semi_empirical))
             bar.update(1)
     bar.close()
     return results, done
@@ -204,7 +220,7 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
     pairs = amazon_pairs()
     splits = 5 if quick else 20
     settings = [Setting(20, covariance=not quick, pool_sizes=() if quick else (50, 100, 300))]
-    checks = [Check(20)]
+    checks = [Check(20, semi_empirical=not quick)]
     if not quick:
         settings += [Setting(40), Setting(100), Setting(20, whiten=True)]
         settings += [Setting(20, gs, g) for gs, g in GAMMA_SWEEP[1:]]

@@ -33,18 +33,13 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.data._glue import read_task, task_spec
 from rmt_alpha.experiments._reporting import markdown_table, method_summaries
-from rmt_alpha.nn._adapters import AdapterConfig, alpha_statistics, parameter_counts
-from rmt_alpha.nn._models import flatten_tree, save_tree, unflatten_tree
+from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
+from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig, parameter_labels
 from rmt_alpha.nn._pretrained import encode, init_head, load_pretrained
-from rmt_alpha.nn._training import (
-    LORA_MORE_DATA,
-    TRAINING_METHODS,
-    FinetuneConfig,
-    evaluate,
-    fit_and_select,
-    init_state,
-    parameter_labels,
-)
+from rmt_alpha.nn._selection import LORA_MORE_DATA, fit_and_select
+from rmt_alpha.nn._training import evaluate, init_state
+from rmt_alpha.nn._trees import flatten_tree, save_tree, unflatten_tree
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
 CONTROL = LORA_MORE_DATA

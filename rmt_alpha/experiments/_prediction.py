@@ -1,6 +1,6 @@
-"""The theory against the measurement on real features (theory/THEORY.md sections 5 and 8): statistics
-from the whole target domain (a check of the theory, not a method), isotropic and covariance-aware predictions of
-the accuracy curve, and the measured curve on random splits.
+"""The theory against the measurement on real features (theory/THEORY.md sections 5, 8 and 9): statistics
+from the whole target domain (a check of the theory, not a method), isotropic, covariance-aware and (optionally)
+semi-empirical predictions of the accuracy curve, and the measured curve on random splits.
 
 Centring. The theory's data are a symmetric two-class mixture `x = y mu + z` (theory/THEORY.md section 1): the
 classifier has no intercept and the two class means sit at `+mu` and `-mu`. With balanced classes the overall mean
@@ -47,7 +47,8 @@ def whole_domain_target(X, y, n: int, gamma: float, *, covariance: bool = False,
 
 
 class PredictionCheck(NamedTuple):
-    """Predicted (isotropic and covariance-aware, whole-domain statistics) against measured accuracy on one pair.
+    """Predicted (isotropic, covariance-aware and semi-empirical; whole-domain statistics) against measured
+    accuracy on one pair.
 
     Attributes:
         source: the source domain's name.
@@ -61,6 +62,11 @@ class PredictionCheck(NamedTuple):
         alpha_star_covariance: alpha* of the covariance theory.
         n: labelled target rows per split.
         centre: "mean" or "midpoint" (module docstring).
+        predicted_semi_empirical: (k,) the semi-empirical theory (theory/THEORY.md section 9, the domain's rows as
+            the target law; None unless asked for).
+        alpha_star_semi_empirical: alpha* of the semi-empirical theory (NaN unless asked for).
+        measured_at_alpha_star_covariance: the measured accuracy (same draws) at the covariance theory's alpha*.
+        measured_at_alpha_star_semi_empirical: the same at the semi-empirical alpha* (NaN when absent).
     """
 
     source: str
@@ -74,6 +80,10 @@ class PredictionCheck(NamedTuple):
     alpha_star_covariance: float
     n: int = 20
     centre: str = "mean"
+    predicted_semi_empirical: np.ndarray | None = None
+    alpha_star_semi_empirical: float = float("nan")
+    measured_at_alpha_star_covariance: float = float("nan")
+    measured_at_alpha_star_semi_empirical: float = float("nan")
 
 
 CENTRES = ("mean", "midpoint")
@@ -89,15 +99,14 @@ def _recentred(X, y, centre: str):
 
 def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, source_gamma: float = 1.0,
                        gamma: float = 1.0, splits: int = 20, seed: int = 0, whiten: bool = False,
-                       covariance: bool = True, centre: str = "mean") -> PredictionCheck:
+                       covariance: bool = True, centre: str = "mean", semi_empirical: bool = False) -> PredictionCheck:
     """The theory's predicted accuracy next to the measured one (plain accuracy, test = rest of the domain).
 
     Each domain is standardised by its own rows (and optionally whitened with the source covariance), statistics
     come from the whole target domain: a check of the theory (theory/THEORY.md sections 2 and 8), not a method.
 
     Args:
-        source: the source `Domain`.
-        target: the target `Domain`.
+        source, target: the two domains.
         alpha: 1-D grid of alphas.
         n: labelled target rows per split.
         source_gamma: ridge strength of the source classifier.
@@ -108,9 +117,12 @@ def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, so
         covariance: also predict with the covariance-aware theory.
         centre: "mean" (each domain's overall mean) or "midpoint" (the midpoint of its class means: the symmetric
             mixture the theory assumes; see the module docstring).
+        semi_empirical: also the semi-empirical prediction (section 9: the target domain's own rows as the law;
+            O(N^2) memory and a few seconds per pair for N = 2000 rows).
 
     Returns:
-        PredictionCheck: predicted and measured accuracy over `alpha`.
+        `PredictionCheck`; the measured accuracy at each alpha* comes from the same draws as the curve (the fit is
+        affine in alpha, so no grid rounding).
     """
     if centre not in CENTRES:
         raise ValueError(f"centre must be one of {CENTRES}, got {centre!r}")
@@ -128,14 +140,24 @@ def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, so
         anisotropic = whole_domain_target(target_X, target.y, n, gamma, covariance=True)
         predicted_cov = np.asarray(predicted_accuracy(w_s, anisotropic, alpha))
         star_cov = optimal_alpha(w_s, anisotropic)
-    rows = draw_splits(target_X.shape[0], n, 0, splits, seed).train
-    fitted = fit_splits(w_s, target_X[rows], target.y[rows], gamma)
-    measured = accuracy_outside(fitted, target_X, target.y, rows, np.broadcast_to(alpha, (splits, alpha.size)))
-    return PredictionCheck(source.name, target.name, whiten, alpha, summarize(alpha, measured), predicted_iso,
-                           predicted_cov, float(star_iso), float(star_cov), n, centre)
+    predicted_semi, star_semi = None, np.nan
+    if semi_empirical:
+        rows = (target_X, target.y)
+        predicted_semi = np.asarray(predicted_accuracy(w_s, isotropic, alpha, rows=rows))
+        star_semi = optimal_alpha(w_s, isotropic, rows=rows)
+    train = draw_splits(target_X.shape[0], n, 0, splits, seed).train
+    fitted = fit_splits(w_s, target_X[train], target.y[train], gamma)
+    stars = np.array([star_cov, star_semi])
+    checked = np.concatenate([alpha, np.where(np.isfinite(stars), stars, 0.0)])
+    measured = accuracy_outside(fitted, target_X, target.y, train, np.broadcast_to(checked, (splits, checked.size)))
+    at_stars = np.where(np.isfinite(stars), measured[:, alpha.size:].mean(0), np.nan)
+    return PredictionCheck(source.name, target.name, whiten, alpha, summarize(alpha, measured[:, :alpha.size]),
+                           predicted_iso, predicted_cov, float(star_iso), float(star_cov), n, centre,
+                           predicted_semi, float(star_semi), float(at_stars[0]), float(at_stars[1]))
 
 
-def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, seed: int = 0) -> list:
+def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, seed: int = 0,
+                semi_empirical: bool = False) -> list:
     """`predict_vs_measure` for several Amazon pairs, loading only the domains they name.
 
     Args:
@@ -158,5 +180,5 @@ def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, 
     if not pairs or any(len(pair) != 2 for pair in pairs):
         raise ValueError(f"pairs must be (source, target) name pairs such as ('books', 'dvd'), got {pairs}")
     domains = load_amazon(directory, domains=sorted({name for pair in pairs for name in pair}))
-    return [predict_vs_measure(domains[source], domains[target], alpha, n=n, splits=splits, seed=seed)
-            for source, target in pairs]
+    return [predict_vs_measure(domains[source], domains[target], alpha, n=n, splits=splits, seed=seed,
+                               semi_empirical=semi_empirical) for source, target in pairs]

@@ -46,14 +46,15 @@ def format_prediction(rows) -> list[str]:
     lines = ["Prediction vs measurement (whole-target statistics: a check of the theory, not a method); |gap| in "
              "accuracy over the alpha grid 0..6",
              f"{'pair':{width}s}{'n':>4s}{'centre':>9s}{'prep':>9s}{'a=1 measured':>15s}{'iso':>7s}{'cov':>7s}"
-             f"{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'a* cov':>8s}{'best a':>7s}"]
+             f"{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'semi':>7s}{'a* cov':>8s}{'best a':>7s}"]
     for row in at_one:
         lines.append(f"{_pair_name(row['source'], row['target']):{width}s}{row.get('n', 20):4d}"
                      f"{row.get('centre', 'mean'):>9s}{'whitened' if row['whiten'] else 'standard':>9s}"
                      f"{row['measured']:9.3f}+-{row['stderr']:.3f}{row['predicted_isotropic']:7.3f}"
                      f"{row['predicted_covariance']:7.3f}{row['mean_abs_gap_isotropic_over_grid']:14.3f}"
                      f"{row['mean_abs_gap_covariance_over_grid']:7.3f}{row['max_abs_gap_isotropic_over_grid']:13.3f}"
-                     f"{row['max_abs_gap_covariance_over_grid']:7.3f}{row['alpha_star_covariance']:8.2f}"
+                     f"{row['max_abs_gap_covariance_over_grid']:7.3f}"
+                     f"{row.get('max_abs_gap_semi_empirical_over_grid', float('nan')):7.3f}{row['alpha_star_covariance']:8.2f}"
                      f"{row['measured_best_alpha']:7.1f}")
     return lines
 

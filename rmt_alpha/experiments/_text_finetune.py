@@ -40,9 +40,12 @@ import numpy as np
 from rmt_alpha._estimation import fit_standardization
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.experiments._splits import fit_source
-from rmt_alpha.nn._adapters import AdapterConfig, alpha_statistics, parameter_counts
+from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
+from rmt_alpha.nn._adapters import AdapterConfig
 from rmt_alpha.nn._heads import HeadConfig
-from rmt_alpha.nn._training import FinetuneConfig, evaluate, finetune_network, init_state, make_trainer
+from rmt_alpha.nn._methods import FinetuneConfig
+from rmt_alpha.nn._trainer import make_trainer
+from rmt_alpha.nn._training import evaluate, finetune_network, init_state
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
 HEAD_KERNEL = ("head/kernel",)

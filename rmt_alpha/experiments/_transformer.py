@@ -32,17 +32,13 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha._validation import check_positive_float, check_sample_count
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
 from rmt_alpha.experiments._reporting import markdown_table, method_summaries
-from rmt_alpha.nn._adapters import AdapterConfig, alpha_statistics, parameter_counts
-from rmt_alpha.nn._models import TransformerConfig, load_tree, save_tree
-from rmt_alpha.nn._training import (
-    LORA_MORE_DATA,
-    TRAINING_METHODS,
-    FinetuneConfig,
-    evaluate,
-    fit_and_select,
-    init_state,
-    pretrain,
-)
+from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
+from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig
+from rmt_alpha.nn._models import TransformerConfig
+from rmt_alpha.nn._selection import LORA_MORE_DATA, fit_and_select, pretrain
+from rmt_alpha.nn._training import evaluate, init_state
+from rmt_alpha.nn._trees import load_tree, save_tree
 
 
 @dataclass(frozen=True)

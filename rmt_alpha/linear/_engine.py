@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg
 import jax.scipy.special
 import numpy as np
+import threadpoolctl
 
 from rmt_alpha._validation import check_finite_array
 
@@ -283,16 +284,25 @@ def working_dtype(dtype) -> np.dtype:
     return resolved
 
 
+@contextlib.contextmanager
 def precision(dtype: np.dtype):
-    """`jax.enable_x64` around float64 work (the session's global setting is not touched).
+    """The context the engine's compiled work runs in: `jax.enable_x64` around float64 work (the session's global
+    setting is not touched), and one thread for the BLAS/LAPACK libraries (threadpoolctl).
+
+    jaxlib's CPU factorisations call scipy's OpenBLAS, whose own threads compete with XLA's, which already run one
+    factorisation per device (`solve_one_at_a_time`): on two busy cores a batch of 400 x 400 fits took 938 ms per
+    fit with OpenBLAS's default threads and 10.7 ms with one (benchmarks/simulate_speed.py). The limit is lifted
+    when the context exits; the work must finish inside it (the callers convert their results to numpy there).
 
     Args:
         dtype: the working dtype (from `working_dtype`).
 
-    Returns:
-        A context manager: `jax.enable_x64(True)` for float64, a no-op otherwise.
+    Yields:
+        Nothing: the body runs in float64 (for float64) with one BLAS/LAPACK thread.
     """
-    return jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+    x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"), x64:
+        yield
 
 
 def alpha_grid(alpha) -> np.ndarray:

@@ -25,8 +25,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rmt_alpha._io import atomic_write, cache_root
-from rmt_alpha.nn._models import flatten_tree, hidden_states, padding_mask, pool
+from rmt_alpha.nn._encoder import hidden_states, padding_mask, pool
 from rmt_alpha.nn._pretrained import Pretrained, encode
+from rmt_alpha.nn._trees import flatten_tree
 
 POOLINGS = ("mean", "first")
 DEFAULT_MAX_LENGTH = 256

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 
 from rmt_alpha._validation import check_sample_count
-from rmt_alpha.nn._models import TransformerConfig, dense
+from rmt_alpha.nn._encoder import dense
+from rmt_alpha.nn._models import TransformerConfig
 
 
 @dataclass(frozen=True)

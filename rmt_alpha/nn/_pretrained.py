@@ -43,14 +43,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha.nn._models import (
-    TransformerConfig,
-    flatten_tree,
-    padding_mask,
-    parameter_shapes,
-    token_type_ids,
-    unflatten_tree,
-)
+from rmt_alpha.nn._encoder import padding_mask, token_type_ids
+from rmt_alpha.nn._models import TransformerConfig, parameter_shapes
+from rmt_alpha.nn._trees import flatten_tree, unflatten_tree
 
 FAMILIES = ("bert", "roberta")
 _REQUIRED_CONFIG_KEYS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",

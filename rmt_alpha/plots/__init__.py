@@ -15,6 +15,8 @@ from rmt_alpha.plots._figures import (
 from rmt_alpha.plots._figures import (
     save_and_close as save_and_close,
 )
+from rmt_alpha.plots._maps import plot_alpha_map as plot_alpha_map
+from rmt_alpha.plots._maps import plot_gain_map as plot_gain_map
 from rmt_alpha.plots._panels import (
     STYLE as STYLE,
 )
@@ -25,9 +27,6 @@ from rmt_alpha.plots._panels import (
     plot_accuracy_vs_sharing as plot_accuracy_vs_sharing,
 )
 from rmt_alpha.plots._panels import (
-    plot_alpha_map as plot_alpha_map,
-)
-from rmt_alpha.plots._panels import (
     plot_alpha_statistics as plot_alpha_statistics,
 )
 from rmt_alpha.plots._panels import (
@@ -35,9 +34,6 @@ from rmt_alpha.plots._panels import (
 )
 from rmt_alpha.plots._panels import (
     plot_decision_histogram as plot_decision_histogram,
-)
-from rmt_alpha.plots._panels import (
-    plot_gain_map as plot_gain_map,
 )
 from rmt_alpha.plots._panels import (
     plot_gap_vs_dimension as plot_gap_vs_dimension,

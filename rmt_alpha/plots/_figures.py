@@ -8,14 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rmt_alpha._results import EmpiricalCurve
-from rmt_alpha.plots._panels import (
-    STYLE,
-    plot_accuracy_curve,
-    plot_alpha_map,
-    plot_amazon_curve,
-    plot_gain_map,
-    save_figure,
-)
+from rmt_alpha.plots._maps import plot_alpha_map, plot_gain_map
+from rmt_alpha.plots._panels import STYLE, plot_accuracy_curve, plot_amazon_curve, save_figure
 
 
 def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
@@ -47,23 +41,32 @@ def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
     return figure
 
 
-def figure_amazon_curves(checks, *, splits: int):
-    """One panel per `PredictionCheck`: the measured curve and the isotropic and covariance-aware predictions.
+def figure_amazon_curves(checks, *, splits: int, n: int = 20, columns: int | None = None, isotropic: bool = True):
+    """One panel per `PredictionCheck`: the measured curve and the isotropic, covariance-aware and (when computed)
+    semi-empirical predictions.
 
-    The predictions are theory/THEORY.md section 2 (isotropic) and section 8 (general covariance).
+    The predictions are theory/THEORY.md section 2 (isotropic), section 8 (general covariance) and section 9
+    (semi-empirical).
 
     Args:
         checks: list of `PredictionCheck` (from `rmt_alpha.experiments.check_pairs`).
         splits: the number of random splits behind each measured curve, for the title (keyword-only).
+        n: the labelled target reviews per split, for the title.
+        columns: panels per row (default: all in one row).
+        isotropic: also draw the isotropic prediction.
 
     Returns:
         matplotlib.figure.Figure: the figure, one panel per check.
     """
+    columns = len(checks) if columns is None else max(1, min(int(columns), len(checks)))
+    rows = -(-len(checks) // columns)
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(1, len(checks), figsize=(4.6 * len(checks), 3.8), squeeze=False)
-        for ax, check in zip(axes[0], checks):
-            plot_amazon_curve(check, ax=ax)
-        figure.suptitle(f"Amazon Review: n = 20 labelled target reviews, {splits} random draws; theory from "
+        figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False)
+        for ax, check in zip(axes.ravel(), checks):
+            plot_amazon_curve(check, ax=ax, isotropic=isotropic)
+        for ax in axes.ravel()[len(checks):]:
+            ax.set_visible(False)
+        figure.suptitle(f"Amazon Review: n = {n} labelled target reviews, {splits} random draws; theory from "
                         "whole-domain statistics (a check of the theory, not a method)", fontsize=10)
         figure.tight_layout()
     return figure

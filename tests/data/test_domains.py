@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from rmt_alpha.data._cache import DATA_ENVIRONMENT_VARIABLE, CorruptFileError
+from rmt_alpha._io import DATA_ENVIRONMENT_VARIABLE
+from rmt_alpha.data._cache import CorruptFileError
 from rmt_alpha.data._domains import (
     AMAZON_DOMAINS,
     amazon_directory,

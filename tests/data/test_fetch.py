@@ -17,8 +17,9 @@ from dataclasses import replace
 
 import pytest
 
+from rmt_alpha._io import data_roots
 from rmt_alpha.data import _fetch, _registry
-from rmt_alpha.data._cache import CorruptFileError, data_roots, find_item
+from rmt_alpha.data._cache import CorruptFileError, find_item
 from rmt_alpha.data._fetch import FetchError, download_url, fetch
 
 PAYLOAD = bytes(range(256)) * 64          # 16 KiB

@@ -12,8 +12,8 @@ from rmt_alpha.cli import main
 from rmt_alpha.data._glue import read_task, task_spec
 from rmt_alpha.experiments._glue import QUERY_VALUE, GlueConfig, carve_train, run_glue
 from rmt_alpha.nn._adapters import AdapterConfig
-from rmt_alpha.nn._models import load_tree
-from rmt_alpha.nn._training import FinetuneConfig
+from rmt_alpha.nn._methods import FinetuneConfig
+from rmt_alpha.nn._trees import load_tree
 from tests.nn.tiny_checkpoint import make_checkpoint, make_glue_rte
 
 MNLI_HEADER = ("index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"

@@ -10,8 +10,10 @@ from rmt_alpha.cli import main
 from rmt_alpha.data._synthetic_reviews import ReviewTask
 from rmt_alpha.experiments._transformer import ExperimentConfig, _target_splits, pretrained_params, run_experiment
 from rmt_alpha.nn._adapters import AdapterConfig
-from rmt_alpha.nn._models import TransformerConfig, flatten_tree, load_tree
-from rmt_alpha.nn._training import TRAINING_METHODS, FinetuneConfig, evaluate
+from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig
+from rmt_alpha.nn._models import TransformerConfig
+from rmt_alpha.nn._training import evaluate
+from rmt_alpha.nn._trees import flatten_tree, load_tree
 
 TASK = ReviewTask(sharing=0.5)
 TINY = ExperimentConfig(

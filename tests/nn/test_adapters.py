@@ -8,18 +8,12 @@ import numpy as np
 import optax
 import pytest
 
-from rmt_alpha.nn._adapters import (
-    LAYOUTS,
-    AdaptedKernel,
-    AdapterConfig,
-    adapted_params,
-    init_adapters,
-    merge,
-    parameter_counts,
-    select_paths,
-    unmerge,
-)
-from rmt_alpha.nn._models import TransformerConfig, apply, flatten_tree, init_params, unflatten_tree
+from rmt_alpha.nn._adapter_stats import parameter_counts
+from rmt_alpha.nn._adapters import LAYOUTS, AdaptedKernel, AdapterConfig, adapted_params, init_adapters, select_paths
+from rmt_alpha.nn._encoder import apply
+from rmt_alpha.nn._merging import merge, unmerge
+from rmt_alpha.nn._models import TransformerConfig, init_params
+from rmt_alpha.nn._trees import flatten_tree, unflatten_tree
 
 TINY = TransformerConfig(vocab_size=10, max_len=5, d_model=4, num_heads=2, d_mlp=8, num_layers=1, num_classes=2)
 SMALL = TransformerConfig(vocab_size=20, max_len=6, d_model=8, num_heads=2, d_mlp=16, num_layers=2, init_scale=0.3)
@@ -198,7 +192,7 @@ def test_select_paths_is_sorted_and_deduplicated():
 
 
 def test_non_numeric_alpha_settings_name_the_parameter():
-    from rmt_alpha.nn._training import FinetuneConfig
+    from rmt_alpha.nn._methods import FinetuneConfig
 
     with pytest.raises(TypeError, match="alpha_init must be a real number, got None"):
         AdapterConfig(alpha_init=None)

@@ -9,7 +9,7 @@ import pytest
 
 from rmt_alpha.data import find_item
 from rmt_alpha.nn import _embed, embed, load_pretrained
-from rmt_alpha.nn._models import hidden_states
+from rmt_alpha.nn._encoder import hidden_states
 from rmt_alpha.nn._pretrained import encode
 from tests.nn.tiny_checkpoint import CORPUS, make_checkpoint
 

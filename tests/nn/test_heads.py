@@ -9,9 +9,12 @@ import pytest
 
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._encoder import apply, pooled_features
 from rmt_alpha.nn._heads import HeadConfig, apply_head
-from rmt_alpha.nn._models import TransformerConfig, apply, flatten_tree, init_params, pooled_features
-from rmt_alpha.nn._training import FinetuneConfig, finetune_network, init_state, parameter_labels
+from rmt_alpha.nn._methods import FinetuneConfig, parameter_labels
+from rmt_alpha.nn._models import TransformerConfig, init_params
+from rmt_alpha.nn._training import finetune_network, init_state
+from rmt_alpha.nn._trees import flatten_tree
 
 TASK = ReviewTask(sharing=0.5)
 MODEL = TransformerConfig(vocab_size=TASK.vocab_size, max_len=32, d_model=8, num_heads=2, d_mlp=16, num_layers=1)

@@ -6,16 +6,9 @@ import jax
 import numpy as np
 import pytest
 
-from rmt_alpha.nn._models import (
-    TransformerConfig,
-    apply,
-    flatten_tree,
-    init_params,
-    load_tree,
-    pooled_features,
-    save_tree,
-    unflatten_tree,
-)
+from rmt_alpha.nn._encoder import apply, pooled_features
+from rmt_alpha.nn._models import TransformerConfig, init_params
+from rmt_alpha.nn._trees import flatten_tree, load_tree, save_tree, unflatten_tree
 
 TINY = TransformerConfig(vocab_size=10, max_len=5, d_model=4, num_heads=2, d_mlp=8, num_layers=1, num_classes=2)
 

@@ -14,9 +14,12 @@ import pytest
 from safetensors.numpy import save_file
 from scipy.special import erf
 
-from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters, parameter_counts
-from rmt_alpha.nn._models import TransformerConfig, apply, flatten_tree
+from rmt_alpha.nn._adapter_stats import parameter_counts
+from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters
+from rmt_alpha.nn._encoder import apply
+from rmt_alpha.nn._models import TransformerConfig
 from rmt_alpha.nn._pretrained import encode, load_pretrained
+from rmt_alpha.nn._trees import flatten_tree
 from tests.nn.tiny_checkpoint import make_checkpoint
 
 FAMILIES = ("roberta", "bert")

@@ -8,8 +8,12 @@ import pytest
 
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
 from rmt_alpha.nn._adapters import AdapterConfig
-from rmt_alpha.nn._models import TransformerConfig, flatten_tree, init_params
-from rmt_alpha.nn._training import FinetuneConfig, finetune_network, init_state, make_trainer, pretrain, trainable_count
+from rmt_alpha.nn._methods import FinetuneConfig, trainable_count
+from rmt_alpha.nn._models import TransformerConfig, init_params
+from rmt_alpha.nn._selection import pretrain
+from rmt_alpha.nn._trainer import make_trainer
+from rmt_alpha.nn._training import finetune_network, init_state
+from rmt_alpha.nn._trees import flatten_tree
 
 TASK = ReviewTask(sharing=0.5)
 MODEL = TransformerConfig(vocab_size=TASK.vocab_size, max_len=32, d_model=8, num_heads=2, d_mlp=16, num_layers=1)
@@ -113,8 +117,8 @@ def test_pretraining_lowers_the_loss():
 
 
 def test_trimmed_padding_changes_the_cost_not_the_logits():
-    from rmt_alpha.nn._models import apply
-    from rmt_alpha.nn._training import trim_padding
+    from rmt_alpha.nn._encoder import apply
+    from rmt_alpha.nn._trainer import trim_padding
 
     padded = dataclasses.replace(MODEL, max_len=64, pad_token_id=0)
     params = init_params(jax.random.key(4), padded)

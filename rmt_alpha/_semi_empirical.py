@@ -1,0 +1,332 @@
+"""The semi-empirical theory (theory/THEORY.md section 9): the deterministic equivalent of the alpha-fine-tuned
+classifier when the target law is the empirical law of given labelled rows, with the accuracy averaged over those
+rows instead of over a Gaussian.
+
+Sections 2 and 8 model a target point as `x = y mu + C^{1/2} z` with Gaussian z. Real features are not like that:
+a review's bag-of-words noise scales with one over its length, so the ridge fit weights rows unevenly (training
+side) and `y g` given w is far from Gaussian (test side). Here the target law is the empirical law of N labelled
+rows `(x_j, y_j)` with weights `pi_j` (1/N by default); the n training points are drawn from it, and nothing is
+assumed Gaussian about the rows. With `v_j = (y_j x_j, 1)`, `D = diag(gamma I_p, 1)`, `e = e_{p+1}`:
+
+- first order: `R = (V_train^T V_train / n + D)^-1 ~ Rbar = (sum_j pi_j v_j v_j^T / (1 + delta_j) + D)^-1` with
+  one fixed point per row, `delta_j = v_j^T Rbar v_j / n` (section 8 has one scalar `tr(Sigma Rbar) / n`);
+- second order: `E[R B R] ~ Rbar (B + sum_k c_k t_k v_k v_k^T) Rbar`, `c_k = pi_k / (1 + delta_k)^2`, where
+  `t = a + K t`, `a_k = v_k^T Rbar B Rbar v_k / n`, `K_jk = (v_j^T Rbar v_k)^2 c_k / n`;
+- the classifier, in section 8's augmented form: `w = [R g]_{:p}`, `g = g0 + alpha g1`, `g0 = -e / Rbar_pp`,
+  `g1 = gamma ((w_s, 0) - (Rbar_{:p,p}^T w_s / Rbar_pp) e)`, so `E[w] = [Rbar g]_{:p}` and
+  `Cov[w] = sum_k c_k t_k(alpha) [r_k r_k^T]_{:p,:p}`, `r_k = Rbar v_k`, `t(alpha) = t0 + alpha t1 + alpha^2 t2`
+  (`B = g g^T`: three right-hand sides);
+- leave-self-out: the row j whose accuracy is predicted is not a training point, so it is removed from the law
+  (`Rbar -> Rbar + rho_j r_j r_j^T`, `rho_j = beta_j / (1 - beta_j v_j^T r_j)`, `beta_j = pi_j / (1 + delta_j)`).
+  Its own term is O(p / N), not O(1 / N), because `v_j^T Rbar v_j` is O(p): without it the prediction is
+  optimistic at small alpha (the row "sees" itself in the statistics);
+- the accuracy: over the training draws, `y_j g(x_j)` is taken Gaussian, mean `mean0_j + alpha mean1_j` and
+  variance `var0_j + alpha var1_j + alpha^2 var2_j`, and
+  `accuracy(alpha) = sum_j pi_j Phi((mean0_j + alpha mean1_j) / sqrt(var0_j + alpha var1_j + alpha^2 var2_j))`.
+
+For Gaussian rows every `delta_j` tends to section 8's `d` and the accuracy to section 8's. alpha* has no closed
+form; each row's term has one stationary point in alpha (section 3), so the maximiser lies between the smallest
+and the largest of the rows' own maximisers: a grid on their quantiles, refined by Brent's method (scipy).
+Cost per gamma: a dozen O(N p^2) fixed-point steps and one N x N solve with three right-hand sides; O(N^2)
+memory. gamma must be a concrete number (one fixed point per value).
+Reference: theory/THEORY.md sections 8 and 9; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+import scipy.special
+
+from rmt_alpha._stats import SourceStats, TargetStats
+from rmt_alpha._validation import (
+    check_finite_array,
+    check_positive_array,
+    check_positive_float,
+    check_signed_labels,
+    check_vector,
+)
+
+FIXED_POINT_TOLERANCE = 1e-10  # relative change of every delta_j between two steps
+FIXED_POINT_MAX_ITERATIONS = 500
+SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' own maximisers
+
+
+class RowFixedPoint(NamedTuple):
+    """Solution `delta` (N,) of `delta_j = v_j^T Rbar(delta) v_j / n`, the iterations used, the last relative step
+    and whether it met the tolerance."""
+
+    delta: np.ndarray
+    iterations: int
+    step: float
+    converged: bool
+
+
+class RowMargins(NamedTuple):
+    """Per target row j, over the training draws (leave-self-out): `E[y_j g(x_j)] = mean0 + alpha mean1` and
+    `Var[g(x_j)] = var0 + alpha var1 + alpha^2 var2` (each (N,)), the row weights (N,), summing to 1, and the fixed
+    point behind them."""
+
+    mean0: np.ndarray
+    mean1: np.ndarray
+    var0: np.ndarray
+    var1: np.ndarray
+    var2: np.ndarray
+    weights: np.ndarray
+    fixed_point: RowFixedPoint
+
+    def accuracy(self, alpha) -> np.ndarray:
+        """`sum_j pi_j Phi(mean_j(alpha) / sqrt(var_j(alpha)))` at every alpha (any shape)."""
+        alpha = np.asarray(alpha, dtype=np.float64)
+        flat = alpha.reshape(-1, 1)
+        mean = self.mean0 + flat * self.mean1
+        variance = self.var0 + flat * (self.var1 + flat * self.var2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(variance > 0, mean / np.sqrt(np.maximum(variance, 0.0)), np.sign(mean) * np.inf)
+        return (scipy.special.ndtr(ratio) @ self.weights).reshape(alpha.shape)
+
+    def risk(self, alpha) -> np.ndarray:
+        """Squared-loss risk `sum_j pi_j ((1 - mean_j(alpha))^2 + var_j(alpha))` at every alpha."""
+        alpha = np.asarray(alpha, dtype=np.float64)
+        flat = alpha.reshape(-1, 1)
+        mean = self.mean0 + flat * self.mean1
+        variance = self.var0 + flat * (self.var1 + flat * self.var2)
+        return (((1.0 - mean) ** 2 + variance) @ self.weights).reshape(alpha.shape)
+
+    def row_maximisers(self) -> np.ndarray:
+        """Each row's own maximiser of `mean_j / sqrt(var_j)` (section 3's `num / den`), NaN for a row without one
+        (`den <= 0`: monotone in alpha)."""
+        num = self.mean1 * self.var0 - 0.5 * self.mean0 * self.var1
+        den = self.mean0 * self.var2 - 0.5 * self.mean1 * self.var1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+
+def check_rows(rows, p: int):
+    """Validate `rows = (X, y)` or `(X, y, weights)`: X (N, p) finite, y (N,) in {-1, +1}, weights (N,) >= 0 with a
+    positive sum (default 1/N). Returns `(X, y, weights)`, the weights normalised to sum 1."""
+    if not isinstance(rows, (tuple, list)) or len(rows) not in (2, 3):
+        got = type(rows).__name__ + (f" of length {len(rows)}" if isinstance(rows, (tuple, list)) else "")
+        raise TypeError(f"rows must be a tuple (X, y) or (X, y, weights) of labelled target rows, got {got}")
+    X = check_finite_array("rows X", rows[0])
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"rows X must be a 2-D array (N >= 2 rows, p columns), got shape {X.shape}")
+    if X.shape[1] != p:
+        raise ValueError(f"rows X must have p = {p} columns (the length of w_s), got {X.shape[1]}")
+    y = check_signed_labels("rows y", rows[1], X.shape[0])
+    if y.ndim != 1:
+        raise ValueError(f"rows y must be a 1-D array of {X.shape[0]} labels, got shape {y.shape}")
+    if len(rows) == 2:
+        return X, y, np.full(X.shape[0], 1.0 / X.shape[0])
+    weights = check_finite_array("rows weights", rows[2])
+    if weights.shape != (X.shape[0],) or np.any(weights < 0) or not weights.sum() > 0:
+        raise ValueError(f"rows weights must be {X.shape[0]} non-negative numbers with a positive sum, got shape "
+                         f"{weights.shape}" + (f" and minimum {weights.min():.3g}" if weights.size else ""))
+    return X, y, weights / weights.sum()
+
+
+def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float = FIXED_POINT_TOLERANCE,
+                          max_iterations: int = FIXED_POINT_MAX_ITERATIONS) -> RowFixedPoint:
+    """Solve `delta_j = v_j^T Rbar(delta) v_j / n`, `Rbar(delta) = (V^T diag(pi / (1 + delta)) V + D)^-1`.
+
+    The right-hand side increases with every `delta_k` and is bounded by `v_j^T D^-1 v_j / n`, so the plain
+    iteration from `delta = 0` increases monotonically to the smallest fixed point (about a dozen steps on the
+    Amazon features at tolerance 1e-10).
+
+    Args:
+        V: (N, p + 1), the rows `v_j = (y_j x_j, 1)`.
+        weights: (N,), the row weights, summing to 1.
+        n: the training sample size.
+        gamma: the ridge strength.
+        tolerance: stop when every relative step `|delta_new - delta| / (1 + delta_new)` is below it.
+        max_iterations: iteration cap; a `RuntimeWarning` when it is reached.
+    Returns:
+        `RowFixedPoint`.
+    """
+    ridge = np.r_[np.full(V.shape[1] - 1, gamma), 1.0]
+    delta, step, iteration = np.zeros(V.shape[0]), np.inf, 0
+    for iteration in range(1, max_iterations + 1):
+        new = _quadratic_forms(V, weights / (1.0 + delta), ridge) / n
+        step = float(np.max(np.abs(new - delta) / (1.0 + new)))
+        delta = new
+        if step <= tolerance:
+            break
+    converged = step <= tolerance
+    if not converged:
+        warnings.warn(f"the semi-empirical fixed point did not converge in {max_iterations} steps (gamma={gamma:.4g}, "
+                      f"last relative step {step:.3g} > tolerance {tolerance:g}); the result may be inaccurate",
+                      RuntimeWarning, stacklevel=2)
+    return RowFixedPoint(delta, iteration, step, converged)
+
+
+def _factor(V, row_weights, ridge):
+    """Cholesky factor of `V^T diag(row_weights) V + diag(ridge)` (symmetric positive definite)."""
+    matrix = (V.T * row_weights) @ V
+    matrix[np.diag_indices_from(matrix)] += ridge
+    return scipy.linalg.cho_factor(matrix)
+
+
+def _quadratic_forms(V, row_weights, ridge) -> np.ndarray:
+    """`v_j^T (V^T diag(row_weights) V + diag(ridge))^-1 v_j` for every row."""
+    return np.einsum("ij,ji->i", V, scipy.linalg.cho_solve(_factor(V, row_weights, ridge), V.T))
+
+
+def row_margins(w_s, V, weights, n: int, gamma: float) -> RowMargins:
+    """The per-row margin coefficients of the module docstring (leave-self-out), for one gamma.
+
+    Args:
+        w_s: (p,) source classifier.
+        V: (N, p + 1) rows `(y_j x_j, 1)`.
+        weights: (N,) row weights summing to 1.
+        n: training sample size (the largest weight times n must stay below 1: the rows outnumber the training
+            points).
+        gamma: ridge strength.
+    Returns:
+        `RowMargins`.
+    """
+    p = w_s.size
+    fixed_point = solve_row_fixed_point(V, weights, n, gamma)
+    delta = fixed_point.delta
+    beta = weights / (1.0 + delta)
+    ridge = np.r_[np.full(p, gamma), 1.0]
+    rbar = scipy.linalg.cho_solve(_factor(V, beta, ridge), np.eye(p + 1))
+    corner = rbar[p, p]
+    rg0 = -rbar[:, p] / corner                                          # Rbar g0
+    rg1 = gamma * (rbar[:, :p] @ w_s - rbar[:, p] * (rbar[:p, p] @ w_s) / corner)  # Rbar g1
+    gram = V @ rbar @ V.T                                               # v_j^T Rbar v_k
+    own = np.diag(gram).copy()                                          # n delta_j
+    removal = 1.0 - beta * own
+    if np.any(removal <= 0):
+        raise ValueError(f"the rows' weights are too uneven: every weight times n must stay below 1, got "
+                         f"n = {n}, N = {V.shape[0]} rows and the largest weight {weights.max():.3g}")
+    # second order for B = g g^T: t = a + K t, a_k = (v_k^T Rbar g)^2 / n, quadratic in alpha
+    c = weights / (1.0 + delta) ** 2
+    h0, h1 = V @ rg0, V @ rg1
+    system = np.eye(V.shape[0]) - (gram * gram) * (c / n)[None, :]
+    ct = c[:, None] * scipy.linalg.solve(system, np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n)
+    last = V @ rbar[p]                                                  # e^T Rbar v_k
+    along = gram - last[None, :]                                        # (y_j x_j, 0)^T Rbar v_k
+    # leave-self-out mean: E[w] = A11^-1 (A12 + alpha gamma w_s) with row j's share beta_j (u_j u_j^T, u_j) removed
+    shrink = 1.0 - beta * (own - last**2 / corner)                      # 1 - beta_j u_j^T A11^-1 u_j
+    mean0 = (V[:, :p] @ rg0[:p] - (1.0 - shrink)) / shrink
+    mean1 = (V[:, :p] @ rg1[:p]) / shrink
+    # leave-self-out variance: (x_j, 0)^T Rbar' v_k = along_jk + rho_j along_jj gram_jk, and no k = j term
+    lift = (beta / removal) * np.diag(along)
+    var = ((along * along) @ ct + 2.0 * lift[:, None] * ((along * gram) @ ct)
+           + (lift**2)[:, None] * ((gram * gram) @ ct)
+           - ct * (np.diag(along) * (1.0 + beta / removal * own))[:, None] ** 2)
+    return RowMargins(mean0, mean1, *var.T, weights, fixed_point)
+
+
+class SemiEmpiricalProblem:
+    """A fixed source classifier, the target's n and gamma, and labelled target rows taken as the target law,
+    prepared for the semi-empirical theory (module docstring). Same method names as the other prepared problems
+    (`rmt_alpha.prepare`): `predicted_accuracy`, `predicted_risk`, `optimal_alpha`; plus `row_margins`.
+
+    Args:
+        source: the source classifier `w_s`, a 1-D array of length p. A `SourceStats` is refused: its classifier is
+            random, and this theory is for the fixed one a user holds.
+        target: a `TargetStats`; only its `n` (training points) and `gamma` (default ridge strength) are used, the
+            rows carry the law.
+        rows: `(X, y)` or `(X, y, weights)`: X (N, p) target rows as the fine-tuning sees them (same preprocessing),
+            y (N,) in {-1, +1}, optional non-negative row weights (default 1/N). N must exceed n.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.where(np.arange(400) % 2 == 0, 1.0, -1.0)
+        >>> X = y[:, None] * np.r_[1.0, np.zeros(49)] + rng.standard_normal((400, 50)) * rng.gamma(2.0, 0.5, (400, 1))
+        >>> problem = SemiEmpiricalProblem(np.r_[0.5, 0.5, np.zeros(48)], TargetStats(np.ones(50), 20, 1.0), (X, y))
+        >>> np.round(problem.predicted_accuracy([0.0, 1.0]), 3)
+        array([0.799, 0.827])
+    """
+
+    def __init__(self, source, target: TargetStats, rows):
+        if isinstance(source, SourceStats):
+            raise TypeError("source must be the fixed source classifier w_s (a 1-D array) for the semi-empirical "
+                            "theory (rows=...), got a SourceStats: fit the source classifier and pass it")
+        if not isinstance(target, TargetStats):
+            raise TypeError(f"target must be a TargetStats (for n and gamma), got {type(target).__name__}")
+        self.w_s = check_vector("source (the classifier w_s)", source)
+        X, y, self.weights = check_rows(rows, self.w_s.size)
+        if X.shape[0] <= target.n:
+            raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
+                             f"n = {target.n} (target.n) training points")
+        self.target = target
+        self.V = np.concatenate([y[:, None] * X, np.ones((X.shape[0], 1))], axis=1)
+        self._margins: dict = {}
+
+    def row_margins(self, gamma=None) -> RowMargins:
+        """`RowMargins` at one ridge strength (default `target.gamma`); the last two gammas are cached."""
+        gamma = self.target.gamma if gamma is None else check_positive_float("gamma", gamma)
+        if gamma not in self._margins:
+            if len(self._margins) >= 2:
+                self._margins.pop(next(iter(self._margins)))
+            self._margins[gamma] = row_margins(self.w_s, self.V, self.weights, self.target.n, gamma)
+        return self._margins[gamma]
+
+    def predicted_accuracy(self, alpha, gamma=None):
+        """The semi-empirical accuracy (module docstring) at alpha (any shape) and gamma, broadcast together."""
+        return self._evaluate("predicted_accuracy", RowMargins.accuracy, alpha, gamma)
+
+    def predicted_risk(self, alpha, gamma=None):
+        """The squared-loss risk averaged over the rows, `sum_j pi_j ((1 - E[y_j g_j])^2 + Var[g_j])`."""
+        return self._evaluate("predicted_risk", RowMargins.risk, alpha, gamma)
+
+    def optimal_alpha(self, gamma=None):
+        """alpha* maximising `predicted_accuracy` (module docstring), per gamma (NaN where no row has a maximiser)."""
+        gammas = self._gammas("optimal_alpha", gamma)
+        found = np.array([self._optimal_alpha(self.row_margins(g)) for g in gammas.ravel()]).reshape(gammas.shape)
+        return found[()]
+
+    def _gammas(self, name, gamma) -> np.ndarray:
+        if isinstance(gamma, jax.Array):
+            raise TypeError(f"{name} with rows= needs a concrete gamma (one fixed point per value), got a JAX array")
+        return np.asarray(self.target.gamma if gamma is None else check_positive_array("gamma", gamma))
+
+    def _evaluate(self, name, function, alpha, gamma):
+        if isinstance(alpha, jax.core.Tracer):
+            raise TypeError(f"{name} with rows= runs in numpy: alpha cannot be a traced JAX value")
+        alpha = check_finite_array("alpha", np.asarray(alpha))
+        gammas = self._gammas(name, gamma)
+        if gammas.ndim == 0:
+            return function(self.row_margins(float(gammas)), alpha)[()]
+        alpha, gammas = np.broadcast_arrays(alpha, gammas)
+        out = np.empty(alpha.shape)
+        for value in np.unique(gammas):
+            chosen = gammas == value
+            out[chosen] = function(self.row_margins(float(value)), alpha[chosen])
+        return out
+
+    @staticmethod
+    def _optimal_alpha(margins: RowMargins) -> float:
+        own = margins.row_maximisers()
+        own = own[np.isfinite(own)]
+        if own.size == 0:
+            return float("nan")
+        grid = np.unique(np.quantile(own, np.linspace(0.0, 1.0, SEARCH_QUANTILES)))
+        values = margins.accuracy(grid)
+        best = int(np.argmax(values))
+        if grid.size < 3:
+            return float(grid[best])
+        low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+        found = scipy.optimize.minimize_scalar(lambda a: -float(margins.accuracy(a)), bounds=(low, high),
+                                               method="bounded", options={"xatol": 1e-8 * max(1.0, abs(grid[best]))})
+        return float(found.x) if -found.fun >= values[best] else float(grid[best])
+
+    def _unsupported(self, name):
+        raise TypeError(f"{name} is not defined by the semi-empirical theory (rows=): its margin is a different "
+                        "Gaussian for every row, so there is no single (E[y g], Var[g]); use predicted_accuracy, "
+                        "predicted_risk, optimal_alpha or row_margins")
+
+    def margin_moments(self, alpha, gamma=None):
+        """Not defined here (see `_unsupported`)."""
+        self._unsupported("margin_moments")
+
+    def alpha_bar(self, gamma=None):
+        """Not defined here (see `_unsupported`)."""
+        self._unsupported("alpha_bar")
