@@ -192,11 +192,9 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     runs, resources = [], {}
     for index, (source, target) in enumerate(pairs):
         started = time.perf_counter()
-        pair_runs, pair_resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
-                                             pair_index=index, bar=bar)
+        pair_runs, resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
+                                        pair_index=index, bar=bar, resources=resources)
         runs += pair_runs
-        for method, resource in pair_resources.items():
-            resources.setdefault(method, resource)
         timings[f"step2_{source}->{target}"] = time.perf_counter() - started
     bar.close()
 
