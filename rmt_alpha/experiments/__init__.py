@@ -77,6 +77,9 @@ from rmt_alpha.experiments._text_transfer import (
     TextTransferConfig as TextTransferConfig,
 )
 from rmt_alpha.experiments._text_transfer import (
+    check_from_record as check_from_record,
+)
+from rmt_alpha.experiments._text_transfer import (
     TextTransferResult as TextTransferResult,
 )
 from rmt_alpha.experiments._text_transfer import (
@@ -101,6 +104,7 @@ from rmt_alpha.experiments._transformer import (
 __all__ = [
     "campaign_tables",
     "Check",
+    "check_from_record",
     "check_pairs",
     "ALPHA_CHOICES",
     "ALPHA_GRID",

@@ -178,7 +178,7 @@ def _memory(trainer, state, config, X, y) -> dict:
 
 
 def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *, pair_index: int = 0,
-             bar=None) -> tuple[list, dict]:
+             seeds=None, bar=None, resources: dict | None = None) -> tuple[list, dict]:
     """Every method over the paired seeds on one source -> target pair.
 
     Args:
@@ -186,7 +186,10 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
         source: the source `Domain` of encoder features (every row fits the source head).
         target: the target `Domain` of encoder features (X: the frozen features of `target_texts`).
         target_texts: the target's texts, row-aligned with `target`.
-        settings: `FinetuneSettings`. pair_index: separates the splits of different pairs. bar: a tqdm bar.
+        settings: `FinetuneSettings`. pair_index: separates the splits of different pairs.
+        seeds: the seeds to run (default `range(settings.seeds)`; a subset resumes an interrupted run: each seed's
+            rows, initialisation and batch order depend on the seed alone). bar: a tqdm bar.
+        resources: methods already measured (their step memory is not compiled again).
     Returns:
         `(runs, resources)`: one dict per (seed, method) run, and per method its trainable parameter count and the
         compiled step's memory.
@@ -197,8 +200,8 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
     tokens = encode(model, target_texts, max_length=settings.max_length, width=settings.max_length)
     features = np.asarray(target.X, np.float32)
     head_config = HeadConfig.of(model.config)
-    runs, resources = [], {}
-    for seed in range(settings.seeds):
+    runs, resources = [], dict(resources or {})
+    for seed in range(settings.seeds) if seeds is None else seeds:
         rows = split_rows(len(target.y), settings, seed, pair_index)
         unlabelled = target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
         head = head_params(w_s, scale, unlabelled)

@@ -178,6 +178,10 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     started = time.perf_counter()
     theory = run_text_theory(domains, config, progress=say)
     timings["step1_theory"] = time.perf_counter() - started
+    os.makedirs(out, exist_ok=True)
+    from rmt_alpha.experiments._report import write_experiment
+
+    write_experiment(theory, out, "text_theory")          # step 1 is on disk before the long fine-tuning starts
 
     settings = config.finetune
     pairs = finetune_named or choose_finetune_pairs(
@@ -188,11 +192,9 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     runs, resources = [], {}
     for index, (source, target) in enumerate(pairs):
         started = time.perf_counter()
-        pair_runs, pair_resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
-                                             pair_index=index, bar=bar)
+        pair_runs, resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
+                                        pair_index=index, bar=bar, resources=resources)
         runs += pair_runs
-        for method, resource in pair_resources.items():
-            resources.setdefault(method, resource)
         timings[f"step2_{source}->{target}"] = time.perf_counter() - started
     bar.close()
 
@@ -212,6 +214,21 @@ def curve_record(check) -> dict:
             "measured_stderr": check.measured.stderr.tolist(), "predicted_isotropic": check.predicted_isotropic.tolist(),
             "predicted_covariance": check.predicted_covariance.tolist(),
             "alpha_star_isotropic": check.alpha_star_isotropic, "alpha_star_covariance": check.alpha_star_covariance}
+
+
+def check_from_record(record: dict):
+    """The `PredictionCheck` of a `curve_record` (e.g. read back from text_transfer.json), ready for the plots."""
+    import numpy as np
+
+    from rmt_alpha._results import EmpiricalCurve
+    from rmt_alpha.experiments._prediction import PredictionCheck
+
+    alpha = np.asarray(record["alpha"], np.float64)
+    measured = EmpiricalCurve(alpha, np.asarray(record["measured_mean"]), np.asarray(record["measured_stderr"]), None)
+    return PredictionCheck(record["source"], record["target"], record["whiten"], alpha, measured,
+                           np.asarray(record["predicted_isotropic"]), np.asarray(record["predicted_covariance"]),
+                           record["alpha_star_isotropic"], record["alpha_star_covariance"], record["n"],
+                           record["centre"])
 
 
 def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources: dict, timings: dict,
@@ -248,6 +265,7 @@ def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources:
     return files
 
 
-__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "choose_finetune_pairs", "curve_record",
+__all__ = ["QUICK_PAIR", "TextTransferConfig", "TextTransferResult", "check_from_record", "choose_finetune_pairs",
+           "curve_record",
            "run_text_theory",
            "run_text_transfer", "write_text_transfer"]

@@ -90,7 +90,7 @@ def run_transfer(source: Domain, target: Domain, *, n: int = 20, source_gamma: f
     gamma = check_positive_float("gamma", gamma)
     if pool_size is None:
         pool_size = min(1000, (target.X.shape[0] - n) // 2)
-    rows = draw_splits(target.X.shape[0], n, pool_size, splits, seed)
+    rows = draw_splits(target.X.shape[0], n, pool_size, splits, seed, labels=target.y)
     w_s, data = preprocess(source, target, rows, source_gamma=source_gamma, whiten=whiten)
     choices = choose_alphas(w_s, data.X_train, data.y_train, data.X_pool, gamma=gamma, folds=folds,
                             pool_rounds=pool_rounds, covariance=covariance, pool_sizes=pool_sizes)

@@ -157,3 +157,15 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     network = feature_model(model)
     tokens = encode(network, texts, max_length=settings.max_length)
     np.testing.assert_allclose(pooled_features(network.params, tokens, network.config), features, atol=2e-5)
+
+
+def test_splits_keep_two_rows_of_each_class_for_the_estimators():
+    from rmt_alpha.experiments._splits import draw_splits
+
+    labels = np.where(np.arange(300) < 30, -1.0, 1.0)          # 10% negative: many plain draws have < 2
+    plain = draw_splits(300, 12, 50, 200, seed=0)
+    assert np.any(np.sum(labels[plain.train] < 0, axis=1) < 2)
+    kept = draw_splits(300, 12, 50, 200, seed=0, labels=labels)
+    assert np.all(np.sum(labels[kept.train] < 0, axis=1) >= 2) and np.all(np.sum(labels[kept.train] > 0, axis=1) >= 2)
+    with pytest.raises(ValueError, match="each class needs at least min_per_class = 2"):
+        draw_splits(300, 12, 50, 5, seed=0, labels=np.where(np.arange(300) < 1, -1.0, 1.0))
