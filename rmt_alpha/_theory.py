@@ -239,12 +239,3 @@ def unit_classifier(source: Source, alpha):
     xp, limit = array_namespace(alpha), np.finfo(np.float64).max
     with np.errstate(over="ignore"):  # alpha |w_s| beyond float64: the largest float gives the same accuracy
         return scaled / norm, xp.clip(alpha * (largest * norm), -limit, limit), largest * norm
-
-
-def prepare(source: Source, target: TargetStats, alpha, gamma):
-    """Validated `(invariants, alpha, gamma)`; numpy inputs are checked, JAX inputs passed through."""
-    gamma = resolve_gamma(target, gamma)
-    invariants = source_invariants(source, target)
-    if not isinstance(alpha, jax.Array):
-        alpha = check_finite_array("alpha", alpha)
-    return invariants, alpha, gamma
