@@ -123,8 +123,16 @@ def _averages(rows, keys) -> list[dict]:
 
 
 class Setting(NamedTuple):
-    """One configuration of the honest protocol (`run_transfer`'s arguments): labelled target rows, ridge
-    strengths, whitening, the covariance-aware pool method, and extra (smaller) pool sizes."""
+    """One configuration of the honest protocol (`run_transfer`'s arguments; theory/THEORY.md section 5).
+
+    Attributes:
+        n: labelled target rows per split.
+        source_gamma: ridge strength of the source classifier.
+        gamma: fine-tuning ridge strength.
+        whiten: whiten with the source covariance.
+        covariance: also the covariance-aware pool method (section 8).
+        pool_sizes: extra (smaller) pool sizes for which the pool method is repeated.
+    """
 
     n: int
     source_gamma: float = 1.0
@@ -135,7 +143,14 @@ class Setting(NamedTuple):
 
 
 class Check(NamedTuple):
-    """One prediction-vs-measurement configuration (`predict_vs_measure`'s arguments)."""
+    """One prediction-vs-measurement configuration (`predict_vs_measure`'s arguments).
+
+    Attributes:
+        n: labelled target rows per split.
+        whiten: whiten with the source covariance.
+        centre: "mean" or "midpoint" (as `predict_vs_measure`).
+        semi_empirical: also the semi-empirical prediction (theory/THEORY.md section 9).
+    """
 
     n: int = 20
     whiten: bool = False
@@ -147,14 +162,23 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
                  progress=None) -> tuple[list, list]:
     """The honest protocol (`run_transfer`) on every pair for every setting, and the theory check
     (`predict_vs_measure`) on every pair for every check configuration: the engine of every transfer campaign
-    (Amazon, digits, the text domains' encoder features).
+    (Amazon, digits, the text domains' encoder features; theory/THEORY.md sections 5 and 8).
 
     Args:
-        domains: {name: Domain}. pairs: [(source name, target name), ...].
-        settings: `Setting`s. checks: `Check`s. splits: random target splits per pair and setting. seed: of the
-            splits. progress: None, or a callable taking a status line (then a progress bar is shown too).
+        domains: {name: Domain}.
+        pairs: [(source name, target name), ...], names of `domains`.
+        settings: `Setting`s (or tuples of their fields).
+        checks: `Check`s (or tuples of their fields); each is run on the grid `ALPHA_GRID`.
+        splits: random target splits per pair and setting (or check).
+        seed: seed of the splits.
+        progress: None, or a callable taking a status line (then a progress bar is shown too).
+
     Returns:
-        `(results, checks)`: lists of `TransferResult` and `PredictionCheck`.
+        `(results, checks)`: lists of `TransferResult` (settings outer, pairs inner) and `PredictionCheck` (checks
+        outer, pairs inner).
+
+    Raises:
+        ValueError: `pairs` is empty, or not (source, target) names of `domains`.
     """
     from tqdm.auto import tqdm
 
@@ -190,7 +214,15 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
 
 def campaign_tables(results, checks) -> dict:
     """The tables every campaign writes: "honest" (per pair, setting and method), "honest_average" (over pairs)
-    and "prediction" (theory vs measurement)."""
+    and "prediction" (theory vs measurement).
+
+    Args:
+        results: `TransferResult`s (the first list `run_campaign` returns).
+        checks: `PredictionCheck`s (its second list).
+
+    Returns:
+        dict: `{table name: list of row dicts}` for the three tables.
+    """
     honest = summary_rows(results)
     return {"honest": honest, "honest_average": _averages(honest, ("n", "source_gamma", "gamma", "whiten")),
             "prediction": _check_rows(checks)}

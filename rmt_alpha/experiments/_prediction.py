@@ -106,7 +106,8 @@ def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, so
     come from the whole target domain: a check of the theory (theory/THEORY.md sections 2 and 8), not a method.
 
     Args:
-        source, target: the two domains.
+        source: the source `Domain`.
+        target: the target `Domain`.
         alpha: 1-D grid of alphas.
         n: labelled target rows per split.
         source_gamma: ridge strength of the source classifier.
@@ -167,6 +168,7 @@ def check_pairs(pairs, alpha, *, directory=None, n: int = 20, splits: int = 20, 
         n: labelled target rows per split.
         splits: random splits.
         seed: seed of the splits.
+        semi_empirical: also the semi-empirical prediction (as `predict_vs_measure`).
 
     Returns:
         list of `PredictionCheck`, one per pair.

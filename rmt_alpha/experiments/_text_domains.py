@@ -23,6 +23,15 @@ TEXT_GROUPS = {"vader": ("vader-movies", "vader-products", "vader-editorials", "
 def text_pairs(groups=tuple(TEXT_GROUPS)) -> list[tuple[str, str]]:
     """The ordered (source, target) pairs of distinct domains within each group: 12 VADER + 6 UCI = 18.
 
+    Args:
+        groups: names of `TEXT_GROUPS` ("vader", "uci"; default both), as a list or tuple.
+
+    Returns:
+        list of (source name, target name), group by group.
+
+    Raises:
+        ValueError: `groups` is empty, a string, or names an unknown group.
+
     Example:
         >>> len(text_pairs()), text_pairs(["uci"])[0]
         (18, ('uci-amazon', 'uci-imdb'))
@@ -47,7 +56,9 @@ def encoder_domains(model, texts: dict, *, max_length: int = 64, cache=True, pro
         model: a `Pretrained` (e.g. `load_pretrained(find_item("minilm"), num_classes=2)`).
         texts: {name: TextDomain} from `rmt_alpha.data.load_review_text`.
         max_length: tokens kept per text, special tokens included (the fine-tuning runs use the same).
-        cache, progress: as `rmt_alpha.nn.embed` (the features are computed once and read back after).
+        cache: as `rmt_alpha.nn.embed` (by default the features are computed once and read back after).
+        progress: as `rmt_alpha.nn.embed`.
+
     Returns:
         {name: Domain}.
     """

@@ -64,14 +64,19 @@ class FinetuneSettings:
     Attributes:
         seeds: paired seeds per pair.
         methods: a subset of `METHODS`.
-        n_train, n_held_out, n_val, n_test, pool_size: target rows per seed (disjoint).
+        n_train: labelled target rows per seed that train the model.
+        n_held_out: held-out target rows per seed, seen only by alpha's optimizer.
+        n_val: validation rows per seed (early stopping).
+        n_test: test rows per seed.
+        pool_size: unlabelled target rows per seed (the standardisation only); the five sets are disjoint.
         max_length: tokens per text (the features of the head methods are embedded with the same truncation).
         source_gamma: ridge strength of the source head.
         finetune: shared settings (adapters on query/value, rank 8, lora_alpha 8; AdamW; alpha's Adam, every
             `alpha_every` steps, on `alpha_batch_size` held-out rows).
-        head_learning_rate, head_max_epochs, head_patience: AdamW learning rate and early stopping of the head
-            methods (they run on the frozen features, so they can afford the epochs alpha needs to travel: Adam
-            moves alpha by about `alpha_learning_rate` per update).
+        head_learning_rate: AdamW learning rate of the head methods.
+        head_max_epochs: epochs at most of the head methods (they run on the frozen features, so they can afford
+            the epochs alpha needs to travel: Adam moves alpha by about `alpha_learning_rate` per update).
+        head_patience: early-stopping patience (epochs) of the head methods.
     """
 
     seeds: int = 10
@@ -108,10 +113,23 @@ class FinetuneSettings:
         check_sample_count("head_patience", self.head_patience)
 
     def rows(self) -> int:
+        """The target rows one seed needs: train, held-out, validation, pool and test together."""
         return self.n_train + self.n_held_out + self.n_val + self.pool_size + self.n_test
 
     def method_config(self, method: str) -> FinetuneConfig:
-        """The `FinetuneConfig` of one of `METHODS`."""
+        """The `FinetuneConfig` of one of `METHODS` (theory/THEORY.md section 7 for the alpha methods).
+
+        The head methods get a rank-2 adapter on "head/kernel" (a trained alpha rescales the bias too), the head's
+        learning rate and early stopping; the encoder methods keep `finetune`'s adapter and schedule. A null gets its
+        real method's config (the label shuffling is the caller's).
+
+        Args:
+            method: one of `METHODS`.
+
+        Returns:
+            FinetuneConfig: `finetune` with its `method` set to the training kind ("head_only", "lora", "alpha_lora"
+            or "dora").
+        """
         base = self.finetune
         if method in HEAD_METHODS:
             head = AdapterConfig(targets=HEAD_KERNEL, rank=2, lora_alpha=2.0, rescale_bias=True)

@@ -85,7 +85,18 @@ class TextTransferConfig:
     @classmethod
     def quick(cls, **overrides) -> "TextTransferConfig":
         """The CI-sized run: one UCI pair, n = 20, 5 splits; fine-tuning with 2 paired seeds, 20 labelled rows, 2
-        epochs of batch 10 and sequences cut at 32 tokens (the real MiniLM and the real text throughout)."""
+        epochs of batch 10 and sequences cut at 32 tokens (the real MiniLM and the real text throughout).
+
+        Args:
+            **overrides: fields of `TextTransferConfig` that replace the CI-sized run's settings.
+
+        Returns:
+            TextTransferConfig: the CI-sized config.
+
+        Example:
+            >>> TextTransferConfig.quick(seed=1).theory_pairs
+            (('uci-imdb', 'uci-amazon'),)
+        """
         base = FinetuneSettings()
         finetune = FinetuneSettings(
             seeds=2, methods=HEAD_METHODS + ("lora", "alpha_lora"), n_train=20, n_held_out=20, n_val=20,
@@ -98,8 +109,17 @@ class TextTransferConfig:
 
 
 class TextTransferResult(NamedTuple):
-    """Outcome: step 1's `Experiment`, the fine-tuned pairs, every run, the tables of steps 2 and 3, the compute
-    and memory per method, timings (seconds), and the files written."""
+    """Outcome of `run_text_transfer`: what steps 1-3 (module docstring) computed and the files they wrote.
+
+    Attributes:
+        theory: step 1's `Experiment` (tables, `PredictionCheck`s, settings).
+        finetune_pairs: the (source, target) pairs fine-tuned in step 2 (given, or chosen by "auto").
+        runs: one dict per pair, seed and method run in step 2.
+        tables: the row lists of steps 2 and 3: "methods", "paired", "alpha_null" and "theory_link".
+        resources: per method, its trainable parameter count and the compiled step's memory.
+        timings: seconds per stage ("load_and_embed", "step1_theory", and one "step2_<source>-><target>" per pair).
+        files: `{name: path}` of every file written.
+    """
 
     theory: Experiment
     finetune_pairs: list
@@ -150,13 +170,18 @@ def run_text_theory(domains: dict, config: TextTransferConfig, progress=None) ->
 
 def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = True, model=None,
                       texts=None) -> TextTransferResult:
-    """Steps 1-3 (module docstring); writes every output into `out`.
+    """Steps 1-3 (module docstring; theory/THEORY.md sections 5, 7 and 8); writes every output into `out`.
 
     Args:
-        config: `TextTransferConfig`. out: output folder.
+        config: `TextTransferConfig`.
+        out: output folder (created if missing).
         progress: tqdm bars and status lines on stderr.
-        model: a `Pretrained` MiniLM (default: `load_pretrained(find_item("minilm"))`).
+        model: a `Pretrained` MiniLM (default: `load_pretrained(find_item("minilm"))`; its config is set to mean
+            pooling without pooler, `feature_model`).
         texts: {name: TextDomain} (default: `load_review_text` of the domains the pairs name).
+
+    Returns:
+        TextTransferResult: step 1's experiment, the fine-tuned pairs, every run, the tables and the files written.
     """
     import sys
 
@@ -217,7 +242,15 @@ def curve_record(check) -> dict:
 
 
 def check_from_record(record: dict):
-    """The `PredictionCheck` of a `curve_record` (e.g. read back from text_transfer.json), ready for the plots."""
+    """The `PredictionCheck` of a `curve_record` (e.g. read back from text_transfer.json), ready for the plots.
+
+    Args:
+        record: a dict as `curve_record` writes it.
+
+    Returns:
+        PredictionCheck: the measured curve (without its per-split accuracies) and both predictions; the fields a
+        record does not hold keep their defaults (no semi-empirical prediction, NaN measured accuracy at alpha*).
+    """
     import numpy as np
 
     from rmt_alpha._results import EmpiricalCurve

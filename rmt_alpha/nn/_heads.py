@@ -38,7 +38,17 @@ class HeadConfig:
 
     @classmethod
     def of(cls, config: TransformerConfig) -> "HeadConfig":
-        """The head of an encoder config (its classifier must be "linear": the head is then one dense layer)."""
+        """The head of an encoder config (its classifier must be "linear": the head is then one dense layer).
+
+        Args:
+            config: the encoder's `TransformerConfig`.
+
+        Returns:
+            HeadConfig: its `d_model` and `num_classes`.
+
+        Raises:
+            ValueError: the classifier is not "linear".
+        """
         if config.classifier != "linear":
             raise ValueError(f"HeadConfig.of needs a 'linear' classifier, got {config.classifier!r}")
         return cls(config.d_model, config.num_classes)
@@ -47,19 +57,17 @@ class HeadConfig:
 def apply_head(params: dict, features, config: HeadConfig):
     """Class logits, shape (batch, num_classes), of features (batch, d_model): `dense(params["head"], features)`.
 
-    Parameters
-    ----------
-    params
-        A tree with a "head" entry `{"kernel": (d_model, num_classes), "bias": (num_classes,)}` (other entries,
-        such as a frozen encoder's, are ignored).
-    features
-        (batch, d_model) float array.
-    config
-        The `HeadConfig`.
+    Args:
+        params: a tree with a "head" entry `{"kernel": (d_model, num_classes), "bias": (num_classes,)}` (other
+            entries, such as a frozen encoder's, are ignored).
+        features: (batch, d_model) float array.
+        config: the `HeadConfig`.
 
-    Returns
-    -------
-    (batch, num_classes) array.
+    Returns:
+        (batch, num_classes) array.
+
+    Raises:
+        ValueError: `features` is not of shape (batch, d_model).
     """
     features = jnp.asarray(features)
     if features.ndim != 2 or features.shape[1] != config.d_model:

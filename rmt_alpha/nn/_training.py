@@ -48,10 +48,11 @@ class FinetuneResult(NamedTuple):
         epochs_run: epochs run before stopping.
         steps: the adapter steps in the returned state (those up to the end of the best epoch).
         alpha_steps: the adapter-step numbers after which alpha was updated, in the returned state (alpha_lora).
-        steps_run, alpha_steps_run: the same over the whole run, epochs after the best one included.
         val_history: validation accuracy after each epoch.
         trainable: number of trained parameters (alpha included for alpha_lora).
         wall_time: seconds, compilation included.
+        steps_run: the adapter steps over the whole run, epochs after the best one included.
+        alpha_steps_run: the same as `alpha_steps` over the whole run.
     """
 
     state: dict

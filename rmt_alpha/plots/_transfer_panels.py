@@ -19,7 +19,19 @@ def _axes(ax, size):
 
 def figure_prediction_grid(checks, *, columns: int = 6):
     """One panel per `PredictionCheck` (measured curve, isotropic and covariance-aware predictions), `columns`
-    per row. Returns the Figure."""
+    per row.
+
+    Args:
+        checks: `PredictionCheck`s (e.g. `run_campaign`'s, or `check_from_record` of stored curves), drawn by
+            `plot_amazon_curve`.
+        columns: panels per row at most (keyword-only).
+
+    Returns:
+        matplotlib.figure.Figure: the grid; only the first panel shows a legend, unused panels are hidden.
+
+    Raises:
+        ValueError: `checks` is empty.
+    """
     checks = list(checks)
     if not checks:
         raise ValueError("checks must hold at least one PredictionCheck, got none")
@@ -44,9 +56,11 @@ def plot_paired_gains(paired, link, *, ax=None):
 
     Args:
         paired: rows of `paired_rows` (source, target, method, baseline, mean_difference, ci_low, ci_high).
-        link: rows of `theory_link_rows` (source, target, predicted_gain).
+        link: rows of `theory_link_rows` (source, target, predicted_gain), one per pair, in the order drawn.
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
     """
     ax = _axes(ax, (7.0, 3.8))
     pairs = [(row["source"], row["target"]) for row in link]
@@ -85,8 +99,10 @@ def plot_alpha_spread_vs_null(alpha_null, *, ax=None):
     Args:
         alpha_null: rows of `alpha_null_rows` (source, target, method, weight, spread_real, spread_null,
             shift_real, shift_null).
+        ax: the Axes to draw on, or None for a new figure (keyword-only).
+
     Returns:
-        the Axes.
+        matplotlib.axes.Axes: the Axes drawn on.
     """
     ax = _axes(ax, (7.5, 3.8))
     pairs = list(dict.fromkeys((row["source"], row["target"]) for row in alpha_null))
