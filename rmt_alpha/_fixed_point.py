@@ -58,10 +58,12 @@ def solve_fixed_point(eigenvalues, mean_sq, n: int, gamma, *, tolerance: float =
         eigenvalues: the eigenvalues `c` of C, shape (p,). mean_sq: squared coordinates of mu in C's eigenbasis (p,).
         n: sample count. gamma: ridge strength(s), any shape.
         tolerance: stop when every relative step `|d_new - d| / (1 + d)` is below it.
-        max_iterations: iteration cap; when reached, a `RuntimeWarning` names the gammas that did not converge.
+        max_iterations: iteration cap (a whole number >= 1); when reached, a `RuntimeWarning` names the gammas that did not converge.
     Returns:
         `FixedPoint(d, iterations, step, converged)`, d of gamma's shape.
     """
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
+        raise ValueError(f"max_iterations must be a whole number >= 1, got {max_iterations!r}")
     gamma = np.asarray(gamma, dtype=np.float64)
     d = (eigenvalues.sum() + mean_sq.sum()) / (gamma * n) + 1.0 / n  # tr(Sigma D^-1) / n >= the root
     step = np.full(gamma.shape, np.inf)

@@ -230,9 +230,13 @@ def test_fixed_point_matches_dense_solution_and_converges_everywhere(small_pair)
             regulariser = np.diag(np.r_[np.full(target.p, gamma), 1.0])
             trace = np.trace(sigma @ np.linalg.inv(sigma / (1.0 + d) + regulariser)) / n
             np.testing.assert_allclose(d, trace, rtol=1e-7)
-    with pytest.warns(RuntimeWarning, match="did not converge in 1 Newton steps"):
+    with pytest.warns(RuntimeWarning, match="did not converge in 1 Newton steps") as caught:
         stopped = solve_fixed_point(c, mean_sq, target.n, gammas, max_iterations=1)
     assert not np.all(stopped.converged)
+    bad = gammas[~stopped.converged]
+    assert f"{bad.size} gamma value(s) (first: gamma={bad[0]:.4g}," in str(caught[0].message)
+    with pytest.raises(ValueError, match="max_iterations must be a whole number >= 1, got 0"):
+        solve_fixed_point(c, mean_sq, target.n, gammas, max_iterations=0)
 
 
 # ------------------------------------------------------------------------------------ Monte-Carlo, anisotropic

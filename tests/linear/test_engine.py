@@ -85,6 +85,18 @@ def _spd_batch(shape, m=6, seed=0):
     return a @ np.swapaxes(a, -1, -2) + m * np.eye(m), rng.standard_normal((*shape, m, 2))
 
 
+def test_ridge_classifier_keeps_the_dtype_of_float32_data_under_x64():
+    """A float32 design stays float32 when JAX's 64-bit mode is on (the zero source takes X's dtype)."""
+    rng = np.random.default_rng(3)
+    with jax.enable_x64(True):
+        X = jnp.asarray(rng.standard_normal((8, 3)), jnp.float32)
+        y = jnp.asarray([1.0, -1.0] * 4, jnp.float32)
+        w = linear.ridge_classifier(X, y, 0.5)
+        assert w.dtype == jnp.float32
+        np.testing.assert_allclose(w, linear.ridge_classifier(X.astype(jnp.float64), y.astype(jnp.float64), 0.5),
+                                   rtol=1e-5)
+
+
 def test_spd_solve_under_nested_and_partial_vmap_matches_numpy():
     """Nested vmap, a matrix shared by the batch, a right-hand side shared by the batch: each against
     np.linalg.solve (float64, condition number below 10: 1e-12)."""
