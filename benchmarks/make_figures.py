@@ -1,13 +1,16 @@
 """Regenerate the README figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on theory/THEORY.md's example.
 
-Usage: python benchmarks/make_figures.py [--amazon] [--out docs/figures]
+Usage: python benchmarks/make_figures.py [--amazon] [--text-transfer DIR] [--out docs/figures]
 `--amazon` also draws the Amazon Review curves (needs the data folder; about a minute on two CPU cores) and the
 semi-empirical check on all 12 pairs at n = 20 and n = 100 (theory/THEORY.md section 9; a few minutes).
+`--text-transfer DIR` also takes the predicted-vs-measured grid and the paired-gains figure from the output folder
+of a full `rmt-alpha text-transfer --out DIR` run (hours on a CPU, so it is not rerun here).
 """
 
 import argparse
 import io
 import os
+import shutil
 import sys
 
 from PIL import Image
@@ -28,7 +31,11 @@ def run(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs", "figures"))
     parser.add_argument("--amazon", action="store_true", help="also draw docs/figures/amazon_curves.png")
+    parser.add_argument("--text-transfer", metavar="DIR", help="a text-transfer output folder to take figures from")
     args = parser.parse_args(argv)
+    for name in ("text_theory_grid.png", "text_finetune_gains.png") if args.text_transfer else ():
+        shutil.copyfile(os.path.join(args.text_transfer, name), os.path.join(args.out, name))
+        shrink_png(os.path.join(args.out, name))
     figures = list(FIGURES)
     if args.amazon:
         figures.append(("amazon-curves", "amazon_curves.png", ["--splits", "20"]))
