@@ -80,9 +80,10 @@ def _text_transfer_arguments(text: argparse.ArgumentParser) -> None:
     from rmt_alpha.experiments import TextTransferConfig
 
     full, quick = TextTransferConfig(), TextTransferConfig.quick()
-    text.add_argument("--out", required=True, metavar="DIR", help="folder for the tables, JSON and figures")
+    text.add_argument("--out", required=True, metavar="DIR", help="folder for the tables, JSON and figures; each "
+                      "finished unit is kept in DIR/units, so the same command started again resumes")
     text.add_argument("--quick", action="store_true", help="the CI-sized run: one UCI pair, few seeds, the real "
-                      "MiniLM and text (a few minutes on two CPU cores)")
+                      "MiniLM and text (about a minute on two CPU cores)")
     text.add_argument("--seeds", type=int, help=f"paired fine-tuning seeds per pair (default {full.finetune.seeds}; "
                       f"quick: {quick.finetune.seeds})")
     text.add_argument("--pairs", nargs="+", metavar="SOURCE:TARGET", help="fine-tune on these pairs (default: "

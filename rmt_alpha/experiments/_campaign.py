@@ -6,6 +6,7 @@ same protocol on scikit-learn's digits, and the encoder-feature campaign of the 
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -159,7 +160,7 @@ class Check(NamedTuple):
 
 
 def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: int = 20, seed: int = 0,
-                 progress=None) -> tuple[list, list]:
+                 progress=None, store=None) -> tuple[list, list]:
     """The honest protocol (`run_transfer`) on every pair for every setting, and the theory check
     (`predict_vs_measure`) on every pair for every check configuration: the engine of every transfer campaign
     (Amazon, digits, the text domains' encoder features; theory/THEORY.md sections 5 and 8).
@@ -172,6 +173,8 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
         splits: random target splits per pair and setting (or check).
         seed: seed of the splits.
         progress: None, or a callable taking a status line (then a progress bar is shown too).
+        store: None, or a `UnitStore` keeping each (setting or check, pair) result as it is done, so that a run
+            started again resumes.
 
     Returns:
         `(results, checks)`: lists of `TransferResult` (settings outer, pairs inner) and `PredictionCheck` (checks
@@ -191,22 +194,23 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
     settings, checks = [Setting(*s) for s in settings], [Check(*c) for c in checks]
     bar = tqdm(total=len(pairs) * (len(settings) + len(checks)), desc="transfer campaign",
                disable=progress is None, leave=False)
+    unit = store if store is not None else (lambda name, compute: compute())
     results, done = [], []
-    for setting in settings:
+    for index, setting in enumerate(settings):
         say(f"honest protocol: n={setting.n}, gammas=({setting.source_gamma:g}, {setting.gamma:g}), "
             f"whiten={setting.whiten}")
         for source, target in pairs:
-            results.append(run_transfer(domains[source], domains[target], n=setting.n,
-                                        source_gamma=setting.source_gamma, gamma=setting.gamma, splits=splits,
-                                        seed=seed, whiten=setting.whiten, covariance=setting.covariance,
-                                        pool_sizes=setting.pool_sizes))
+            results.append(unit(f"honest_{index}_{source}_{target}", functools.partial(
+                run_transfer, domains[source], domains[target], n=setting.n, source_gamma=setting.source_gamma,
+                gamma=setting.gamma, splits=splits, seed=seed, whiten=setting.whiten, covariance=setting.covariance,
+                pool_sizes=setting.pool_sizes)))
             bar.update(1)
-    for check in checks:
+    for index, check in enumerate(checks):
         say(f"prediction vs measurement: n={check.n}, whiten={check.whiten}, centre={check.centre}")
         for source, target in pairs:
-            done.append(predict_vs_measure(domains[source], domains[target], ALPHA_GRID, n=check.n, splits=splits,
-                                           seed=seed, whiten=check.whiten, centre=check.centre,
-                                           semi_empirical=check.semi_empirical))
+            done.append(unit(f"check_{index}_{source}_{target}", functools.partial(
+                predict_vs_measure, domains[source], domains[target], ALPHA_GRID, n=check.n, splits=splits,
+                seed=seed, whiten=check.whiten, centre=check.centre, semi_empirical=check.semi_empirical)))
             bar.update(1)
     bar.close()
     return results, done

@@ -10,6 +10,9 @@
    the pair where it predicts the smallest, chosen from step 1's table before any fine-tuning.
 3. The learned alphas against the shuffled-label null.
 
+Each unit (a pair at one n, a fine-tuning seed) is kept in `out/units/` as soon as it is done: started again with the
+same settings, an interrupted run redoes only what is missing (`rmt_alpha.experiments._units`).
+
 Outputs in `out` (each written atomically): `text_theory_*.csv`, `text_theory.json` and `text_theory_curves.png`
 (step 1, the same tables and figures as the Amazon experiment), `text_theory_grid.png` (every pair's predicted and
 measured curves), `text_finetune.md`, `text_finetune_gains.png`, `text_finetune_alphas.png`, and `text_transfer.json`
@@ -19,6 +22,7 @@ measured curves), `text_finetune.md`, `text_finetune_gains.png`, `text_finetune_
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -38,6 +42,7 @@ from rmt_alpha.experiments._text_report import (
     paired_rows,
     theory_link_rows,
 )
+from rmt_alpha.experiments._units import UnitStore
 
 QUICK_PAIR = ("uci-imdb", "uci-amazon")
 
@@ -83,7 +88,7 @@ class TextTransferConfig:
             raise TypeError(f"finetune must be a FinetuneSettings, got {type(self.finetune).__name__}")
 
     @classmethod
-    def quick(cls, **overrides) -> "TextTransferConfig":
+    def quick(cls, **overrides) -> TextTransferConfig:
         """The CI-sized run: one UCI pair, n = 20, 5 splits; fine-tuning with 2 paired seeds, 20 labelled rows, 2
         epochs of batch 10 and sequences cut at 32 tokens (the real MiniLM and the real text throughout).
 
@@ -153,12 +158,12 @@ def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=
     return list(dict.fromkeys(chosen))
 
 
-def run_text_theory(domains: dict, config: TextTransferConfig, progress=None) -> Experiment:
+def run_text_theory(domains: dict, config: TextTransferConfig, progress=None, store=None) -> Experiment:
     """Step 1 (module docstring) on encoder-feature `Domain`s."""
     settings = [Setting(n, covariance=config.covariance) for n in config.ns]
     checks = [Check(n, centre=centre) for n in config.ns for centre in ("mean", "midpoint")]
     results, done = run_campaign(domains, config.theory_pairs, settings, checks, splits=config.splits,
-                                 seed=config.seed, progress=progress)
+                                 seed=config.seed, progress=progress, store=store)
     return Experiment(campaign_tables(results, done), done, {
         "splits": config.splits, "seed": config.seed, "ns": list(config.ns), "methods": ALPHA_CHOICES,
         "alpha_grid": [ALPHA_GRID[0], ALPHA_GRID[-1], 0.1], "features": "all-MiniLM-L6-v2, mean over real tokens "
@@ -200,8 +205,11 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
                               progress=progress or False)
     timings["load_and_embed"] = time.perf_counter() - started
 
+    from rmt_alpha import __version__
+
+    store = UnitStore(os.path.join(out, "units"), {"config": dataclasses.asdict(config), "version": __version__})
     started = time.perf_counter()
-    theory = run_text_theory(domains, config, progress=say)
+    theory = run_text_theory(domains, config, progress=say, store=store)
     timings["step1_theory"] = time.perf_counter() - started
     os.makedirs(out, exist_ok=True)
     from rmt_alpha.experiments._report import write_experiment
@@ -217,11 +225,19 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     runs, resources = [], {}
     for index, (source, target) in enumerate(pairs):
         started = time.perf_counter()
-        pair_runs, resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
-                                        pair_index=index, bar=bar, resources=resources)
-        runs += pair_runs
+        for seed in range(settings.seeds):
+            loaded = store.loaded
+            seed_runs, seed_resources = store(f"finetune_{index}_{source}_{target}_{seed}", functools.partial(
+                run_pair, model, domains[source], domains[target], texts[target].texts, settings, pair_index=index,
+                seeds=[seed], bar=bar, resources=resources))
+            runs += seed_runs
+            resources = {**seed_resources, **resources}
+            if store.loaded > loaded:
+                bar.update(len(methods))
         timings[f"step2_{source}->{target}"] = time.perf_counter() - started
     bar.close()
+    if say and store.loaded:
+        say(f"resumed {store.loaded} finished units from {store.folder} (the timings cover this process only)")
 
     paired = paired_rows(runs)
     n_link = min(config.ns, key=lambda k: abs(k - settings.n_train))
