@@ -89,7 +89,7 @@ def test_with_labelled_rows_only_the_choice_does_no_harm(source_classifier):
 
 @pytest.mark.slow
 def test_the_full_200_draws(source_classifier):
-    """The issue's check as stated: 200 independent draws of 20 labelled rows, with and without 1000 unlabelled."""
+    """The check as specified: 200 independent draws of 20 labelled rows, with and without 1000 unlabelled."""
     _check_with_unlabelled(*_study(source_classifier, draws=200, pool=True, seed=3))
     chosen, at_one, *_ = _study(source_classifier, draws=200, pool=False, seed=4)
     _check_labelled_only(chosen, at_one)
@@ -104,7 +104,9 @@ def test_the_result_reports_its_uncertainty_and_its_data(source_classifier):
     assert choice.gain_interval[0] <= choice.gain <= choice.gain_interval[1]
     assert 1.0 in choice.grid and choice.accuracy.shape == choice.grid.shape
     assert choice.accuracy_at_one == pytest.approx(choice.accuracy[choice.grid == 1.0][0], abs=1e-12)
-    assert choice.covariance == "isotropic" and "fewer than 10 p = 4000" in choice.covariance_reason
+    assert choice.covariance == "covariance" and "1019 rows to estimate C_t, at least p = 400" in choice.covariance_reason
+    labelled_only = choose_alpha(source_classifier, X, y, bootstrap=0)
+    assert labelled_only.covariance == "isotropic" and "fewer than p = 400" in labelled_only.covariance_reason
     assert "1000 unlabelled target rows pseudo-labelled" in choice.sources["s"]
     assert "bootstrap: 200 replicates" in choice.uncertainty
     labelled_only = choose_alpha(source_classifier, X, y)
@@ -153,7 +155,7 @@ def test_zero_one_labels_equal_signed_labels(source_classifier):
 
 
 def test_the_covariance_aware_mode_on_anisotropic_noise():
-    # p = 60 and 700 unlabelled rows (>= 10 p): "auto" estimates C_t; the truth has a power-law spectrum in a random
+    # p = 60 and 700 unlabelled rows (>= p): "auto" estimates C_t; the truth has a power-law spectrum in a random
     # basis, where the isotropic theory misplaces alpha*
     p, rng = 60, np.random.default_rng(11)
     basis, _ = np.linalg.qr(rng.standard_normal((p, p)))

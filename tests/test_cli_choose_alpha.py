@@ -43,7 +43,7 @@ def test_choose_alpha_from_files_is_the_library_call(files, capsys):
     # the CSV round trip is exact to the printed digits (%.18e): the same alpha to rounding
     assert payload["alpha"] == pytest.approx(expected.alpha, rel=1e-9)
     assert payload["gain"] == pytest.approx(expected.gain, rel=1e-6, abs=1e-12)
-    assert payload["covariance"] == "isotropic" and "s" in payload["sources"]
+    assert payload["covariance"] == expected.covariance == "covariance" and "s" in payload["sources"]
     assert len(payload["grid"]) == len(payload["accuracy"])
     assert main(["choose-alpha", "--source-weights", str(folder / "w.npy"), "--target", str(folder / "x.npy"),
                  str(folder / "y.npy"), "--bootstrap", "20"]) == 0
