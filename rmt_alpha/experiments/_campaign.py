@@ -104,6 +104,7 @@ def _semi_empirical_columns(check, index: int, measured: float) -> dict:
     semi = np.full(check.alpha.shape, np.nan) if semi is None else np.asarray(semi)
     best = float(np.max(check.measured.mean))
     return {"predicted_semi_empirical": float(semi[index]), "gap_semi_empirical": float(semi[index] - measured),
+            "mean_abs_gap_semi_empirical_over_grid": float(np.mean(np.abs(semi - check.measured.mean))),
             "max_abs_gap_semi_empirical_over_grid": float(np.max(np.abs(semi - check.measured.mean))),
             "alpha_star_semi_empirical": check.alpha_star_semi_empirical,
             "loss_at_alpha_star_covariance": best - check.measured_at_alpha_star_covariance,

@@ -57,6 +57,8 @@ class TextTransferConfig:
         splits: random target splits per pair and n (step 1).
         seed: seed of step 1's splits.
         covariance: include the covariance-aware pool method in step 1's honest table.
+        semi_empirical: add the semi-empirical prediction (theory/THEORY.md section 9) to step 1's check at the
+            first n, centred at the mean.
         finetune_pairs: pairs of step 2, or "auto" (module docstring).
         finetune: `FinetuneSettings` of steps 2 and 3.
     """
@@ -66,6 +68,7 @@ class TextTransferConfig:
     splits: int = 20
     seed: int = 0
     covariance: bool = True
+    semi_empirical: bool = True
     finetune_pairs: tuple | str = "auto"
     finetune: FinetuneSettings = FinetuneSettings()
 
@@ -161,7 +164,8 @@ def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=
 def run_text_theory(domains: dict, config: TextTransferConfig, progress=None, store=None) -> Experiment:
     """Step 1 (module docstring) on encoder-feature `Domain`s."""
     settings = [Setting(n, covariance=config.covariance) for n in config.ns]
-    checks = [Check(n, centre=centre) for n in config.ns for centre in ("mean", "midpoint")]
+    checks = [Check(n, centre=centre, semi_empirical=config.semi_empirical and (n, centre) == (config.ns[0], "mean"))
+              for n in config.ns for centre in ("mean", "midpoint")]
     results, done = run_campaign(domains, config.theory_pairs, settings, checks, splits=config.splits,
                                  seed=config.seed, progress=progress, store=store)
     return Experiment(campaign_tables(results, done), done, {
@@ -248,13 +252,16 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
 
 
 def curve_record(check) -> dict:
-    """A `PredictionCheck` as plain lists (for JSON): the alpha grid, the measured mean and standard error, both
-    predictions and both alpha*."""
+    """A `PredictionCheck` as plain lists (for JSON): the alpha grid, the measured mean and standard error, the
+    predictions and alpha* of each theory (the semi-empirical ones None / NaN when not computed)."""
     return {"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
             "whiten": check.whiten, "alpha": check.alpha.tolist(), "measured_mean": check.measured.mean.tolist(),
             "measured_stderr": check.measured.stderr.tolist(), "predicted_isotropic": check.predicted_isotropic.tolist(),
             "predicted_covariance": check.predicted_covariance.tolist(),
-            "alpha_star_isotropic": check.alpha_star_isotropic, "alpha_star_covariance": check.alpha_star_covariance}
+            "predicted_semi_empirical": None if check.predicted_semi_empirical is None
+            else check.predicted_semi_empirical.tolist(),
+            "alpha_star_isotropic": check.alpha_star_isotropic, "alpha_star_covariance": check.alpha_star_covariance,
+            "alpha_star_semi_empirical": check.alpha_star_semi_empirical}
 
 
 def check_from_record(record: dict):
@@ -264,8 +271,9 @@ def check_from_record(record: dict):
         record: a dict as `curve_record` writes it.
 
     Returns:
-        PredictionCheck: the measured curve (without its per-split accuracies) and both predictions; the fields a
-        record does not hold keep their defaults (no semi-empirical prediction, NaN measured accuracy at alpha*).
+        PredictionCheck: the measured curve (without its per-split accuracies) and the predictions; the fields a
+        record does not hold keep their defaults (NaN measured accuracy at each alpha*; no semi-empirical
+        prediction in a record written before it was stored).
     """
     import numpy as np
 
@@ -274,10 +282,12 @@ def check_from_record(record: dict):
 
     alpha = np.asarray(record["alpha"], np.float64)
     measured = EmpiricalCurve(alpha, np.asarray(record["measured_mean"]), np.asarray(record["measured_stderr"]), None)
+    semi = record.get("predicted_semi_empirical")
     return PredictionCheck(record["source"], record["target"], record["whiten"], alpha, measured,
                            np.asarray(record["predicted_isotropic"]), np.asarray(record["predicted_covariance"]),
                            record["alpha_star_isotropic"], record["alpha_star_covariance"], record["n"],
-                           record["centre"])
+                           record["centre"], None if semi is None else np.asarray(semi),
+                           record.get("alpha_star_semi_empirical", float("nan")))
 
 
 def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources: dict, timings: dict,

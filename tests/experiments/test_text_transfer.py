@@ -10,7 +10,13 @@ import pytest
 import scipy.stats
 
 from rmt_alpha.data import Domain, find_item
-from rmt_alpha.experiments import TextTransferConfig, predict_vs_measure, run_text_transfer, text_pairs
+from rmt_alpha.experiments import (
+    TextTransferConfig,
+    check_from_record,
+    predict_vs_measure,
+    run_text_transfer,
+    text_pairs,
+)
 from rmt_alpha.experiments._reporting import paired_difference
 from rmt_alpha.experiments._text_finetune import FinetuneSettings, head_params, source_head, split_rows
 from rmt_alpha.experiments._text_transfer import choose_finetune_pairs
@@ -146,7 +152,15 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     assert (link["source"], link["target"]) == config.finetune_pairs[0] and np.isfinite(link["predicted_gain"])
     assert any(row["method"] == "alpha_lora" and row["baseline"] == "lora" for row in result.tables["paired"])
     with open(result.files["results"], encoding="utf-8") as handle:
-        assert len(json.load(handle)["runs"]) == len(result.runs)
+        stored = json.load(handle)
+    assert len(stored["runs"]) == len(result.runs)
+    # The semi-empirical check at the first n, centred at the mean, survives the JSON round trip.
+    record = next(r for r in stored["theory_curves"] if r["centre"] == "mean")
+    check = next(c for c in result.theory.checks if c.centre == "mean")
+    back = check_from_record(record)
+    np.testing.assert_allclose(back.predicted_semi_empirical, check.predicted_semi_empirical, rtol=1e-12)
+    assert back.alpha_star_semi_empirical == check.alpha_star_semi_empirical and np.isfinite(
+        check.alpha_star_semi_empirical)
     # The head methods run on embed() features: the same numbers the network's pooled output gives.
     source, target = config.finetune_pairs[0]
     texts = load_review_text([target])[target].texts[:8]
