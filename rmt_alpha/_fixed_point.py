@@ -58,7 +58,8 @@ def solve_fixed_point(eigenvalues, mean_sq, n: int, gamma, *, tolerance: float =
         eigenvalues: the eigenvalues `c` of C, shape (p,). mean_sq: squared coordinates of mu in C's eigenbasis (p,).
         n: sample count. gamma: ridge strength(s), any shape.
         tolerance: stop when every relative step `|d_new - d| / (1 + d)` is below it.
-        max_iterations: iteration cap (a whole number >= 1); when reached, a `RuntimeWarning` names the gammas that did not converge.
+        max_iterations: iteration cap (a whole number >= 1); when reached, a `RuntimeWarning` names the gammas that
+            did not converge.
     Returns:
         `FixedPoint(d, iterations, step, converged)`, d of gamma's shape.
     """

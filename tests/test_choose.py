@@ -104,7 +104,8 @@ def test_the_result_reports_its_uncertainty_and_its_data(source_classifier):
     assert choice.gain_interval[0] <= choice.gain <= choice.gain_interval[1]
     assert 1.0 in choice.grid and choice.accuracy.shape == choice.grid.shape
     assert choice.accuracy_at_one == pytest.approx(choice.accuracy[choice.grid == 1.0][0], abs=1e-12)
-    assert choice.covariance == "covariance" and "1019 rows to estimate C_t, at least p = 400" in choice.covariance_reason
+    assert choice.covariance == "covariance"
+    assert "1019 rows to estimate C_t, at least p = 400" in choice.covariance_reason
     labelled_only = choose_alpha(source_classifier, X, y, bootstrap=0)
     assert labelled_only.covariance == "isotropic" and "fewer than p = 400" in labelled_only.covariance_reason
     assert "1000 unlabelled target rows pseudo-labelled" in choice.sources["s"]

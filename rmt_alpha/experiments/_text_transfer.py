@@ -256,7 +256,8 @@ def curve_record(check) -> dict:
     predictions and alpha* of each theory (the semi-empirical ones None / NaN when not computed)."""
     return {"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
             "whiten": check.whiten, "alpha": check.alpha.tolist(), "measured_mean": check.measured.mean.tolist(),
-            "measured_stderr": check.measured.stderr.tolist(), "predicted_isotropic": check.predicted_isotropic.tolist(),
+            "measured_stderr": check.measured.stderr.tolist(),
+            "predicted_isotropic": check.predicted_isotropic.tolist(),
             "predicted_covariance": check.predicted_covariance.tolist(),
             "predicted_semi_empirical": None if check.predicted_semi_empirical is None
             else check.predicted_semi_empirical.tolist(),
