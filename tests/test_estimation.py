@@ -104,6 +104,8 @@ def test_invariants_are_reproduced_and_clipped(anisotropic):
     assert clipped.mean_norm_sq == pytest.approx(0.04 / (w_s @ w_s), rel=1e-12)
     with pytest.raises(ValueError, match="s and m must be finite"):
         target_stats_from_invariants(w_s, np.nan, 1.0, 20, 1.0)
+    with pytest.raises(ValueError, match="^w_s "):
+        target_stats_from_invariants(np.r_[w_s[:-1], np.nan], 0.2, 1.5, 20, 1.0)
 
 
 def test_standardization_matches_scikit_learn_and_batches():

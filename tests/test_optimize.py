@@ -155,6 +155,11 @@ def test_optimal_gamma_takes_one_alpha(example):
         optimal_gamma(*example, alpha=[1.0, 2.0])
 
 
+def test_optimal_gamma_names_a_bad_alpha(example):
+    with pytest.raises(ValueError, match="^alpha "):
+        optimal_gamma(*example, alpha=np.nan)
+
+
 def test_gamma_search_range_validated(example):
     source, target = example
     with pytest.raises(ValueError, match="search_range"):

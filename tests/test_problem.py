@@ -81,6 +81,14 @@ def test_a_batch_of_invariants_equals_a_loop():
     np.testing.assert_allclose(curves, [p.predicted_accuracy(ALPHAS) for p in looped], rtol=1e-12)
 
 
+def test_a_batch_refuses_the_single_problem_searches_by_name():
+    batch = IsotropicProblem.from_invariants(np.array([1.0, 2.0]), 0.5, 0.3, eta=4.0, gamma=1.0)
+    with pytest.raises(ValueError, match=r"^optimal_gamma needs a single problem, got a batch of shape \(2,\)"):
+        batch.optimal_gamma(1.0)
+    with pytest.raises(ValueError, match=r"^optimal_alpha_gamma needs a single problem"):
+        batch.optimal_alpha_gamma()
+
+
 def test_a_batch_of_target_means_with_one_covariance_equals_a_loop():
     source, target = _pair(p=80, n=30, cov=True)
     means = target.mean + np.random.default_rng(3).standard_normal((5, 80)) * 0.1

@@ -85,3 +85,7 @@ def test_risk_broadcasts_and_rejects_bad_input():
         regression_risk(w, w, -1.0, 10, 1.0, 1.0)
     with pytest.raises(ValueError, match="gamma must be > 0"):
         regression_risk(w, w, 0.1, 10, 0.0, 1.0)
+    with pytest.raises(ValueError, match="^n must be a whole number"):
+        regression_risk(w, w, 0.1, 0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="^source_weights "):
+        regression_risk(np.full((2, 5), np.nan), w, 0.1, 10, 1.0, 1.0)
