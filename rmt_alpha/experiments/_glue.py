@@ -127,9 +127,8 @@ class GlueConfig:
             >>> GlueConfig().method_config("full").learning_rate
             2e-05
         """
-        rate = {"full": self.full_learning_rate, "head_only": self.head_learning_rate}.get(
-            method, self.finetune.learning_rate)
-        return dataclasses.replace(self.finetune, method=method, learning_rate=rate, alpha_value=alpha_value)
+        return self.finetune.for_method(method, full_learning_rate=self.full_learning_rate,
+                                        head_learning_rate=self.head_learning_rate, alpha_value=alpha_value)
 
     def row_names(self) -> tuple:
         """The table's rows: the methods, plus the data control when it is run.

@@ -167,9 +167,8 @@ class ExperimentConfig:
             >>> ExperimentConfig().method_config("head_only").learning_rate
             0.01
         """
-        rate = {"full": self.full_learning_rate, "head_only": self.head_learning_rate}.get(
-            method, self.finetune.learning_rate)
-        return dataclasses.replace(self.finetune, method=method, learning_rate=rate, alpha_value=alpha_value)
+        return self.finetune.for_method(method, full_learning_rate=self.full_learning_rate,
+                                        head_learning_rate=self.head_learning_rate, alpha_value=alpha_value)
 
     def pretraining_key(self) -> str:
         """A hash of everything pre-training depends on (names the cache file).

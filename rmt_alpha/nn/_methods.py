@@ -72,6 +72,27 @@ class FinetuneConfig:
         alpha_init = self.alpha_value if self.method == "alpha_fixed" else 1.0
         object.__setattr__(self, "adapter", dataclasses.replace(self.adapter, kind=kind, alpha_init=alpha_init))
 
+    def for_method(self, method: str, *, full_learning_rate: float, head_learning_rate: float,
+                   alpha_value: float = 1.0) -> FinetuneConfig:
+        """This config for one of `TRAINING_METHODS`: "full" and "head_only" take their own learning rates, the
+        adapter methods keep `learning_rate`; `alpha_value` is the fixed alpha of "alpha_fixed".
+
+        Args:
+            method: one of `TRAINING_METHODS`.
+            full_learning_rate: the learning rate of "full".
+            head_learning_rate: the learning rate of "head_only".
+            alpha_value: the fixed alpha ("alpha_fixed" only).
+
+        Returns:
+            FinetuneConfig: a copy with that method, learning rate and alpha value.
+
+        Example:
+            >>> FinetuneConfig().for_method("full", full_learning_rate=1e-5, head_learning_rate=1e-2).learning_rate
+            1e-05
+        """
+        rate = {"full": full_learning_rate, "head_only": head_learning_rate}.get(method, self.learning_rate)
+        return dataclasses.replace(self, method=method, learning_rate=rate, alpha_value=alpha_value)
+
 
 def parameter_labels(state: dict, method: str) -> dict:
     """Per leaf of `state`, "train", "alpha" (alpha_lora's alpha) or "frozen", for `optax.partition`.
