@@ -31,6 +31,7 @@ Nulls (step 3): head_alpha_null and alpha_lora_null are the same runs with the h
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 
@@ -196,7 +197,7 @@ def _memory(trainer, state, config, X, y) -> dict:
 
 
 def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *, pair_index: int = 0,
-             seeds=None, bar=None, resources: dict | None = None) -> tuple[list, dict]:
+             store=None, bar=None, resources: dict | None = None) -> tuple[list, dict]:
     """Every method over the paired seeds on one source -> target pair.
 
     Args:
@@ -204,10 +205,13 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
         source: the source `Domain` of encoder features (every row fits the source head).
         target: the target `Domain` of encoder features (X: the frozen features of `target_texts`).
         target_texts: the target's texts, row-aligned with `target`.
-        settings: `FinetuneSettings`. pair_index: separates the splits of different pairs.
-        seeds: the seeds to run (default `range(settings.seeds)`; a subset resumes an interrupted run: each seed's
-            rows, initialisation and batch order depend on the seed alone). bar: a tqdm bar.
+        settings: `FinetuneSettings`.
+        pair_index: separates the splits of different pairs.
+        store: None, or a `UnitStore` keeping each seed's runs as they are done (a run started again resumes; each
+            seed's rows, initialisation and batch order depend on the seed alone).
+        bar: a tqdm bar (advanced per method run, or per seed read back from `store`).
         resources: methods already measured (their step memory is not compiled again).
+
     Returns:
         `(runs, resources)`: one dict per (seed, method) run, and per method its trainable parameter count and the
         compiled step's memory.
@@ -218,8 +222,11 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
     tokens = encode(model, target_texts, max_length=settings.max_length, width=settings.max_length)
     features = np.asarray(target.X, np.float32)
     head_config = HeadConfig.of(model.config)
+    y = _labels(target.y)
     runs, resources = [], dict(resources or {})
-    for seed in range(settings.seeds) if seeds is None else seeds:
+
+    def one_seed(seed: int) -> tuple[list, dict]:
+        seed_runs, measured = [], {}
         rows = split_rows(len(target.y), settings, seed, pair_index)
         unlabelled = target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
         head = head_params(w_s, scale, unlabelled)
@@ -231,7 +238,6 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
             X = features if on_features else tokens
             params = {"head": head} if on_features else {**model.params, "head": head}
             model_config = head_config if on_features else model.config
-            y = _labels(target.y)
             held_labels = y[shuffled] if method in NULLS else y[rows["held_out"]]
             started = time.perf_counter()
             result = finetune_network(key, params, model_config, config, (X[rows["train"]], y[rows["train"]]),
@@ -240,24 +246,38 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
                                       else None)
             test_accuracy = evaluate(result.state, model_config, config, X[rows["test"]], y[rows["test"]])
             alphas = alpha_statistics(result.state["adapters"])
-            runs.append({"source": source.name, "target": target.name, "seed": seed, "method": method,
-                         "test_accuracy": test_accuracy, "val_accuracy": result.val_accuracy,
-                         "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "steps": result.steps,
-                         "alpha_updates": len(result.alpha_steps), "steps_run": result.steps_run,
-                         "alpha_updates_run": len(result.alpha_steps_run), "trainable": result.trainable,
-                         "wall_time": time.perf_counter() - started, "alpha": alphas,
-                         "head_alpha": alphas["head/kernel"]["mean"] if "head/kernel" in alphas else None})
-            if method not in resources:
+            seed_runs.append({"source": source.name, "target": target.name, "seed": seed, "method": method,
+                              "test_accuracy": test_accuracy, "val_accuracy": result.val_accuracy,
+                              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+                              "steps": result.steps, "alpha_updates": len(result.alpha_steps),
+                              "steps_run": result.steps_run, "alpha_updates_run": len(result.alpha_steps_run),
+                              "trainable": result.trainable, "wall_time": time.perf_counter() - started,
+                              "alpha": alphas,
+                              "head_alpha": alphas["head/kernel"]["mean"] if "head/kernel" in alphas else None})
+            if method not in resources and method not in measured:
                 state = init_state(key, params, config)
                 trainer = make_trainer(model_config, config)
                 batch = X[rows["train"][: config.batch_size]]
-                resources[method] = {"trainable": result.trainable,
-                                     **_memory(trainer, state, config, batch, y[rows["train"][: config.batch_size]])}
+                measured[method] = {"trainable": result.trainable,
+                                    **_memory(trainer, state, config, batch, y[rows["train"][: config.batch_size]])}
                 counts = parameter_counts(params, state["adapters"])
-                resources[method].update(base_parameters=counts.base, lora_parameters=counts.lora,
-                                         alpha_parameters=counts.alpha, magnitude_parameters=counts.magnitude)
+                measured[method].update(base_parameters=counts.base, lora_parameters=counts.lora,
+                                        alpha_parameters=counts.alpha, magnitude_parameters=counts.magnitude)
             if bar is not None:
                 bar.update(1)
+        return seed_runs, measured
+
+    for seed in range(settings.seeds):
+        if store is None:
+            seed_runs, measured = one_seed(seed)
+        else:
+            loaded = store.loaded
+            seed_runs, measured = store(f"finetune_{pair_index}_{source.name}_{target.name}_{seed}",
+                                        functools.partial(one_seed, seed))
+            if bar is not None and store.loaded > loaded:
+                bar.update(len(settings.methods))
+        runs += seed_runs
+        resources = {**measured, **resources}
     return runs, resources
 
 

@@ -22,7 +22,6 @@ measured curves), `text_finetune.md`, `text_finetune_gains.png`, `text_finetune_
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import time
@@ -229,15 +228,9 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     runs, resources = [], {}
     for index, (source, target) in enumerate(pairs):
         started = time.perf_counter()
-        for seed in range(settings.seeds):
-            loaded = store.loaded
-            seed_runs, seed_resources = store(f"finetune_{index}_{source}_{target}_{seed}", functools.partial(
-                run_pair, model, domains[source], domains[target], texts[target].texts, settings, pair_index=index,
-                seeds=[seed], bar=bar, resources=resources))
-            runs += seed_runs
-            resources = {**seed_resources, **resources}
-            if store.loaded > loaded:
-                bar.update(len(methods))
+        pair_runs, resources = run_pair(model, domains[source], domains[target], texts[target].texts, settings,
+                                        pair_index=index, store=store, bar=bar, resources=resources)
+        runs += pair_runs
         timings[f"step2_{source}->{target}"] = time.perf_counter() - started
     bar.close()
     if say and store.loaded:
