@@ -81,6 +81,7 @@ def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None, ro
     Returns:
         The risk, broadcast over alpha and gamma.
     """
+    source, alpha, _ = unit_classifier(source, alpha)  # the risk too depends on w_s and alpha only as alpha w_s
     return prepare(source, target, rows=rows).predicted_risk(alpha, resolve_gamma(target, gamma))
 
 

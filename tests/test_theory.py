@@ -106,6 +106,8 @@ def test_only_alpha_times_w_s_matters_at_any_scale(example, scale):
                                    predicted_accuracy(w_s, tgt, alpha), rtol=1e-12)
         for got, expected in zip(margin_moments(scale * w_s, tgt, alpha / scale), margin_moments(w_s, tgt, alpha)):
             np.testing.assert_allclose(got, expected, rtol=1e-12)
+        np.testing.assert_allclose(predicted_risk(scale * w_s, tgt, alpha / scale), predicted_risk(w_s, tgt, alpha),
+                                   rtol=1e-12)
 
 
 @pytest.mark.parametrize("eta, gamma", [(0.25, 1.0), (4.0, 1.0), (2.0, 5.0)])
