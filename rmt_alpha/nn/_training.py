@@ -86,6 +86,10 @@ def _check_dataset(name: str, X, y, model_config):
             raise ValueError(f"{name} features must be finite rows of width d_model = {model_config.d_model}, got "
                              f"shape {X.shape}")
         return X.astype(np.float32), y.astype(np.int32)
+    vocab = model_config.vocab_size
+    if not np.issubdtype(X.dtype, np.integer) or (X.size and (X.min() < 0 or X.max() >= vocab)):
+        seen = f", values in [{X.min()}, {X.max()}]" if X.size and np.issubdtype(X.dtype, np.number) else ""
+        raise ValueError(f"{name} tokens must be integer ids in [0, {vocab}), got dtype {X.dtype}{seen}")
     return X.astype(np.int32), y.astype(np.int32)
 
 

@@ -99,6 +99,12 @@ def test_bad_input_is_refused():
         finetune_network(jax.random.key(0), PARAMS, MODEL, BASE, (TRAIN[0], np.where(TRAIN[1] == 1, 2, 0)), VAL, HELD)
     with pytest.raises(ValueError, match="held_out must be given"):
         finetune_network(jax.random.key(0), PARAMS, MODEL, BASE, TRAIN, VAL)
+    with pytest.raises(ValueError, match=r"train tokens must be integer ids in \[0, \d+\), got dtype float"):
+        finetune_network(jax.random.key(0), PARAMS, MODEL, BASE, (TRAIN[0].astype(np.float32), TRAIN[1]), VAL, HELD)
+    with pytest.raises(ValueError, match=rf"val tokens must be integer ids in \[0, {MODEL.vocab_size}\), got dtype "
+                                         rf"int\d+, values in \[-1, "):
+        finetune_network(jax.random.key(0), PARAMS, MODEL, BASE, TRAIN, (np.where(VAL[0] == VAL[0][0, 0], -1, VAL[0]),
+                                                                         VAL[1]), HELD)
     with pytest.raises(ValueError, match=r"rank must be <= min\(in, out\) = 8"):
         finetune_network(jax.random.key(0), PARAMS, MODEL, dataclasses.replace(BASE, adapter=AdapterConfig(rank=9)),
                  TRAIN, VAL, HELD)
