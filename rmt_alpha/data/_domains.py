@@ -127,6 +127,7 @@ def load_amazon(directory=None, domains=AMAZON_DOMAINS) -> dict[str, Domain]:
         ValueError: an unknown domain or an unreadable file (as `load_amazon_domain`).
         FileNotFoundError: a missing folder or file.
     """
+    directory = amazon_directory(directory)   # the fetched copy is found (and its files hashed) once, not per domain
     return {domain: load_amazon_domain(domain, directory) for domain in domains}
 
 

@@ -24,6 +24,9 @@ computation as inside the network):
                   linear model's exact analogue.
 inside the encoder (token ids; adapters on the attention query and value of every layer, head trained):
     lora, alpha_lora (Algorithm 1), dora.
+Data control: alpha_lora's optimizer sees the held-out rows' labels, which LoRA never sees; lora_more_data is LoRA
+trained on the training and the held-out rows together, so that alpha_lora - lora_more_data is alpha's effect
+without that extra data (the head methods have no such control: head_alpha gains nothing over head_lora anyway).
 Nulls (step 3): head_alpha_null and alpha_lora_null are the same runs with the held-out batch's labels shuffled
 (so alpha is trained on noise): what alpha's movement looks like without a signal.
 """
@@ -45,17 +48,19 @@ from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig
 from rmt_alpha.nn._heads import HeadConfig
 from rmt_alpha.nn._methods import FinetuneConfig
+from rmt_alpha.nn._selection import LORA_MORE_DATA
 from rmt_alpha.nn._trainer import make_trainer
 from rmt_alpha.nn._training import evaluate, finetune_network, init_state
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
 HEAD_KERNEL = ("head/kernel",)
 HEAD_METHODS = ("head_only", "head_lora", "head_alpha", "head_alpha_null")
-ENCODER_METHODS = ("lora", "alpha_lora", "alpha_lora_null", "dora")
+ENCODER_METHODS = ("lora", "alpha_lora", "alpha_lora_null", "dora", LORA_MORE_DATA)
 METHODS = HEAD_METHODS + ENCODER_METHODS
 NULLS = {"head_alpha_null": "head_alpha", "alpha_lora_null": "alpha_lora"}
-COMPARISONS = (("head_alpha", "head_lora"), ("alpha_lora", "lora"), ("dora", "lora"), ("lora", "head_only"),
-               ("head_lora", "head_only"), ("head_alpha", "head_alpha_null"), ("alpha_lora", "alpha_lora_null"))
+COMPARISONS = (("head_alpha", "head_lora"), ("alpha_lora", "lora"), ("alpha_lora", LORA_MORE_DATA), ("dora", "lora"),
+               ("lora", "head_only"), ("head_lora", "head_only"), ("head_alpha", "head_alpha_null"),
+               ("alpha_lora", "alpha_lora_null"))
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ class FinetuneSettings:
             kind = {"head_only": "head_only", "head_lora": "lora"}.get(method, "alpha_lora")
             return dataclasses.replace(base, method=kind, adapter=head, learning_rate=self.head_learning_rate,
                                        max_epochs=self.head_max_epochs, patience=self.head_patience)
-        return dataclasses.replace(base, method=NULLS.get(method, method))
+        return dataclasses.replace(base, method={**NULLS, LORA_MORE_DATA: "lora"}.get(method, method))
 
 
 def source_head(source_X, source_y, gamma: float) -> tuple[np.ndarray, float]:
@@ -239,8 +244,9 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
             params = {"head": head} if on_features else {**model.params, "head": head}
             model_config = head_config if on_features else model.config
             held_labels = y[shuffled] if method in NULLS else y[rows["held_out"]]
+            trained = np.concatenate([rows["train"], rows["held_out"]]) if method == LORA_MORE_DATA else rows["train"]
             started = time.perf_counter()
-            result = finetune_network(key, params, model_config, config, (X[rows["train"]], y[rows["train"]]),
+            result = finetune_network(key, params, model_config, config, (X[trained], y[trained]),
                                       (X[rows["val"]], y[rows["val"]]),
                                       held_out=(X[rows["held_out"]], held_labels) if config.method == "alpha_lora"
                                       else None)
