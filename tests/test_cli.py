@@ -27,8 +27,8 @@ def test_demo_prints_theory_and_monte_carlo(capsys):
     for row in payload["rows"]:
         assert abs(row["gap_in_stderr"]) < K_SE
     predicted = np.array([row["predicted"] for row in payload["rows"]])
-    check_power("demo", scipy.stats.norm.ppf(predicted), 1.0, accuracy=np.array([row["stderr"] for row in
-                                                                                  payload["rows"]]))
+    check_power("demo", scipy.stats.norm.ppf(predicted), 1.0, require={"accuracy": 0.014},
+                accuracy=np.array([row["stderr"] for row in payload["rows"]]))
     assert main(["demo", "--trials", "3", "--p", "60", "--source-n", "100", "--n", "20"]) == 0
     assert "alpha = 1 (LoRA)" in capsys.readouterr().out
 

@@ -13,11 +13,7 @@ import re
 import pytest
 
 PACKAGES = ("rmt_alpha", "rmt_alpha.data", "rmt_alpha.experiments", "rmt_alpha.linear", "rmt_alpha.nn",
-            "rmt_alpha.plots", "rmt_alpha.simulate")
-
-# Public names whose module is outside this pass of the convention. Each is a strict xfail: once its docstring
-# follows the convention the test passes, the xfail turns into a failure, and the entry must be removed.
-NOT_YET_DOCUMENTED = []  # empty: every public name follows the convention; a new exception is a strict xfail
+            "rmt_alpha.plots", "rmt_alpha.simulate", "rmt_alpha.sklearn")
 
 _SECTIONS = ("Args:", "Attributes:")
 _HEADER = re.compile(r"^(\s*)([*\w][\w, *]*?)\s*(\([^)]*\))?:(\s|$)")
@@ -164,16 +160,7 @@ def test_checker_accepts_the_convention_and_flags_each_breach():
     assert convention_problems(_no_args_section) == ["parameters ['x'] but no Args: section"]
 
 
-def test_not_yet_documented_names_exist():
-    """Every entry of NOT_YET_DOCUMENTED names a public object (a stale entry is an error, not a silent pass)."""
-    names = {name for name, _ in _CASES}
-    assert sorted(set(NOT_YET_DOCUMENTED) - names) == []
-
-
-@pytest.mark.parametrize("name, obj", [
-    pytest.param(name, obj, id=name, marks=pytest.mark.xfail(strict=True, reason="not yet documented"))
-    if name in NOT_YET_DOCUMENTED else pytest.param(name, obj, id=name)
-    for name, obj in _CASES])
+@pytest.mark.parametrize("name, obj", _CASES, ids=[name for name, _ in _CASES])
 def test_docstring_convention(name, obj):
     problems = convention_problems(obj)
     assert not problems, f"{name} ({inspect.getsourcefile(obj)}): " + "; ".join(problems)

@@ -22,7 +22,7 @@ from rmt_alpha.linear import fit_affine
 class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimator):
     """Binary classifier fine-tuned from a source classifier with the base rescaled by alpha (linear alpha-LoRA).
 
-    Parameters:
+    Args:
         source: the pre-trained classifier `w_s` (array of shape (p,)), or source data `(X_s, y_s)` from which the
             ridge classifier is fitted (`source_gamma`; labels in {-1, +1} or {0, 1}, +1 / 1 meaning `classes_[1]`;
             centred by their own mean when `fit_intercept`), or None: no source (plain ridge, alpha irrelevant).
@@ -30,16 +30,23 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
             (1 is plain fine-tuning, 0 ignores the source).
         gamma: fine-tuning ridge strength (> 0).
         source_gamma: ridge strength of the source classifier fitted from source data.
-        covariance, bootstrap, confidence, random_state: passed to `choose_alpha` when `alpha="auto"`.
+        covariance: passed to `choose_alpha` when `alpha="auto"`.
+        bootstrap: passed to `choose_alpha` when `alpha="auto"`.
+        confidence: passed to `choose_alpha` when `alpha="auto"`.
+        random_state: passed to `choose_alpha` when `alpha="auto"`.
         fit_intercept: centre the features by the mean of the training rows, labelled and unlabelled (no labels
             are used), and predict with the matching intercept; the model itself has no offset.
         unlabelled_label: a label value marking rows of `X` as unlabelled (scikit-learn's semi-supervised
             convention, e.g. -1 with labels {0, 1}): they reach `choose_alpha` and the centring, through every
             preceding `Pipeline` step. None: every row is labelled.
 
-    Attributes (after `fit`):
-        coef_: (1, p). intercept_: (1,). classes_: the two labels. alpha_: the alpha used.
-        choice_: the `AlphaChoice` when `alpha="auto"` with a source, else None. n_features_in_.
+    Attributes:
+        coef_: (1, p) weights (after `fit`, as every attribute below).
+        intercept_: (1,) intercept.
+        classes_: the two labels.
+        alpha_: the alpha used.
+        choice_: the `AlphaChoice` when `alpha="auto"` with a source, else None.
+        n_features_in_: the number of features seen in `fit`.
 
     Example:
         >>> clf = AlphaLoRAClassifier(source=w_s).fit(X, y, unlabelled=U)   # doctest: +SKIP
@@ -68,9 +75,11 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
         """Fit on the labelled rows `(X, y)` (two classes) and, for the choice of alpha and the centring, on the
         unlabelled rows (`unlabelled`, or the rows labelled `unlabelled_label`).
 
-        Parameters:
-            X: (n, p) training rows. y: (n,) their labels (any two values).
+        Args:
+            X: (n, p) training rows.
+            y: (n,) their labels (any two values).
             unlabelled: optional (N, p) unlabelled target rows, already in X's feature space.
+
         Returns:
             self.
         """
@@ -131,12 +140,26 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
         return np.asarray(resolve_source(source, p, check_positive_float("source_gamma", self.source_gamma)).vector)
 
     def decision_function(self, X):
-        """`X w_alpha + intercept`: positive for `classes_[1]`. X: (m, p). Returns (m,)."""
+        """`X w_alpha + intercept`: positive for `classes_[1]`.
+
+        Args:
+            X: (m, p) rows.
+
+        Returns:
+            (m,) decision values.
+        """
         sklearn.utils.validation.check_is_fitted(self)
         X = sklearn.utils.validation.validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict(self, X):
-        """`classes_[1]` where the decision is positive, else `classes_[0]`. X: (m, p). Returns (m,)."""
+        """`classes_[1]` where the decision is positive, else `classes_[0]`.
+
+        Args:
+            X: (m, p) rows.
+
+        Returns:
+            (m,) predicted labels.
+        """
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
