@@ -83,11 +83,14 @@ class RowMargins(NamedTuple):
     fixed_point: RowFixedPoint
 
     def accuracy(self, alpha) -> np.ndarray:
-        """`sum_j pi_j Phi(mean_j(alpha) / sqrt(var_j(alpha)))` at every alpha (any shape)."""
+        """`sum_j pi_j Phi(mean_j(alpha) / sqrt(var_j(alpha)))` at every alpha (any shape), the ratio evaluated at
+        `(1, alpha) / max(1, |alpha|)` as `rmt_alpha._theory.margin_ratio` does (it is homogeneous of degree 0), so a
+        huge alpha gives the finite limit instead of overflowing."""
         alpha = np.asarray(alpha, dtype=np.float64)
-        flat = alpha.reshape(-1, 1)
-        mean = self.mean0 + flat * self.mean1
-        variance = self.var0 + flat * (self.var1 + flat * self.var2)
+        largest = np.maximum(1.0, np.abs(alpha.reshape(-1, 1)))
+        u, a = 1.0 / largest, alpha.reshape(-1, 1) / largest
+        mean = self.mean0 * u + self.mean1 * a
+        variance = self.var0 * u * u + self.var1 * u * a + self.var2 * a * a
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(variance > 0, mean / np.sqrt(np.maximum(variance, 0.0)), np.sign(mean) * np.inf)
         return (scipy.special.ndtr(ratio) @ self.weights).reshape(alpha.shape)

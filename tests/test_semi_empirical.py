@@ -219,6 +219,9 @@ def test_optimal_alpha_maximises_the_predicted_curve(elliptical):
     assert problem.predicted_accuracy(star) >= curve.max() - 1e-12
     assert abs(grid[np.argmax(curve)] - star) <= 0.01
     assert max(problem.row_margins().limits()) < problem.predicted_accuracy(star)
+    # a huge alpha gives the limit at +inf, not an overflow to 1/2
+    below, above = problem.row_margins().limits()
+    np.testing.assert_allclose(problem.predicted_accuracy([1e150, 1e300, -1e300]), [above, above, below], rtol=1e-12)
 
 
 def test_hooks_agree_with_the_problem_and_scale_with_w_s(elliptical):
