@@ -1,7 +1,7 @@
 """Transfer campaigns on any dict of `Domain`s: every pair, sample size and gamma setting of the honest protocol and
 the theory check (`run_campaign`, `campaign_tables`); the Amazon campaign adds paper mode, the digits one is the
 same protocol on scikit-learn's digits, and the encoder-feature campaign of the text domains lives in
-`rmt_alpha.experiments._text_theory` (theory/THEORY.md sections 4, 5 and 8).
+`rmt_alpha.experiments._text_transfer.run_text_theory` (theory/THEORY.md sections 4, 5 and 8).
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ class FinetuneSettings:
         n_held_out: held-out target rows per seed, seen only by alpha's optimizer.
         n_val: validation rows per seed (early stopping).
         n_test: test rows per seed.
-        pool_size: unlabelled target rows per seed (the standardisation only); the five sets are disjoint.
+        pool_size: unlabelled target rows per seed, which join the train, held-out and validation rows (never the
+            test rows) to standardise the target features; the five sets are disjoint.
         max_length: tokens per text (the features of the head methods are embedded with the same truncation).
         source_gamma: ridge strength of the source head.
         finetune: shared settings (adapters on query/value, rank 8, lora_alpha 8; AdamW; alpha's Adam, every

@@ -92,7 +92,7 @@ def theory_link_rows(prediction_rows, paired: list, runs, n: int) -> list[dict]:
     """Per fine-tuned pair: the linear theory's covariance-aware alpha* and predicted gain of alpha* over alpha = 1
     at `n` labelled rows (whole-target statistics, centre "mean"), the gain measured on the linear model (the
     encoder features' curve), and the measured gains of alpha in the network (head_alpha - head_lora, alpha_lora -
-    lora, with 95% CIs), the learned head alpha, and whether the signs agree with the prediction's."""
+    lora, with 95% CIs), and the learned head alpha with its shuffled-label null."""
     rows = []
     by_pair = {(r["source"], r["target"]): r for r in prediction_rows
                if r["alpha"] == 1.0 and r["n"] == n and r.get("centre", "mean") == "mean" and not r["whiten"]}

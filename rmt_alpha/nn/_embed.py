@@ -154,7 +154,7 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
         if cached is not None and cached.shape == (len(texts), d):
             return cached
     ids = encode(model, texts, max_length=max_length)
-    lengths = (ids != model.config.pad_token_id).sum(axis=1)   # encode refuses a pad id inside a text
+    lengths = (ids != model.config.pad_token_id).sum(axis=1)   # typed pad strings are text: pads are trailing
     order = np.argsort(lengths, kind="stable")
     rungs = _ladder(max_length)
     starts = range(0, len(texts), batch_size)

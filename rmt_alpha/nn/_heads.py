@@ -2,10 +2,11 @@
 cost of running the encoder.
 
 When the encoder is frozen (head-only training, or alpha on the pre-trained head alone), every input's pooled
-feature vector is fixed, so training the head on `embed(model, texts, pooling=...)` is the same computation as
-training it inside the network: `apply_head(params, features, config)` equals `apply(params, tokens, model_config)`
-whenever `features = pooled_features(params, tokens, model_config)` (checked in tests/nn/test_heads.py to float32
-rounding). `rmt_alpha.nn.finetune_network` accepts a `HeadConfig` in place of a `TransformerConfig`; its inputs are
+feature vector is fixed, so training the head on those features is the same computation as training it inside
+the network: `apply_head(params, features, config)` equals `apply(params, tokens, model_config)` whenever
+`features = pooled_features(params, tokens, model_config)` (checked in tests/nn/test_heads.py to float32 rounding).
+`embed(model, texts, ...)` gives these features when the model has no pooler (`feature_model`) and the same
+pooling and `max_length`. `rmt_alpha.nn.finetune_network` accepts a `HeadConfig` in place of a `TransformerConfig`; its inputs are
 then float feature rows, not token ids.
 """
 

@@ -385,8 +385,9 @@ def encode(model: Pretrained, first, second=None, max_length: int = 128, *, widt
     bad = np.flatnonzero(np.any(derived_mask != mask, axis=1) | np.any(derived_types != types * mask, axis=1))
     if bad.size:
         row = int(bad[0])
-        raise ValueError(f"row {row} ({inputs[row]!r}) contains the padding or separator token inside its text, "
-                         "so the model would mask or segment it differently from the tokenizer")
+        raise ValueError(f"row {row} ({inputs[row]!r}): the tokenizer's template marks padding or segments "
+                         "differently from the model's rule (pad id and separator), so the model would mask or segment "
+                         "this row otherwise")
     return ids
 
 

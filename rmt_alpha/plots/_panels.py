@@ -4,8 +4,6 @@ return the Axes; they never compute theory and never call `plt.show()`. Save wit
 What each function expects (and where it comes from):
 - `plot_accuracy_curve`: a theory curve (`predicted_accuracy`) and an `EmpiricalCurve` (`rmt_alpha.simulate`).
 - `plot_decision_histogram`: `rmt_alpha._phase.DecisionValues` and the two moments of `margin_moments`.
-- `plot_alpha_map`, `plot_gain_map`: a 2-D `rmt_alpha._phase.PhaseMap` (beta along one axis, n/p or gamma along
-  the other).
 - `plot_gap_vs_dimension`: theory-minus-simulation gaps with standard errors, one per dimension p.
 - `plot_amazon_curve`: one `rmt_alpha.experiments.PredictionCheck` (measured curve, isotropic, covariance and,
   when computed, semi-empirical theory).

@@ -18,8 +18,8 @@ def _axes(ax, size):
 
 
 def figure_prediction_grid(checks, *, columns: int = 6):
-    """One panel per `PredictionCheck` (measured curve, isotropic and covariance-aware predictions), `columns`
-    per row.
+    """One panel per `PredictionCheck` (measured curve, isotropic and covariance-aware predictions, and the
+    semi-empirical one where computed), `columns` per row.
 
     Args:
         checks: `PredictionCheck`s (e.g. `run_campaign`'s, or `check_from_record` of stored curves), drawn by
