@@ -37,8 +37,11 @@ def data_roots() -> list[Path]:
         A non-empty list of paths (they need not exist); `fetch` writes into the first.
 
     Example:
-        >>> data_roots()[0] == cache_root()
-        True
+        >>> import os
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ, {"RMT_ALPHA_DATA": os.pathsep.join(["/data/cache", " ", "/shared/data"])}):
+        ...     [str(root) for root in data_roots()]   # blank entries are skipped
+        ['/data/cache', '/shared/data']
     """
     value = os.environ.get(DATA_ENVIRONMENT_VARIABLE, "")
     roots = [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
