@@ -51,8 +51,9 @@ def figure_prediction_grid(checks, *, columns: int = 6):
 
 
 def plot_paired_gains(paired, link, *, ax=None):
-    """Paired gains of alpha per fine-tuned pair (head_alpha - head_lora, alpha_lora - lora, alpha_lora - its
-    shuffled-label null) with 95% CIs, next to the linear theory's predicted gain.
+    """Paired gains of alpha per fine-tuned pair (head_alpha - head_lora, alpha_lora - lora, alpha_lora - LoRA
+    trained on the held-out rows too, alpha_lora - its shuffled-label null) with 95% CIs, next to the linear theory's
+    predicted gain.
 
     Args:
         paired: rows of `paired_rows` (source, target, method, baseline, mean_difference, ci_low, ci_high).
@@ -65,7 +66,9 @@ def plot_paired_gains(paired, link, *, ax=None):
     ax = _axes(ax, (7.0, 3.8))
     pairs = [(row["source"], row["target"]) for row in link]
     comparisons = (("head_alpha", "head_lora", "alpha on the head (network)"),
-                   ("alpha_lora", "lora", "alpha-LoRA - LoRA"), ("alpha_lora", "alpha_lora_null", "alpha-LoRA - null"))
+                   ("alpha_lora", "lora", "alpha-LoRA - LoRA"),
+                   ("alpha_lora", "lora_more_data", "alpha-LoRA - LoRA on train + held-out"),
+                   ("alpha_lora", "alpha_lora_null", "alpha-LoRA - null"))
     width = 0.8 / (len(comparisons) + 1)
     for i, pair in enumerate(pairs):
         theory = link[i].get("predicted_gain")

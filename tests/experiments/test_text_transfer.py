@@ -151,6 +151,11 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     link = result.tables["theory_link"][0]
     assert (link["source"], link["target"]) == config.finetune_pairs[0] and np.isfinite(link["predicted_gain"])
     assert any(row["method"] == "alpha_lora" and row["baseline"] == "lora" for row in result.tables["paired"])
+    assert np.isfinite(link["encoder_control_gain"])   # alpha-LoRA against LoRA given the held-out rows too
+    for run in result.runs:   # the data control trains on the training and held-out rows, every other method on n_train
+        rows = settings.n_train + (settings.n_held_out if run["method"] == "lora_more_data" else 0)
+        batch = settings.method_config(run["method"]).batch_size
+        assert run["steps_run"] == run["epochs_run"] * (rows // batch), run["method"]
     with open(result.files["results"], encoding="utf-8") as handle:
         stored = json.load(handle)
     assert len(stored["runs"]) == len(result.runs)
