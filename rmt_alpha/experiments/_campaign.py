@@ -66,8 +66,10 @@ def _check_rows(checks) -> list[dict]:
         measured_curve = check.measured.mean
         best = int(np.argmax(measured_curve))
         one = int(np.argmin(np.abs(check.alpha - 1.0)))
-        star = int(np.argmin(np.abs(check.alpha - check.alpha_star_covariance))) if np.isfinite(
-            check.alpha_star_covariance) else one
+        # the gains at the grid point nearest alpha*; NaN when alpha* is +-inf or undefined (no point to take)
+        finite = np.isfinite(check.alpha_star_covariance)
+        star = int(np.argmin(np.abs(check.alpha - check.alpha_star_covariance))) if finite else one
+        at_star = (lambda value: float(value)) if finite else (lambda value: float("nan"))
         for alpha in (0.0, 1.0):
             index = int(np.argmin(np.abs(check.alpha - alpha)))
             measured, stderr = measured_curve[index], check.measured.stderr[index]
@@ -89,9 +91,9 @@ def _check_rows(checks) -> list[dict]:
                          "alpha_star_isotropic": check.alpha_star_isotropic,
                          "alpha_star_covariance": check.alpha_star_covariance,
                          "measured_best_alpha": float(check.alpha[best]),
-                         "predicted_gain_covariance": float(check.predicted_covariance[star]
-                                                            - check.predicted_covariance[one]),
-                         "measured_gain_at_alpha_star_covariance": float(measured_curve[star] - measured_curve[one]),
+                         "predicted_gain_covariance": at_star(check.predicted_covariance[star]
+                                                              - check.predicted_covariance[one]),
+                         "measured_gain_at_alpha_star_covariance": at_star(measured_curve[star] - measured_curve[one]),
                          "measured_gain_best": float(measured_curve[best] - measured_curve[one]),
                          **_semi_empirical_columns(check, index, measured)})
     return rows

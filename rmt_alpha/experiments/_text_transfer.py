@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from rmt_alpha._io import atomic_write
 from rmt_alpha._validation import check_sample_count
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES, ALPHA_GRID
@@ -149,7 +151,8 @@ def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=
     rows = [r for r in prediction_rows if r["alpha"] == 1.0 and r.get("centre", "mean") == "mean"
             and not r["whiten"]]
     closest = min({r["n"] for r in rows}, key=lambda k: abs(k - n))
-    rows = [r for r in rows if r["n"] == closest and (candidates is None or (r["source"], r["target"]) in candidates)]
+    rows = [r for r in rows if r["n"] == closest and (candidates is None or (r["source"], r["target"]) in candidates)
+            and np.isfinite(r["predicted_gain_covariance"])]
     if min_rows is not None:
         sizes, needed = min_rows
         rows = [r for r in rows if sizes[r["target"]] >= needed]

@@ -99,6 +99,23 @@ def test_fine_tuned_pairs_are_the_largest_and_smallest_predicted_gain():
     assert choose_finetune_pairs(rows, 48) == [("a", "c"), ("b", "a")]
     assert choose_finetune_pairs(rows, 48, min_rows=({"a": 10, "b": 500, "c": 500}, 100)) == [("a", "c"), ("a", "b")]
     assert choose_finetune_pairs(rows, 20) == [("c", "a")]
+    # a pair whose alpha* is infinite has no gain to rank (NaN), and is not chosen
+    assert choose_finetune_pairs(rows + [row("c", "b", 50, float("nan"))], 48) == [("a", "c"), ("b", "a")]
+
+
+def test_gains_at_an_infinite_alpha_star_are_not_a_number():
+    from rmt_alpha.experiments._campaign import _check_rows
+
+    alpha = np.array([0.0, 1.0, 2.0])
+    record = {"source": "a", "target": "b", "n": 20, "centre": "mean", "whiten": False, "alpha": alpha.tolist(),
+              "measured_mean": [0.6, 0.7, 0.75], "measured_stderr": [0.01] * 3, "predicted_isotropic": [0.6, 0.7, 0.8],
+              "predicted_covariance": [0.6, 0.7, 0.8], "alpha_star_isotropic": np.inf, "alpha_star_covariance": np.inf}
+    rows = _check_rows([check_from_record(record)])
+    assert all(np.isnan(r["predicted_gain_covariance"]) and np.isnan(r["measured_gain_at_alpha_star_covariance"])
+               for r in rows)
+    finite = _check_rows([check_from_record({**record, "alpha_star_covariance": 2.0})])[1]
+    assert finite["predicted_gain_covariance"] == pytest.approx(0.1)
+    assert finite["measured_gain_at_alpha_star_covariance"] == pytest.approx(0.05)
 
 
 def test_midpoint_centring_is_what_the_theory_assumes_on_unbalanced_classes():
