@@ -21,6 +21,7 @@ from rmt_alpha._estimation import (
     source_whitening,
 )
 from rmt_alpha._optimize import optimal_alpha
+from rmt_alpha._problem import prepare
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import TargetStats
 from rmt_alpha.data._domains import Domain
@@ -143,9 +144,9 @@ def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, so
         star_cov = optimal_alpha(w_s, anisotropic)
     predicted_semi, star_semi = None, np.nan
     if semi_empirical:
-        rows = (target_X, target.y)
-        predicted_semi = np.asarray(predicted_accuracy(w_s, isotropic, alpha, rows=rows))
-        star_semi = optimal_alpha(w_s, isotropic, rows=rows)
+        problem = prepare(w_s, isotropic, rows=(target_X, target.y))   # one row fixed point for curve and alpha*
+        predicted_semi = np.asarray(problem.predicted_accuracy(alpha))
+        star_semi = float(problem.optimal_alpha())
     train = draw_splits(target_X.shape[0], n, 0, splits, seed).train
     fitted = fit_splits(w_s, target_X[train], target.y[train], gamma)
     stars = np.array([star_cov, star_semi])
