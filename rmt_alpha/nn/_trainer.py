@@ -153,12 +153,12 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
         order = np.arange(len(y))
         if pad_token_id is not None:
             order = np.argsort(np.sum(X != pad_token_id, axis=1), kind="stable")
-        total = 0
+        counts = []   # summed on the device: one transfer per call, not one per chunk
         for start in range(0, len(y), chunk):
             rows = order[start:start + chunk]
             labels = np.concatenate([y[rows], np.full(chunk - len(rows), -1)])   # padded rows never count
             rows = np.concatenate([rows, np.full(chunk - len(rows), rows[0])])
-            total += int(correct(state, trim_padding(X[rows], pad_token_id), labels))
-        return total / len(y)
+            counts.append(correct(state, trim_padding(X[rows], pad_token_id), labels))
+        return int(sum(counts)) / len(y)
 
     return Trainer(labels, main, alpha, loss, train_step, alpha_step, accuracy)
