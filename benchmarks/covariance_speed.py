@@ -53,7 +53,7 @@ def main():
         target = ra.TargetStats(mu_t, p // 4, 1.0, cov=target_cov)
         curve_time = median_seconds(lambda: ra.predicted_accuracy(source, target, alphas), repeats=5)
         problem = ra.CovarianceProblem(source, target)
-        reuse_time = median_seconds(lambda: problem.accuracy(alphas), repeats=5)
+        reuse_time = median_seconds(lambda: problem.predicted_accuracy(alphas), repeats=5)
         trial_time = median_seconds(lambda: monte_carlo_trial(source, target, source_cov, target_cov, alphas, rng),
                                     repeats=3)
         curve = ra.predicted_accuracy(source, target, alphas)

@@ -52,7 +52,7 @@ from rmt_alpha._stats import (
     check_covariance,
     check_same_dimension,
 )
-from rmt_alpha._theory import Moments, array_namespace, margin_ratio, resolve_gamma, standard_normal_cdf
+from rmt_alpha._theory import Moments, resolve_gamma
 from rmt_alpha._validation import check_finite_array, check_vector
 
 
@@ -264,24 +264,6 @@ class CovarianceProblem(ProblemMethods):
         if not isinstance(alpha, jax.Array):
             alpha = check_finite_array("alpha", alpha)
         return self.coefficients(gamma).moments(alpha)
-
-    def accuracy(self, alpha, gamma=None):
-        """Predicted test accuracy `Phi(E[y g] / sqrt(w^T C_t w))` at alpha and gamma (theory/THEORY.md section 8),
-        through `margin_ratio`: no overflow at any finite alpha.
-
-        Args:
-            alpha: base-rescaling factor(s), numpy or JAX.
-            gamma: ridge strength(s), numpy (default `target.gamma`).
-
-        Returns:
-            Accuracy in [0, 1], broadcast over alpha and gamma.
-        """
-        if not isinstance(alpha, jax.Array):
-            alpha = check_finite_array("alpha", alpha)
-        c = self.coefficients(gamma)
-        ratio = margin_ratio(c.e0, c.e1, c.v0, c.v1, c.v2, alpha)
-        accuracy = standard_normal_cdf(ratio)
-        return accuracy if array_namespace(ratio) is not np else np.asarray(accuracy, dtype=np.float64)[()]
 
 
 def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None) -> Moments:

@@ -34,6 +34,7 @@ from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import (
     Moments,
     array_namespace,
+    margin_coefficients_from_invariants,
     margin_ratio,
     resolve_gamma,
     ridge_scalars,
@@ -305,15 +306,8 @@ class IsotropicProblem(_Invariants, ProblemMethods):
         Returns:
             MarginCoefficients: the five coefficients, broadcast together.
         """
-        gamma = self._gamma(gamma)
-        m, eta, s = self.m, self.eta, self.s
-        delta, kappa, h = ridge_scalars(eta, gamma)
-        c = 1.0 + kappa
-        lam = m + c
-        scale = 1.0 / (h * lam**2)
-        v2 = kappa**2 * (lam**2 * self.omega_perp + self.omega_par * (c**2 + m * eta)) / c**2 * scale
-        return MarginCoefficients(m / lam, kappa * s / lam, (m + eta) * scale,
-                                  2.0 * kappa * s / (1.0 + delta) * scale, v2)
+        return MarginCoefficients(*margin_coefficients_from_invariants(self.m, self.eta, self._gamma(gamma), self.s,
+                                                                       self.omega_par, self.omega_perp))
 
     def stationary_terms(self, gamma=None):
         """`(num, den, e1)` in the cancellation-free form of `stationary_terms_from_invariants`.
