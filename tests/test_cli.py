@@ -70,6 +70,16 @@ def test_errors_name_the_problem(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["curve", "--config", str(tmp_path / "vectors.json"), "--beta", "-3"])
     assert "fix ['beta']" in capsys.readouterr().err
+    # options parsed by argparse types name the flag, what was expected and what was received
+    for argv, message in ((["text-transfer", "--out", str(tmp_path), "--pairs", "uci-imdb"],
+                           "argument --pairs: must be SOURCE:TARGET, two names joined by ':', got 'uci-imdb'"),
+                          (["plot", "amazon-curves", "--out", "x.png", "--pairs", "books:"],
+                           "argument --pairs: must be SOURCE:TARGET, two names joined by ':', got 'books:'"),
+                          (["text-transfer", "--out", str(tmp_path), "--seeds", "0"],
+                           "argument --seeds: must be a whole number >= 1, got 0")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
     for command in ("demo", "validate"):
         with pytest.raises(SystemExit):
             main([command, "--trials", "1"])

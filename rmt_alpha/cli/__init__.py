@@ -19,7 +19,7 @@ from rmt_alpha.cli._experiment_commands import (
     cmd_text_transfer,
     cmd_transformer,
 )
-from rmt_alpha.cli._options import add_stats_arguments, grid_size
+from rmt_alpha.cli._options import add_stats_arguments, grid_size, source_target
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
@@ -48,7 +48,7 @@ def _glue_arguments(glue: argparse.ArgumentParser) -> None:
     glue.add_argument("--task", required=True, help="mnli, qnli, mrpc, rte, sst2 or qqp")
     glue.add_argument("--out", required=True, metavar="DIR", help="output folder")
     glue.add_argument("--methods", nargs="+", help=f"fine-tuning methods (default: {' '.join(base.methods)})")
-    glue.add_argument("--seeds", type=int, help=f"paired seeds (default {base.seeds})")
+    glue.add_argument("--seeds", type=grid_size, help=f"paired seeds (default {base.seeds})")
     glue.add_argument("--epochs", type=int, help=f"maximum epochs (default {tuning.max_epochs}; early stopping on "
                       "validation)")
     glue.add_argument("--batch-size", type=int, help=f"training batch (default {tuning.batch_size})")
@@ -70,7 +70,7 @@ def _transformer_arguments(transformer: argparse.ArgumentParser) -> None:
     full, quick = ExperimentConfig(), ExperimentConfig.quick()
     transformer.add_argument("--out", required=True, help="output directory (also holds the pre-training cache)")
     transformer.add_argument("--quick", action="store_true", help="a smoke run (under two minutes on a CPU)")
-    transformer.add_argument("--seeds", type=int, help=f"paired seeds per sharing level (default {full.seeds}; "
+    transformer.add_argument("--seeds", type=grid_size, help=f"paired seeds per sharing level (default {full.seeds}; "
                              f"quick: {quick.seeds})")
     transformer.add_argument("--sharing", type=float, nargs="+", help="sharing levels in [0, 1] (default "
                              f"{' '.join(map(str, full.sharing))}; quick: {' '.join(map(str, quick.sharing))})")
@@ -84,10 +84,11 @@ def _text_transfer_arguments(text: argparse.ArgumentParser) -> None:
                       "finished unit is kept in DIR/units, so the same command started again resumes")
     text.add_argument("--quick", action="store_true", help="the CI-sized run: one UCI pair, few seeds, the real "
                       "MiniLM and text (about a minute on two CPU cores)")
-    text.add_argument("--seeds", type=int, help=f"paired fine-tuning seeds per pair (default {full.finetune.seeds}; "
-                      f"quick: {quick.finetune.seeds})")
-    text.add_argument("--pairs", nargs="+", metavar="SOURCE:TARGET", help="fine-tune on these pairs (default: "
-                      "the pairs where the theory predicts the largest and the smallest gain of alpha*)")
+    text.add_argument("--seeds", type=grid_size, help="paired fine-tuning seeds per pair "
+                      f"(default {full.finetune.seeds}; quick: {quick.finetune.seeds})")
+    text.add_argument("--pairs", nargs="+", type=source_target, metavar="SOURCE:TARGET",
+                      help="fine-tune on these pairs (default: the pairs where the theory predicts the largest and "
+                           "the smallest gain of alpha*)")
 
 
 def _plot_arguments(plot: argparse.ArgumentParser) -> None:
@@ -103,7 +104,8 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--beta-min", type=float, default=-0.5, help="maps: smallest beta (default -0.5)")
     plot.add_argument("--beta-max", type=float, default=1.5, help="maps: largest beta (default 1.5)")
     plot.add_argument("--grid", type=int, default=121, help="maps: grid points per axis (default 121)")
-    plot.add_argument("--pairs", nargs="+", default=["books:dvd", "dvd:elec", "kitchen:books"],
+    plot.add_argument("--pairs", nargs="+", type=source_target,
+                      default=[("books", "dvd"), ("dvd", "elec"), ("kitchen", "books")],
                       help="amazon-curves: SOURCE:TARGET pairs (default books:dvd dvd:elec kitchen:books)")
     plot.add_argument("--splits", type=int, default=20, help="amazon-curves: random target splits (default 20)")
     plot.add_argument("--data", metavar="DIR", help="amazon-curves: Amazon data folder (as `rmt-alpha amazon`)")

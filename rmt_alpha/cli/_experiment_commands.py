@@ -33,8 +33,7 @@ def cmd_text_transfer(args) -> None:
     if args.seeds is not None:
         config = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, seeds=args.seeds))
     if args.pairs:
-        pairs = tuple(tuple(pair.split(":")) for pair in args.pairs)
-        config = dataclasses.replace(config, finetune_pairs=pairs)
+        config = dataclasses.replace(config, finetune_pairs=tuple(args.pairs))
     result = run_text_transfer(config, args.out, progress=not args.json)
     payload = {"finetune_pairs": result.finetune_pairs, "timings_seconds": result.timings,
                "theory_link": result.tables["theory_link"], "paired": result.tables["paired"], "files": result.files}

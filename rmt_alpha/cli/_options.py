@@ -46,8 +46,16 @@ def _config_array(config: dict, key: str, folder: str):
     return value
 
 
+def source_target(text: str) -> tuple[str, str]:
+    """argparse type of `--pairs`: `SOURCE:TARGET`, two non-empty names (argparse names the flag in its error)."""
+    parts = text.split(":")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"must be SOURCE:TARGET, two names joined by ':', got {text!r}")
+    return parts[0], parts[1]
+
+
 def grid_size(text: str) -> int:
-    """argparse type of `--num`: a whole number of alphas >= 1 (argparse names the flag in its error)."""
+    """argparse type of counts (`--num`, `--seeds`): a whole number >= 1 (argparse names the flag in its error)."""
     try:
         value = int(text)
     except ValueError:

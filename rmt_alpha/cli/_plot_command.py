@@ -71,14 +71,11 @@ def _phase_maps(args, plots):
 def _amazon_curves(args, plots):
     from rmt_alpha.experiments import ALPHA_GRID, check_pairs
 
-    pairs = [tuple(pair.split(":")) for pair in args.pairs]
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"--pairs must be SOURCE:TARGET items such as books:dvd, got {args.pairs}")
-    checks = check_pairs(pairs, ALPHA_GRID, directory=args.data, n=args.n_labelled, splits=args.splits,
+    checks = check_pairs(list(args.pairs), ALPHA_GRID, directory=args.data, n=args.n_labelled, splits=args.splits,
                          seed=args.seed, semi_empirical=args.semi_empirical)
     figure = plots.figure_amazon_curves(checks, splits=args.splits, n=args.n_labelled, columns=args.columns,
                                         isotropic=not args.semi_empirical)
-    return figure, {"pairs": args.pairs, "splits": args.splits, "n": args.n_labelled,
+    return figure, {"pairs": [":".join(pair) for pair in args.pairs], "splits": args.splits, "n": args.n_labelled,
                     "semi_empirical": args.semi_empirical}
 
 
