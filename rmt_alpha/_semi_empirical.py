@@ -160,6 +160,8 @@ def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float 
     Returns:
         `RowFixedPoint`.
     """
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
+        raise ValueError(f"max_iterations must be a whole number >= 1, got {max_iterations!r}")
     ridge = np.r_[np.full(V.shape[1] - 1, gamma), 1.0]
     delta, step, iteration = np.zeros(V.shape[0]), np.inf, 0
     for iteration in range(1, max_iterations + 1):

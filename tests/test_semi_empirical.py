@@ -10,7 +10,7 @@ import pytest
 
 from rmt_alpha import TargetStats, optimal_alpha, predicted_accuracy, predicted_risk
 from rmt_alpha._problem import prepare
-from rmt_alpha._semi_empirical import SemiEmpiricalProblem, row_margins
+from rmt_alpha._semi_empirical import SemiEmpiricalProblem, row_margins, solve_row_fixed_point
 
 # Monte-Carlo criterion of theory/THEORY.md section 9's checks: |theory - Monte-Carlo| <= max(0.004, 3 standard
 # errors). The 3-SE part alone has a two-sided false-alarm rate of 0.27% per comparison; with the 0.004 floor
@@ -254,6 +254,9 @@ def test_bad_input_names_the_parameter(elliptical):
     from rmt_alpha import SourceStats
 
     X, y, w_s, target = elliptical
+    with pytest.raises(ValueError, match="max_iterations must be a whole number >= 1, got 0"):
+        solve_row_fixed_point(np.c_[X * y[:, None], np.ones(y.size)], np.full(y.size, 1 / y.size), 25, 1.0,
+                              max_iterations=0)
     with pytest.raises(TypeError, match="fixed source classifier w_s"):
         predicted_accuracy(SourceStats.from_norm(60, 1.0, 100, 1.0), target, 1.0, rows=(X, y))
     with pytest.raises(TypeError, match="rows must be a tuple"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import jax
@@ -144,6 +145,8 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
     if not texts:
         return np.zeros((0, d), np.float32)
     path = None
+    if not (cache is True or cache is False or isinstance(cache, (str, os.PathLike))):
+        raise TypeError(f"cache must be True, False or a folder path, got {cache!r}")
     if cache is not False:
         folder = cache_root() / "embeddings" if cache is True else Path(cache)
         settings = json.dumps({"pooling": pooling, "normalize": normalize, "max_length": max_length,

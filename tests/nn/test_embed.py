@@ -117,6 +117,8 @@ def test_bad_arguments_are_named(model):
         embed(model, ["a", 3], cache=False)
     with pytest.raises(TypeError, match="model must be a Pretrained"):
         embed(model.params, ["a"], cache=False)
+    with pytest.raises(TypeError, match="cache must be True, False or a folder path, got None"):
+        embed(model, ["a"], cache=None)
 
 
 try:
