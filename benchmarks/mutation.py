@@ -37,6 +37,7 @@ MODULES = {
                              "tests/test_regression.py"],
     "rmt_alpha/_accuracy.py": ["tests/test_theory.py", "tests/test_covariance.py"],
     "rmt_alpha/_problem.py": ["tests/test_problem.py", "tests/test_theory.py", "tests/test_optimize.py"],
+    "rmt_alpha/_prepare.py": ["tests/test_problem.py", "tests/test_covariance.py", "tests/test_semi_empirical.py"],
     "rmt_alpha/_covariance.py": ["tests/test_covariance.py"],
     "rmt_alpha/_fixed_point.py": ["tests/test_covariance.py"],
     "rmt_alpha/_optimize.py": ["tests/test_optimize.py", "tests/test_covariance.py"],

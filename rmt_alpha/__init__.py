@@ -70,12 +70,10 @@ from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
+from rmt_alpha._prepare import prepare as prepare
 from rmt_alpha._problem import GammaOptimum as GammaOptimum
 from rmt_alpha._problem import (
     IsotropicProblem as IsotropicProblem,
-)
-from rmt_alpha._problem import (
-    prepare as prepare,
 )
 from rmt_alpha._regression import (
     regression_optimal_alpha as regression_optimal_alpha,

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.special
 
 from rmt_alpha._covariance import covariance_source_accuracy
-from rmt_alpha._problem import prepare
+from rmt_alpha._prepare import prepare
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars, unit_classifier
 

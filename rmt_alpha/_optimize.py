@@ -19,7 +19,7 @@ With a covariance on either side (theory/THEORY.md section 8), `(e0, e1, v0, v1,
 `rmt_alpha._covariance.CovarianceProblem` (prepared once per call, one fixed point per gamma) and `num`, `den`
 can have either sign; `argmax_from_stationary` handles both.
 
-These free functions prepare the pair (`rmt_alpha._problem.prepare`) and call the prepared problem's method of
+These free functions prepare the pair (`rmt_alpha._prepare.prepare`) and call the prepared problem's method of
 the same name; prepare once yourself to reuse it across calls or to batch many targets.
 """
 
@@ -27,13 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rmt_alpha._problem import (  # noqa: F401  (re-exported: their home was this module)
-    GAMMA_SEARCH_RANGE,
-    GammaOptimum,
-    argmax_from_stationary,
-    prepare,
-    stationary_terms_from_invariants,
-)
+from rmt_alpha._prepare import prepare
+from rmt_alpha._problem import GAMMA_SEARCH_RANGE, GammaOptimum
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import Source, resolve_gamma, unit_classifier
 from rmt_alpha._validation import check_finite_array

@@ -327,38 +327,3 @@ class IsotropicProblem(_Invariants, ProblemMethods):
         if gamma is None:
             return self.gamma
         return gamma if isinstance(gamma, jax.Array) else check_positive_array("gamma", gamma)
-
-
-def prepare(source, target: TargetStats, *, gamma=None, rows=None):
-    """The prepared problem for a source and a target: an `IsotropicProblem` without covariances, else a
-    `CovarianceProblem` (theory/THEORY.md section 8; its O(p^3) basis change done here, once); with `rows`, the
-    semi-empirical `SemiEmpiricalProblem` (section 9).
-
-    Args:
-        source: a `SourceStats` (the ridge source classifier) or a 1-D classifier `w_s` of length p.
-        target: the `TargetStats`.
-        gamma: optional ridge strength overriding `target.gamma` as the methods' default (isotropic only:
-            a covariance problem takes gamma per call).
-        rows: optional labelled target rows `(X, y)` or `(X, y, weights)` taken as the target law instead of a
-            Gaussian mixture (theory/THEORY.md section 9; `source` must then be a fixed `w_s`, and only `target.n`
-            and `target.gamma` are used). Explicit: without it the closed forms apply.
-    Returns:
-        an object with `margin_moments`, `predicted_accuracy`, `predicted_risk`, `optimal_alpha`, `alpha_bar`,
-        `optimal_gamma`, `optimal_alpha_gamma`, `coefficients` and `stationary_terms`.
-
-    Example:
-        >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
-        >>> problem = prepare(src, TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0))
-        >>> np.round(problem.predicted_accuracy([0.0, 1.0, 3.0]), 4)
-        array([0.7551, 0.8493, 0.8504])
-    """
-    from rmt_alpha._covariance import CovarianceProblem, has_covariance  # builds on this module
-
-    if rows is not None:
-        from rmt_alpha._semi_empirical import SemiEmpiricalProblem
-
-        return SemiEmpiricalProblem(source, target, rows)
-    if has_covariance(source, target):
-        return CovarianceProblem(source, target)
-    problem = IsotropicProblem.from_stats(source, target)
-    return problem if gamma is None else problem._replace(gamma=resolve_gamma(target, gamma))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rmt_alpha import TargetStats, optimal_alpha, predicted_accuracy, predicted_risk
-from rmt_alpha._problem import prepare
+from rmt_alpha._prepare import prepare
 from rmt_alpha._semi_empirical import SemiEmpiricalProblem, row_margins, solve_row_fixed_point
 
 # Monte-Carlo criterion of theory/THEORY.md section 9's checks: |theory - Monte-Carlo| <= max(0.004, 3 standard

@@ -21,7 +21,7 @@ from rmt_alpha._estimation import (
     source_whitening,
 )
 from rmt_alpha._optimize import optimal_alpha
-from rmt_alpha._problem import prepare
+from rmt_alpha._prepare import prepare
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import TargetStats
 from rmt_alpha.data._domains import Domain
