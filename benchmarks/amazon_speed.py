@@ -1,7 +1,7 @@
 """Speed of the full Table-1 protocol (12 pairs x 3 seeds x 10 target splits x the 3 paper methods: alpha = 0, 1,
-alpha*) with `rmt_alpha.experiments._transfer.run_paper_table`, against a straightforward numpy implementation that, like the
-paper's code, reloads and re-standardises the data for every draw and solves the two p x p ridge systems (source and
-fine-tuned) for every draw and every alpha.
+alpha*) with `rmt_alpha.experiments._transfer.run_paper_table`, against a straightforward numpy implementation that,
+like the paper's code, reloads and re-standardises the data for every draw and solves the two p x p ridge systems
+(source and fine-tuned) for every draw and every alpha.
 
 The baseline is timed on a subset of the draws (`--baseline-draws`, default 12) and scaled to the 360 draws of the
 protocol: its cost per draw does not depend on the pair or the seed (same sizes), so the scaling is linear. Both sides
@@ -86,7 +86,8 @@ def main():
     print(f"Table-1 protocol: {len(pairs)} pairs x {SEEDS} seeds x {SPLITS} splits = {total_draws} draws x 3 methods")
     print(f"baseline (numpy, reload + two p x p solves per draw and alpha): {per_draw * 1e3:.1f} ms per draw, "
           f"timed on {args.baseline_draws} draws, scaled to {total_draws}: {baseline:.1f} s")
-    print(f"rmt_alpha.experiments._transfer.run_paper_table: cold (with JAX compilation) {cold:.2f} s, warm {warm:.2f} s")
+    print(f"rmt_alpha.experiments._transfer.run_paper_table: cold (with JAX compilation) {cold:.2f} s, "
+          f"warm {warm:.2f} s")
     print(f"speed-up: {baseline / cold:.0f}x cold, {baseline / warm:.0f}x warm "
           f"(mean alpha = 1 accuracy, paper convention: {mean_alpha1:.4f})")
 

@@ -22,12 +22,12 @@ from _timing import median_seconds
 from rmt_alpha.data import load_review_text, minilm_directory
 from rmt_alpha.nn import embed, load_pretrained
 from rmt_alpha.nn._embed import _embed_jit
-from rmt_alpha.nn._pretrained import encode
+from rmt_alpha.nn._pretrained import tokenize
 
 
 def _padded_to_max(model, texts, batch_size, max_length):
     """The baseline: the same jitted forward, every batch padded to max_length (one shape, no sorting)."""
-    ids = encode(model, texts, max_length=max_length, width=max_length)
+    ids = tokenize(model, texts, max_length=max_length, width=max_length)
     out = []
     for start in range(0, len(texts), batch_size):
         batch = np.full((batch_size, max_length), model.config.pad_token_id, np.int32)

@@ -54,7 +54,7 @@ def run(argv=None) -> int:
 
 
 def shrink_png(path: str, colors: int = 256) -> None:
-    """Re-encode a PNG with an adaptive palette (README figures: a third of the size, no visible change);
+    """Re-tokenize a PNG with an adaptive palette (README figures: a third of the size, no visible change);
     atomically."""
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)

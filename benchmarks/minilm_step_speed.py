@@ -24,9 +24,9 @@ def main(argv=None) -> dict:
     from rmt_alpha.experiments._text_domains import feature_model
     from rmt_alpha.experiments._text_finetune import FinetuneSettings
     from rmt_alpha.nn import load_pretrained
-    from rmt_alpha.nn._pretrained import encode
-    from rmt_alpha.nn._trainer import make_trainer, trim_padding
-    from rmt_alpha.nn._training import init_state
+    from rmt_alpha.nn._finetune import init_state
+    from rmt_alpha.nn._pretrained import tokenize
+    from rmt_alpha.nn._step import make_trainer, trim_padding
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -35,7 +35,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     model = feature_model(load_pretrained(find_item("minilm"), num_classes=2))
     texts = load_review_text(["uci-yelp"])["uci-yelp"].texts[: args.batch]
-    X = encode(model, texts, max_length=args.width, width=args.width)
+    X = tokenize(model, texts, max_length=args.width, width=args.width)
     y = np.zeros(args.batch, np.int32)
     settings = FinetuneSettings()
     seconds = {}

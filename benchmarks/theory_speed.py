@@ -36,7 +36,7 @@ def per_alpha_quad_accuracy(source, target, alphas):
         t2 = 2 * kappa * s * ((m + 1) / lam - (1 - h)) / (h * lam)
         t3 = kappa**2 * ((s / lam) ** 2 + (1 - h) * omega / eta + (1 - h) * s**2 * (m / lam - 2) / (eta * lam)) / h
         std = math.sqrt(t1 + alpha * t2 + alpha**2 * t3 - mean**2)
-        density = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # noqa: E731
+        density = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         out.append(scipy.integrate.quad(density, -mean / std, math.inf)[0])
     return np.array(out)
 

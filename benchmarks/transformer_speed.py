@@ -18,11 +18,11 @@ import jax
 import numpy as np
 
 from rmt_alpha.data._synthetic_reviews import make_reviews
-from rmt_alpha.experiments._transformer import ExperimentConfig
+from rmt_alpha.experiments._transformer import TransformerExperimentConfig
+from rmt_alpha.nn._finetune import init_state
 from rmt_alpha.nn._methods import TRAINING_METHODS
 from rmt_alpha.nn._models import init_params
-from rmt_alpha.nn._trainer import make_trainer
-from rmt_alpha.nn._training import init_state
+from rmt_alpha.nn._step import make_trainer
 
 
 def _seconds_per_step(step, state, opt_state, X, y, repeats):
@@ -42,7 +42,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args(argv)
-    config = ExperimentConfig()
+    config = TransformerExperimentConfig()
     params = init_params(jax.random.key(0), config.model)
     X, y = make_reviews(32, config.task, "target", random_state=0)
     seconds = {}

@@ -11,92 +11,52 @@ optimal alpha and gamma, the regression variant, phase maps and estimation from 
 
 from rmt_alpha._accuracy import (
     margin_moments as margin_moments,
-)
-from rmt_alpha._accuracy import (
     predicted_accuracy as predicted_accuracy,
-)
-from rmt_alpha._accuracy import (
     predicted_risk as predicted_risk,
-)
-from rmt_alpha._accuracy import (
     source_accuracy as source_accuracy,
 )
 from rmt_alpha._choose import (
     AlphaChoice as AlphaChoice,
-)
-from rmt_alpha._choose import (
     choose_alpha as choose_alpha,
-)
-from rmt_alpha._choose import (
     estimate_target_stats as estimate_target_stats,
 )
 from rmt_alpha._covariance import (
     CovarianceProblem as CovarianceProblem,
-)
-from rmt_alpha._covariance import (
     covariance_conditional_accuracy as covariance_conditional_accuracy,
 )
 from rmt_alpha._estimation import (
     estimate_alignment as estimate_alignment,
-)
-from rmt_alpha._estimation import (
     estimate_covariance as estimate_covariance,
-)
-from rmt_alpha._estimation import (
     estimate_from_pool as estimate_from_pool,
-)
-from rmt_alpha._estimation import (
     estimate_invariants as estimate_invariants,
-)
-from rmt_alpha._estimation import (
     estimate_source_stats as estimate_source_stats,
-)
-from rmt_alpha._estimation import (
     plugin_target_stats as plugin_target_stats,
-)
-from rmt_alpha._estimation import (
     target_stats_from_invariants as target_stats_from_invariants,
 )
 from rmt_alpha._optimize import (
     alpha_bar as alpha_bar,
-)
-from rmt_alpha._optimize import (
     optimal_alpha as optimal_alpha,
-)
-from rmt_alpha._optimize import (
     optimal_alpha_gamma as optimal_alpha_gamma,
-)
-from rmt_alpha._optimize import (
     optimal_gamma as optimal_gamma,
 )
 from rmt_alpha._phase import phase_map as phase_map
 from rmt_alpha._prepare import prepare as prepare
-from rmt_alpha._problem import GammaOptimum as GammaOptimum
 from rmt_alpha._problem import (
+    GammaOptimum as GammaOptimum,
     IsotropicProblem as IsotropicProblem,
 )
 from rmt_alpha._regression import (
     regression_optimal_alpha as regression_optimal_alpha,
-)
-from rmt_alpha._regression import (
     regression_risk as regression_risk,
 )
 from rmt_alpha._stats import (
     SourceStats as SourceStats,
-)
-from rmt_alpha._stats import (
     Spectrum as Spectrum,
-)
-from rmt_alpha._stats import (
     TargetStats as TargetStats,
-)
-from rmt_alpha._stats import (
     alignment as alignment,
 )
 from rmt_alpha._theory import (
     Moments as Moments,
-)
-from rmt_alpha._theory import (
     ridge_scalars as ridge_scalars,
 )
 

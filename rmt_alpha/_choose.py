@@ -1,7 +1,7 @@
 """alpha from the data a user really has: a source classifier (or source data), a few labelled target rows and,
 often, unlabelled target rows (theory/THEORY.md sections 3, 5 and 8).
 
-`choose_alpha` estimates the target statistics without small-sample bias (`rmt_alpha._target_estimators`), feeds
+`choose_alpha` estimates the target statistics without small-sample bias (`rmt_alpha._estimation`), feeds
 them to the isotropic or the covariance-aware theory, and repeats both on bootstrap replicates of the rows:
 
 1. The point estimate alpha* maximises the predicted accuracy at the full-data statistics.
@@ -21,23 +21,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._choose_inputs import _Source, check_binary_labels, check_rows, resolve_source
 from rmt_alpha._covariance import CovarianceProblem
-from rmt_alpha._estimation import target_stats_from_invariants
-from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
-from rmt_alpha._stats import SourceStats, TargetStats
-from rmt_alpha._target_estimators import (
+from rmt_alpha._estimation import (
     bootstrap_weights,
+    pair_statistics,
     pseudo_labelled_pool,
     target_covariance,
-    weighted_pair_statistics,
+    target_stats_from_invariants,
 )
-from rmt_alpha._theory import ridge_source_invariants, standard_normal_cdf
+from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
+from rmt_alpha._stats import SourceStats, TargetStats
+from rmt_alpha._theory import ridge_scalars, ridge_source_invariants, standard_normal_cdf
 from rmt_alpha._validation import (
+    check_binary_labels,
+    check_count,
     check_finite_array,
     check_positive_float,
-    check_sample_count,
+    check_rows,
+    check_vector,
 )
+from rmt_alpha.linear import fit_ridge
 
 COVARIANCE_MODES = ("auto", "isotropic", "covariance")
 # "auto" estimates C_t when it has at least this many rows per feature. Measured (pool methods, 20 splits per pair):
@@ -95,6 +98,41 @@ class AlphaChoice(NamedTuple):
 
 
 
+class _Source(NamedTuple):
+    theory: object         # what the theory takes: w_s (p,) or a SourceStats
+    vector: np.ndarray     # v with s = <v, mu_t>: w_s, or mu_s
+    labeller: np.ndarray   # the source classifier inside the fine-tuned labeller: w_s, or E[w_s] = mu_s / lam_s
+    description: str
+
+
+def resolve_source(source, p: int, source_gamma: float) -> _Source:
+    """`source` as a classifier `w_s` (1-D), a `SourceStats`, or source data `(X_s, y_s)` (a ridge classifier is
+    fitted with `source_gamma`: `w_s = (X_s^T X_s / N + gamma_s I)^-1 X_s^T y_s / N`, scikit-learn's `Ridge`)."""
+    if isinstance(source, TargetStats):
+        raise TypeError("source must be a classifier w_s, a SourceStats or source data (X_s, y_s), got a TargetStats")
+    if isinstance(source, SourceStats):
+        if source.p != p:
+            raise ValueError(f"source.mean must have length {p} (the width of X), got {source.p}")
+        lam_s = source.mean_norm_sq + 1.0 + ridge_scalars(source.eta, source.gamma).kappa
+        return _Source(source, source.mean, source.mean / lam_s,
+                       f"SourceStats (ridge source theory: |mu_s| = {np.sqrt(source.mean_norm_sq):.4g}, "
+                       f"n = {source.n}, gamma = {source.gamma:g}); the labeller uses E[w_s] = mu_s / lam_s")
+    if isinstance(source, tuple):
+        if len(source) != 2:
+            raise ValueError(f"source data must be a pair (X_s, y_s), got a tuple of length {len(source)}")
+        X_s = check_rows("source X_s", source[0], p, minimum=4, width_of="X")
+        y_s = check_binary_labels("source y_s", source[1], X_s.shape[0], "X_s")
+        w_s = check_vector("the fitted source classifier", fit_ridge(X_s, y_s, source_gamma))
+        return _Source(w_s, w_s, w_s, f"ridge classifier fitted on the source data ({X_s.shape[0]} rows, "
+                                      f"gamma_s = {source_gamma:g})")
+    w_s = check_vector("source (the classifier w_s)", source)
+    if w_s.size != p:
+        raise ValueError(f"source (the classifier w_s) must have length {p} (the width of X), got {w_s.size}")
+    if not np.any(w_s):
+        raise ValueError("source (the classifier w_s) must not be all zeros: alpha would have no effect")
+    return _Source(w_s, w_s, w_s, "the given classifier w_s")
+
+
 def _covariance_mode(covariance: str, rows: int, p: int) -> tuple[str, str]:
     if covariance not in COVARIANCE_MODES:
         raise ValueError(f"covariance must be one of {COVARIANCE_MODES}, got {covariance!r}")
@@ -149,7 +187,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
                  rounds: int = 3, random_state=0) -> AlphaChoice:
     """Choose alpha from a source classifier and target data, with its uncertainty and a do-no-harm rule.
 
-    Statistics (module `rmt_alpha._target_estimators`): with labelled rows only, `s = <w_s, mu_t>` from the mean of
+    Statistics (module `rmt_alpha._estimation`): with labelled rows only, `s = <w_s, mu_t>` from the mean of
     `y_i x_i^T w_s` and `m = |mu_t|^2` from the U-statistic over pairs of distinct rows (both unbiased: no p / n
     inflation); with unlabelled rows, both from the unlabelled rows pseudo-labelled by the fine-tuned classifier,
     re-labelled `rounds` times at the current alpha*. `|w_s|^2` is exact. The covariance-aware theory also estimates
@@ -191,8 +229,8 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
     U = None if unlabelled is None else check_rows("unlabelled", unlabelled, p, minimum=2, width_of="X")
     gamma = check_positive_float("gamma", gamma)
     source_gamma = check_positive_float("source_gamma", source_gamma)
-    bootstrap = check_sample_count("bootstrap", bootstrap, minimum=0)
-    rounds = check_sample_count("rounds", rounds)
+    bootstrap = check_count("bootstrap", bootstrap, minimum=0)
+    rounds = check_count("rounds", rounds)
     confidence = check_positive_float("confidence", confidence)
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
@@ -203,7 +241,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
     weights = bootstrap_weights(y, 0 if U is None else U.shape[0], bootstrap, rng)
 
     # statistics, one row per replicate (row 0: the data)
-    signed_mean, labelled_m = weighted_pair_statistics(X, weights.labelled, y)
+    signed_mean, labelled_m = pair_statistics(X, weights.labelled, y)
     if U is None:
         mean, s, m = signed_mean, signed_mean @ resolved.vector, labelled_m
         statistic_source = (f"the {n} labelled target rows: mean of y_i x_i^T v (unbiased) and the U-statistic over "
@@ -211,7 +249,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
     else:
         pool = pseudo_labelled_pool(X, y, U, resolved.vector, resolved.labeller, gamma, weights, rounds,
                                     _isotropic_alpha_star(resolved, n, p, gamma))
-        mean, s, m = pool.mean, pool.s, pool.m
+        mean, s, m = pool.estimate.mean, pool.estimate.s, pool.estimate.m
         statistic_source = (f"the {U.shape[0]} unlabelled target rows pseudo-labelled by the classifier fine-tuned "
                             f"on the {n} labelled rows ({rounds} round(s), last at alpha = "
                             f"{pool.labeller_alpha[0]:.3g}): mean and U-statistic of y_hat u")

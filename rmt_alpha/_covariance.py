@@ -1,4 +1,5 @@
-"""Deterministic equivalents with a general noise covariance, and their estimation from data (theory/THEORY.md section 8).
+"""Deterministic equivalents with a general noise covariance (theory/THEORY.md section 8); estimating the covariances
+from data is `rmt_alpha._estimation`.
 
 Model: `x = y mu + C^{1/2} z`, class-independent covariance `C` (`C_s` on the source, `C_t` on the target).
 With `u_i = y_i x_i ~ N(mu, C)` and `v_i = (u_i, 1)`, the fine-tuning ridge is a sample-covariance problem in
@@ -80,7 +81,7 @@ class _SecondMoment(NamedTuple):
     factors: np.ndarray
     core: np.ndarray
 
-    def rotate(self, basis_change: np.ndarray | None) -> "_SecondMoment":
+    def rotate(self, basis_change: np.ndarray | None) -> _SecondMoment:
         """The same matrix in coordinates `x -> basis_change @ x`."""
         if basis_change is None:
             return self
@@ -229,7 +230,7 @@ class CovarianceProblem(ProblemMethods):
         v2 = gamma**2 * ((1.0 + theta) * (s_diag - 2.0 * eps * s_nu_beta) + h * eps**2 * s_beta_beta)
         return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)
 
-    def with_target_means(self, means) -> "CovarianceProblem":
+    def with_target_means(self, means) -> CovarianceProblem:
         """The same source, target covariance and n with a batch of target means (theory/THEORY.md section 8).
 
         One O(p^2) rotation per mean, no new eigendecomposition: `coefficients`, and every method, then broadcast over

@@ -1,33 +1,30 @@
-"""The theory's statistics estimated from data, honestly (theory/THEORY.md section 5), and the preprocessing that makes
-real features fit the model's unit-variance noise.
+"""The theory's statistics estimated from data, honestly (theory/THEORY.md sections 5 and 8): the one home of
+every estimator `choose_alpha`, `estimate_target_stats` and the experiments use.
 
-Only the target **training** sample (and, for the pool estimator, unlabelled target points disjoint from the test
-points) may be used. With a known source classifier `w_s` and target training data `(X, y)`:
+Only the target **training** rows (and unlabelled target rows disjoint from the test rows) may be used. Every
+estimator of a mean statistic takes row weights, so a point estimate and all its bootstrap replicates come out of
+one vectorised call (`bootstrap_weights`: row 0 is the data itself, the others multinomial counts).
 
-- `s_hat = mean_i(y_i x_i^T w_s)` is unbiased for `s = <w_s, mu_t>`;
-- `m_hat = sum_{i != j} y_i y_j x_i^T x_j / (n (n - 1))` is unbiased for `m = |mu_t|^2` (the naive
-  `|mean(y x)|^2` is biased upwards by `tr(C) / n`, about p / n);
-- `omega = |w_s|^2` is known exactly.
+- Labelled rows `(x_i, y_i)`, `z_i = y_i x_i`, weights `pi` (`1/n` for the data): `s_hat = sum_i pi_i z_i^T v` is
+  unbiased for `s = <v, mu_t>` (v = w_s), and the U-statistic `m_hat = (|sum_i pi_i z_i|^2 - sum_i pi_i^2 |z_i|^2)
+  / (1 - sum_i pi_i^2)` (pairs of distinct rows only; `pi = 1/n` gives `sum_{i != j} z_i^T z_j / (n (n - 1))`) is
+  unbiased for `m = |mu_t|^2`: the within-class noise, which inflates the naive `|mean(y x)|^2` by `tr(C_t) / n`
+  (about p / n), never enters. A row drawn twice by the bootstrap is still one row: its pair with itself is
+  excluded. `omega = |w_s|^2` is known exactly. The isotropic theory sees the target only through `(m, s)`:
+  `target_stats_from_invariants` builds a `TargetStats` that reproduces them.
+- An unlabelled pool `U` is pseudo-labelled by the classifier fine-tuned on the labelled rows (`y_hat = sign(U w)`,
+  re-labelled at the current alpha* `rounds` times: `pseudo_labelled_pool`) and the same statistics are taken over
+  the `y_hat_i u_i`: that removes the p / N noise of `|mean|^2` but keeps the labeller's bias, for a Gaussian
+  mixture and `w` independent of the pool (`sigma^2 = w^T C w`, `r = w^T mu / sigma`)
+  `E[y_hat u] = (2 Phi(r) - 1) mu + 2 phi(r) C w / sigma`. Undoing it needs `r`, which the pool does not identify in
+  practice (`E|g| / sqrt(E g^2)` moves only from 0.798 to 0.825 as r goes from 0 to 1; a correction built on it
+  missed `s` by 45% on synthetic data). Measured on the 12 Amazon pairs (n = 20, pool of 1000, labeller alpha = 1)
+  against the same rows' true labels: `s` 1.25 times the truth (1.08 to 1.44), `m` 1.09 times (0.81 to 1.41).
+- Covariances (section 8): scikit-learn's shrinkage estimators (`estimate_covariance`); the target noise covariance
+  from labelled residuals (`n - 1` degrees of freedom) and the pool's uncentred scatter minus its rank-one
+  `m d d^T` (`target_covariance`); `SourceStats` from source data; the naive `plugin_target_stats` for checks.
 
-The isotropic theory sees the target only through `(m, s)` given `w_s`: `target_stats_from_invariants` builds the
-`TargetStats` whose mean reproduces them, so `optimal_alpha` and `predicted_accuracy` apply unchanged.
-
-Pool estimator: an unlabelled target pool `U` (disjoint from the test points) is pseudo-labelled by a classifier
-`w` fitted on the training sample (`y_hat = sign(U w)`), and the same U-statistics are taken over the
-pseudo-labelled points: that removes the `p / N` noise bias of `|mean|^2`, the largest one. What remains is the
-labeller's own bias: for a Gaussian mixture `u = y mu + C^{1/2} z` and `w` independent of the pool, with
-`sigma^2 = w^T C w` and `r = w^T mu / sigma`,
-
-    E[y_hat u] = (2 Phi(r) - 1) mu + 2 phi(r) C w / sigma,
-
-a shrinkage of `mu` (the pseudo-labels' errors) plus a bias along `C w`. Undoing it needs `r`, which the unlabelled
-pool does not identify in practice: along `w` the pool is a symmetric two-Gaussian mixture whose moment ratio
-`E|g| / sqrt(E g^2)` only moves from 0.798 to 0.825 as r goes from 0 to 1, so a correction built on it amplifies
-noise (tried: on synthetic Gaussian data it missed `s` by 45%; on Amazon it fell 12 points below the uncorrected
-estimate). Measured on the 12 Amazon pairs (n = 20, pool of 1000, labeller alpha = 1), against the U-statistics of
-the same rows with their true labels: the pool's `s` is 1.25 times the truth (1.08 to 1.44), its `m` 1.09 times
-(0.81 to 1.41): the bias along `C w` outweighs the shrinkage. Reference: theory/THEORY.md sections 5 and 8;
-El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
+Reference: theory/THEORY.md sections 5 and 8; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
 """
 
 from __future__ import annotations
@@ -39,48 +36,73 @@ import numpy as np
 import sklearn.covariance
 
 from rmt_alpha._stats import SourceStats, Spectrum, TargetStats, check_covariance
-from rmt_alpha._validation import check_finite_array, check_positive_float, check_signed_labels, check_vector
+from rmt_alpha._validation import (
+    check_finite_array,
+    check_positive_float,
+    check_rows,
+    check_signed_labels,
+    check_vector,
+)
 
-# ----------------------------------------------------------------------------------------------- preprocessing
-
-class Standardization(NamedTuple):
-    """Per-feature affine map `x -> (x - mean) / scale` (arrays (..., p); a leading split axis broadcasts)."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    def apply(self, X) -> np.ndarray:
-        """Standardised features; X has shape (..., n_samples, p) matching the leading axes of mean and scale."""
-        return (np.asarray(X, dtype=np.float64) - self.mean[..., None, :]) / self.scale[..., None, :]
+LABELLER_ALPHA_BOUND = 10.0  # re-labelling uses alpha* clipped to [-bound, bound] (alpha* can be infinite)
 
 
-def fit_standardization(unlabelled_X) -> Standardization:
-    """Mean and standard deviation of each feature over the unlabelled rows (labels are never looked at).
+class Weights(NamedTuple):
+    """Row weights (counts) of the labelled rows `(B + 1, n)` and of the unlabelled rows `(B + 1, N)` (None without
+    a pool); row 0 weighs every row once (the data), rows 1..B are bootstrap replicates."""
 
-    Features constant over the rows get scale 1 (as scikit-learn's `StandardScaler`). X: (..., n_samples, p);
-    a leading axis gives one standardisation per split.
+    labelled: np.ndarray
+    unlabelled: np.ndarray | None
+
+
+def bootstrap_weights(y, pool_size: int, replicates: int, rng: np.random.Generator) -> Weights:
+    """Multinomial bootstrap counts: labelled rows resampled within each class (so every replicate keeps both
+    classes and their sizes), unlabelled rows resampled as a whole. Row 0 is all ones."""
+    labelled = np.ones((replicates + 1, y.size))
+    labelled[1:] = 0.0
+    for label in (-1.0, 1.0):
+        rows = np.flatnonzero(y == label)
+        labelled[1:, rows] = _resample_counts(rows.size, replicates, rng)
+    unlabelled = None
+    if pool_size:
+        unlabelled = np.ones((replicates + 1, pool_size))
+        unlabelled[1:] = _resample_counts(pool_size, replicates, rng)
+    return Weights(labelled, unlabelled)
+
+
+def _resample_counts(size: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each of `size` rows is drawn in each of `replicates` resamples of `size` draws with replacement."""
+    draws = rng.integers(0, size, size=(replicates, size)) + size * np.arange(replicates)[:, None]
+    return np.bincount(draws.ravel(), minlength=replicates * size).reshape(replicates, size)
+
+
+def pair_statistics(Z, weights=None, signs=1.0) -> tuple[np.ndarray, np.ndarray]:
+    """`(sum_i pi_i z_i, U-statistic)` of the rows `z_i = signs_i Z_i`, `pi = weights / weights.sum()` (uniform
+    when None): the weighted mean, unbiased for `E z`, and `(|sum pi z|^2 - sum pi^2 |z|^2) / (1 - sum pi^2)`,
+    unbiased for `|E z|^2` (module docstring).
+
+    Args:
+        Z: (..., n, p) rows.
+        weights: None, or (..., n) non-negative row weights (bootstrap counts) broadcasting against Z's leading
+            axes: (B, n) weights of (n, p) rows give B estimates.
+        signs: labels or pseudo-labels in {-1, +1}, broadcasting against the weights.
+    Returns:
+        `(mean, pairs)`: shapes (..., p) and (...).
+
+    Example:
+        >>> Z = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+        >>> mean, pairs = pair_statistics(Z)
+        >>> mean.round(4).tolist(), round(float(pairs), 4)   # (z1.z2 + z1.z3 + z2.z3) / 3
+        ([0.6667, 0.6667], 0.6667)
     """
-    X = check_finite_array("unlabelled_X", unlabelled_X)
-    if X.ndim < 2 or X.shape[-2] < 2:
-        raise ValueError(f"unlabelled_X must have shape (..., n_samples >= 2, p), got {X.shape}")
-    scale = X.std(axis=-2)
-    return Standardization(X.mean(axis=-2), np.where(scale > 0, scale, 1.0))
+    Z = np.asarray(Z, dtype=np.float64)
+    weights = np.ones(Z.shape[:-1]) if weights is None else np.asarray(weights, dtype=np.float64)
+    pi = weights / weights.sum(axis=-1, keepdims=True)
+    mean = np.einsum("...i,...ip->...p", pi * signs, Z)
+    self_pairs = np.einsum("...i,...i->...", pi * pi, np.einsum("...ip,...ip->...i", Z, Z))
+    concentration = (pi * pi).sum(axis=-1)
+    return mean, (np.einsum("...p,...p->...", mean, mean) - self_pairs) / (1.0 - concentration)
 
-
-def source_whitening(source_X, source_y, *, shrinkage: str = "ledoit_wolf") -> np.ndarray:
-    """`C_s^{-1/2}`, the inverse square root of the source's within-class covariance (shrunk, scikit-learn).
-
-    Applied to both domains' (standardised) features as `X @ W`, it makes the source noise white; the plentiful
-    source data estimate it. source_X: (N, p), standardised; source_y: (N,) in {-1, +1}.
-    """
-    X = check_finite_array("source_X", source_X)
-    y = check_signed_labels("source_y", source_y, X.shape[0])
-    class_means = np.where(y[:, None] > 0, X[y > 0].mean(0), X[y < 0].mean(0))
-    eigenvalues, eigenvectors = estimate_covariance(X - class_means, shrinkage=shrinkage, assume_centered=True)
-    return (eigenvectors / np.sqrt(eigenvalues)) @ eigenvectors.T
-
-
-# ----------------------------------------------------------------------------------------------- estimators
 
 class InvariantEstimate(NamedTuple):
     """Estimates of the invariants `s = <w_s, mu_t>` and `m = |mu_t|^2` (arrays over splits), with `omega = |w_s|^2`
@@ -90,15 +112,6 @@ class InvariantEstimate(NamedTuple):
     m: np.ndarray
     omega: float
     n: int
-
-
-def signed_pair_statistics(Z) -> tuple[np.ndarray, np.ndarray]:
-    """`(mean_i z_i, sum_{i != j} z_i^T z_j / (n (n - 1)))` over the rows of Z (..., n, p): the sample mean and the
-    U-statistic, unbiased for `E z` and `|E z|^2` when the rows are independent."""
-    n = Z.shape[-2]
-    total = Z.sum(axis=-2)
-    pairs = (np.einsum("...i,...i->...", total, total) - np.einsum("...ki,...ki->...", Z, Z)) / (n * (n - 1))
-    return total / n, pairs
 
 
 def estimate_invariants(w_s, X, y) -> InvariantEstimate:
@@ -121,7 +134,7 @@ def estimate_invariants(w_s, X, y) -> InvariantEstimate:
     if X.ndim not in (2, 3) or X.shape[-2] < 2:
         raise ValueError(f"X must have shape (n >= 2, p) or (splits, n >= 2, p), got {X.shape}")
     y = check_signed_labels("y", y, X.shape[-2])
-    mean, m = signed_pair_statistics(y[..., None] * X)
+    mean, m = pair_statistics(X, signs=y)
     return InvariantEstimate(mean @ w_s, m, float(w_s @ w_s), X.shape[-2])
 
 
@@ -187,22 +200,36 @@ def target_stats_from_invariants(w_s, s: float, m: float, n: int, gamma: float) 
 
 
 class PoolEstimate(NamedTuple):
-    """What the pseudo-labelled pool gives: the target mean `mean` (rescaled to the unbiased norm `sqrt(m)` when
-    `m > 0`), `s = <w_s, mean(y_hat u)>`, the U-statistic `m`, and the pool size."""
+    """Pseudo-labelled pool statistics (arrays over splits or weight rows): the target mean `mean` (rescaled to the
+    unbiased norm `sqrt(m)` when `m > 0`), `s = <v, mean(y_hat u)>`, the U-statistic `m` of the `y_hat u`, and the
+    pseudo-labels `(..., N)`."""
 
     mean: np.ndarray
     s: np.ndarray
     m: np.ndarray
-    pool_size: int
+    pseudo_labels: np.ndarray
+
+
+def pool_statistics(U, pseudo_labels, v, weights=None) -> PoolEstimate:
+    """`PoolEstimate` of the rows `y_hat_i u_i` (module docstring): `pair_statistics` with the pseudo-labels as signs.
+
+    Args:
+        U: (N, p) or (splits, N, p) unlabelled rows.
+        pseudo_labels: (..., N) in {-1, +1}.
+        v: (p,) the vector of `s = <v, mean>` (w_s, or mu_s for a ridge source).
+        weights: optional (..., N) row weights (as `pair_statistics`).
+    """
+    mean, m = pair_statistics(U, weights, pseudo_labels)
+    norm_sq = np.einsum("...i,...i->...", mean, mean)
+    factor = np.sqrt(np.where((m > 0) & (norm_sq > 0), m / np.where(norm_sq > 0, norm_sq, 1.0), 1.0))
+    return PoolEstimate(mean * factor[..., None], mean @ v, m, pseudo_labels)
 
 
 def estimate_from_pool(pool_X, labeller_w, w_s) -> PoolEstimate:
     """Target mean, `s` and `m` from an unlabelled target pool pseudo-labelled by `sign(pool_X @ labeller_w)`.
 
-    `mu_hat = mean_i(y_hat_i u_i)`, `s_hat = <w_s, mu_hat>`, `m_hat` the U-statistic of the `y_hat_i u_i`
-    (unbiased for `|E[y_hat u]|^2`). The labeller must be fitted on other points than the pool; the pool must be
-    disjoint from the test points. Its remaining bias is described in the module docstring (theory/THEORY.md
-    section 5).
+    `pool_statistics` of the pseudo-labelled pool. The labeller must be fitted on other rows than the pool, and the
+    pool must be disjoint from the test rows; its remaining bias: module docstring (theory/THEORY.md section 5).
 
     Args:
         pool_X: (N, p) or (splits, N, p) unlabelled target features, N >= 2.
@@ -223,14 +250,68 @@ def estimate_from_pool(pool_X, labeller_w, w_s) -> PoolEstimate:
         raise ValueError(f"labeller_w must have shape {U.shape[:-2] + U.shape[-1:]} to match pool_X {U.shape}, "
                          f"got {w.shape}")
     w_s = check_vector("w_s", w_s, length=U.shape[-1])
-    pseudo_labels = np.where(np.einsum("...np,...p->...n", U, w) >= 0, 1.0, -1.0)
-    mean, m = signed_pair_statistics(pseudo_labels[..., None] * U)
-    norm_sq = np.einsum("...i,...i->...", mean, mean)
-    factor = np.sqrt(np.where((m > 0) & (norm_sq > 0), m / np.where(norm_sq > 0, norm_sq, 1.0), 1.0))
-    return PoolEstimate(mean * factor[..., None], mean @ w_s, m, U.shape[-2])
+    return pool_statistics(U, np.where(np.einsum("...np,...p->...n", U, w) >= 0, 1.0, -1.0), w_s)
 
 
-# ------------------------------------------------------------------------------- covariance and statistics
+class PseudoLabelledPool(NamedTuple):
+    """`pseudo_labelled_pool`'s result: the `PoolEstimate` per weight row (B + 1 rows) and the alpha of each row's
+    last labeller."""
+
+    estimate: PoolEstimate
+    labeller_alpha: np.ndarray
+
+
+class Labeller(NamedTuple):
+    """The fine-tuned classifier of each weight row in dual form: `w_alpha = X^T (a - alpha c) + alpha v`, with `v`
+    the source classifier (`a`, `c`: (B + 1, n))."""
+
+    a: np.ndarray
+    c: np.ndarray
+    v: np.ndarray
+
+    def margins(self, U, X, alpha) -> np.ndarray:
+        """`U w_alpha` for every weight row (B + 1, N), alpha of shape (B + 1,)."""
+        alpha = np.asarray(alpha, dtype=np.float64)[:, None]
+        return (self.a - alpha * self.c) @ (X @ U.T) + alpha * (U @ self.v)[None, :]
+
+
+def fit_labeller(X, y, v, gamma: float, weights) -> Labeller:
+    """The weighted fine-tuning ridge `w_alpha = Q (X^T Pi y + alpha gamma v)`, `Q = (X^T Pi X + gamma I)^-1`,
+    `Pi = diag(pi)`, `pi` the normalised weight row (`1/n` each: theory/THEORY.md section 1's classifier).
+
+    With `(gamma I + X^T Pi X)^-1 = (I - X^T (gamma I + Pi K)^-1 Pi X) / gamma`, `K = X X^T` (push-through
+    identity, valid with zero weights), each row costs one n x n solve.
+    """
+    pi = weights / weights.sum(axis=1, keepdims=True)
+    n = X.shape[0]
+    kernel = X @ X.T
+    system = gamma * np.eye(n) + pi[:, :, None] * kernel[None]
+    target_rhs = pi * ((pi * y) @ kernel)               # Pi K Pi y
+    source_rhs = pi * (X @ v)[None, :]                  # Pi X v
+    solved = np.linalg.solve(system, np.stack([target_rhs, source_rhs], axis=2))
+    return Labeller((pi * y - solved[..., 0]) / gamma, solved[..., 1], v)
+
+
+def pseudo_labelled_pool(X, y, U, v, labeller_v, gamma: float, weights: Weights, rounds: int, alpha_star
+                         ) -> PseudoLabelledPool:
+    """The pool statistics after `rounds` rounds of pseudo-labelling (the first by the alpha = 1 classifier, then
+    by the classifier at the current `alpha_star(s, m)`, an array function of the per-row statistics).
+
+    Args:
+        X: (n, p) labelled rows. y: (n,) in {-1, +1}. U: (N, p) unlabelled rows.
+        v: (p,) the vector whose projection is the statistic s (w_s, or mu_s for a ridge source's statistics).
+        labeller_v: (p,) the source classifier inside the labeller (w_s, or E[w_s] for a ridge source).
+        gamma: fine-tuning ridge strength. weights: `Weights` with a pool. rounds: >= 1.
+    """
+    labeller = fit_labeller(X, y, labeller_v, gamma, weights.labelled)
+    alpha = np.ones(weights.labelled.shape[0])
+    for _ in range(rounds):
+        estimate = pool_statistics(U, np.where(labeller.margins(U, X, alpha) >= 0, 1.0, -1.0), v, weights.unlabelled)
+        used = alpha
+        alpha = np.clip(np.nan_to_num(alpha_star(estimate.s, estimate.m), nan=1.0, posinf=LABELLER_ALPHA_BOUND,
+                                      neginf=-LABELLER_ALPHA_BOUND), -LABELLER_ALPHA_BOUND, LABELLER_ALPHA_BOUND)
+    return PseudoLabelledPool(estimate, used)
+
 
 SHRINKAGE_ESTIMATORS = {"ledoit_wolf": sklearn.covariance.LedoitWolf, "oas": sklearn.covariance.OAS,
                          "none": sklearn.covariance.EmpiricalCovariance}
@@ -255,21 +336,13 @@ def estimate_covariance(X, *, shrinkage: str = "ledoit_wolf", assume_centered: b
     """
     if shrinkage not in SHRINKAGE_ESTIMATORS:
         raise ValueError(f"shrinkage must be one of {sorted(SHRINKAGE_ESTIMATORS)}, got {shrinkage!r}")
-    X = _check_samples("X", X)
+    X = check_rows("X", X, minimum=2)
     estimator = SHRINKAGE_ESTIMATORS[shrinkage](assume_centered=assume_centered).fit(X)
     return check_covariance("the estimated covariance", estimator.covariance_, X.shape[1])
 
 
-def _check_samples(name, X, minimum: int = 2) -> np.ndarray:
-    X = check_finite_array(name, X)
-    if X.ndim != 2 or X.shape[0] < minimum:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, p) with at least {minimum} rows, "
-                         f"got shape {X.shape}")
-    return X
-
-
 def _class_mean_and_residuals(X, y, name):
-    X = _check_samples(f"{name} features", X)
+    X = check_rows(f"{name} features", X, minimum=2)
     y = check_finite_array(f"{name} labels", y).ravel()
     if y.shape != (X.shape[0],) or not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError(f"{name} labels must be {X.shape[0]} values in {{-1, +1}}, got shape {y.shape} "
@@ -330,17 +403,14 @@ def plugin_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str =
         ValueError: `X`, `y` or `unlabelled` of the wrong shape, `y` outside {-1, +1} or with one class, or
             `gamma <= 0`.
     """
-    X = _check_samples("X", X, minimum=4)
+    X = check_rows("X", X, minimum=4)
     labels = check_finite_array("y", y).ravel()
     if labels.shape == (X.shape[0],) and min(np.sum(labels > 0), np.sum(labels < 0)) < 2:
         raise ValueError(f"y must contain at least 2 rows of each class, got {int(np.sum(labels < 0))} negative "
                          f"and {int(np.sum(labels > 0))} positive")
     mean, residuals = _class_mean_and_residuals(X, y, "target")
     if unlabelled is not None:
-        pool = _check_samples("unlabelled", unlabelled, minimum=1)
-        if pool.shape[1] != residuals.shape[1]:
-            raise ValueError(f"unlabelled must have {residuals.shape[1]} columns (the labelled p), "
-                             f"got {pool.shape[1]}")
+        pool = check_rows("unlabelled", unlabelled, residuals.shape[1], width_of="X")
         residuals = np.vstack([residuals, pool - pool.mean(0)])
     cov = estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
     excess = float(np.sum(cov.eigenvalues)) / X.shape[0]
@@ -349,3 +419,22 @@ def plugin_target_stats(X, y, gamma: float, *, unlabelled=None, shrinkage: str =
                       f"includes about tr(C) / n = {excess:.3g} of noise; use choose_alpha or estimate_target_stats "
                       "(unbiased) to choose alpha", RuntimeWarning, stacklevel=2)
     return TargetStats(mean, np.asarray(y).size, check_positive_float("gamma", gamma), cov)
+
+
+def target_covariance(X, y, labelled_mean, U=None, mean_sq: float = 0.0, direction=None) -> Spectrum:
+    """The target noise covariance from labelled residuals and, when given, an unlabelled pool (module docstring).
+
+    `(R^T R + U^T U - N m d d^T) / (n - 1 + N)`, `R = X - y mu_hat`, `d` the unit mean direction, `m = mean_sq`;
+    shrunk towards a scaled identity by the Ledoit-Wolf coefficient of the stacked rows; eigenvalues clipped at 0.
+    """
+    residuals = X - y[:, None] * labelled_mean
+    rows = residuals if U is None else np.vstack([residuals, U])
+    scatter = residuals.T @ residuals
+    dof = X.shape[0] - 1.0
+    if U is not None:
+        scatter = scatter + U.T @ U - U.shape[0] * max(mean_sq, 0.0) * np.outer(direction, direction)
+        dof += U.shape[0]
+    shrinkage = sklearn.covariance.ledoit_wolf_shrinkage(rows, assume_centered=True)
+    shrunk = sklearn.covariance.shrunk_covariance(scatter / dof, shrinkage)
+    eigenvalues, eigenvectors = np.linalg.eigh(shrunk)
+    return Spectrum(np.maximum(eigenvalues, 0.0), eigenvectors)

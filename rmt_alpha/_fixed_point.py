@@ -1,4 +1,5 @@
-"""The scalar fixed point of the general-covariance deterministic equivalent (theory/THEORY.md section 8): d = tr(Sigma Rbar) / n with Rbar = (Sigma / (1 + d) + D)^-1, in the eigenbasis of C, solved by Newton steps."""
+"""The scalar fixed point of the general-covariance deterministic equivalent (theory/THEORY.md section 8):
+`d = tr(Sigma Rbar) / n` with `Rbar = (Sigma / (1 + d) + D)^-1`, in the eigenbasis of C, solved by Newton steps."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-FIXED_POINT_TOLERANCE = 1e-12  # relative change of d between Newton steps
-
-
+FIXED_POINT_TOLERANCE = 1e-12  # every fixed point of the package (sections 8 and 9): the relative step that stops it
 FIXED_POINT_MAX_ITERATIONS = 100
 
 

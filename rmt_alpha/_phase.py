@@ -23,9 +23,9 @@ from rmt_alpha._theory import (
     standard_normal_cdf,
 )
 from rmt_alpha._validation import (
+    check_count,
     check_finite_array,
     check_positive_array,
-    check_sample_count,
 )
 
 
@@ -140,7 +140,7 @@ def phase_maps_around(source: SourceStats, target: TargetStats, beta, *, over=("
     unknown = [name for name in over if name not in ("n_over_p", "gamma")]
     if unknown or not over:
         raise ValueError(f"over must be a non-empty subset of ('n_over_p', 'gamma'), got {tuple(over)}")
-    grid = check_sample_count("grid", grid, minimum=2)
+    grid = check_count("grid", grid, minimum=2)
     source_norm, _, perp_norm = alignment(source, target)
     beta = check_finite_array("beta", beta)
     spans = {"n_over_p": np.geomspace(0.02, 10.0, grid), "gamma": np.geomspace(1e-2, 1e2, grid)}

@@ -16,7 +16,7 @@ follow from `coefficients(gamma)`. `ProblemMethods` derives them once for both i
 - `rmt_alpha.CovarianceProblem` (a covariance on either side, section 8): the O(p^3) change of basis is done when
   it is built, each gamma then costs one scalar fixed point (numpy; alpha may be a JAX array, gamma may not).
 
-`prepare(source, target)` returns the right one. alpha* is the stationary point of r (module
+`rmt_alpha._prepare.prepare(source, target)` returns the right one. alpha* is the stationary point of r (module
 `rmt_alpha._optimize` for the formula); for the isotropic model it is evaluated in the cancellation-free form of
 `stationary_terms_from_invariants`.
 """
@@ -36,7 +36,6 @@ from rmt_alpha._theory import (
     array_namespace,
     margin_coefficients_from_invariants,
     margin_ratio,
-    resolve_gamma,
     ridge_scalars,
     source_invariants,
     standard_normal_cdf,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from rmt_alpha._theory import ridge_scalars
-from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_finite_array, check_positive_array, check_positive_float
 
 
 def _check_maps(source_weights, target_weights):
@@ -57,7 +57,7 @@ def regression_risk(source_weights, target_weights, noise_std, n, gamma, alpha):
     """
     w_t, w_s = _check_maps(source_weights, target_weights)
     sigma = check_positive_float("noise_std", noise_std, allow_zero=True)
-    n = check_sample_count("n", n)
+    n = check_count("n", n)
     gamma = check_positive_array("gamma", gamma)
     alpha = check_finite_array("alpha", alpha)
     d, p = w_t.shape

@@ -45,16 +45,17 @@ import scipy.linalg
 import scipy.optimize
 import scipy.special
 
+from rmt_alpha._fixed_point import FIXED_POINT_TOLERANCE
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._validation import (
     check_finite_array,
     check_positive_array,
     check_positive_float,
+    check_rows,
     check_signed_labels,
     check_vector,
 )
 
-FIXED_POINT_TOLERANCE = 1e-10  # relative change of every delta_j between two steps
 FIXED_POINT_MAX_ITERATIONS = 500
 SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' stationary points
 
@@ -115,21 +116,18 @@ class RowMargins(NamedTuple):
     def limits(self) -> tuple[float, float]:
         """The accuracy as alpha -> -inf and +inf: `sum_j pi_j Phi(-+mean1_j / sqrt(var2_j))`."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(self.var2 > 0, self.mean1 / np.sqrt(np.maximum(self.var2, 0.0)), np.sign(self.mean1) * np.inf)
+            ratio = np.where(self.var2 > 0, self.mean1 / np.sqrt(np.maximum(self.var2, 0.0)),
+                             np.sign(self.mean1) * np.inf)
         return (float(scipy.special.ndtr(-ratio) @ self.weights), float(scipy.special.ndtr(ratio) @ self.weights))
 
 
-def check_rows(rows, p: int):
+def check_labelled_rows(rows, p: int):
     """Validate `rows = (X, y)` or `(X, y, weights)`: X (N, p) finite, y (N,) in {-1, +1}, weights (N,) >= 0 with a
     positive sum (default 1/N). Returns `(X, y, weights)`, the weights normalised to sum 1."""
     if not isinstance(rows, (tuple, list)) or len(rows) not in (2, 3):
         got = type(rows).__name__ + (f" of length {len(rows)}" if isinstance(rows, (tuple, list)) else "")
         raise TypeError(f"rows must be a tuple (X, y) or (X, y, weights) of labelled target rows, got {got}")
-    X = check_finite_array("rows X", rows[0])
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise ValueError(f"rows X must be a 2-D array (N >= 2 rows, p columns), got shape {X.shape}")
-    if X.shape[1] != p:
-        raise ValueError(f"rows X must have p = {p} columns (the length of w_s), got {X.shape[1]}")
+    X = check_rows("rows X", rows[0], p, minimum=2, width_of="w_s")
     y = check_signed_labels("rows y", rows[1], X.shape[0])
     if y.ndim != 1:
         raise ValueError(f"rows y must be a 1-D array of {X.shape[0]} labels, got shape {y.shape}")
@@ -266,7 +264,7 @@ class SemiEmpiricalProblem:
         if not isinstance(target, TargetStats):
             raise TypeError(f"target must be a TargetStats (for n and gamma), got {type(target).__name__}")
         self.w_s = check_vector("source (the classifier w_s)", source)
-        X, y, self.weights = check_rows(rows, self.w_s.size)
+        X, y, self.weights = check_labelled_rows(rows, self.w_s.size)
         if X.shape[0] <= target.n:
             raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
                              f"n = {target.n} (target.n) training points")

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count, check_vector
+from rmt_alpha._validation import check_count, check_finite_float, check_positive_float, check_vector
 
 ORTHONORMALITY_PROBES = 8  # random vectors through V^T V - I (see _orthonormality_deviation)
 MEAN_NORM_LIMIT = 1e50  # |mean|^4 must stay far from float64's overflow (1.8e308)
@@ -117,7 +117,7 @@ class _TaskStats:
             raise ValueError(f"mean must have norm <= {MEAN_NORM_LIMIT:g}, got |mean| = {norm:.3g}: the formulas use "
                              f"|mean|^4, which overflows float64 beyond 1e77, and every accuracy is 1 to double "
                              f"precision long before (|mean| of a few tens)")
-        object.__setattr__(self, "n", check_sample_count("n", self.n))
+        object.__setattr__(self, "n", check_count("n", self.n))
         object.__setattr__(self, "gamma", check_positive_float("gamma", self.gamma))
         if self.cov is not None:
             object.__setattr__(self, "cov", check_covariance("cov", self.cov, self.p))
@@ -160,7 +160,7 @@ class SourceStats(_TaskStats):
     """
 
     @classmethod
-    def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float, *, cov=None) -> "SourceStats":
+    def from_norm(cls, p: int, mean_norm: float, n: int, gamma: float, *, cov=None) -> SourceStats:
         """Source whose mean is `mean_norm * e_1` in dimension p (the isotropic theory only sees `|mu_s|`).
 
         Args:
@@ -177,7 +177,7 @@ class SourceStats(_TaskStats):
             >>> SourceStats.from_norm(400, 1.5, 2000, 1.0).mean[:2]
             array([1.5, 0. ])
         """
-        p = check_sample_count("p", p)
+        p = check_count("p", p)
         mean_norm = check_positive_float("mean_norm", mean_norm, allow_zero=True)
         return cls(mean_norm * _basis_vector(p, 0), n, gamma, cov)
 
@@ -199,7 +199,7 @@ class TargetStats(_TaskStats):
 
     @classmethod
     def from_alignment(cls, source=None, beta=None, perp_norm=None, n=None, gamma=None, *legacy, cov=None,
-                       p=None, source_norm=None) -> "TargetStats":
+                       p=None, source_norm=None) -> TargetStats:
         """Target with `mu_t = beta * mu_s + mu_perp` for a given source (theory/THEORY.md section 1).
 
         `mu_perp = perp_norm * e`, `e` a fixed unit vector orthogonal to `mu_s` (the coordinate axis least aligned
@@ -234,12 +234,12 @@ class TargetStats(_TaskStats):
         warnings.warn("TargetStats.from_alignment(p, source_norm, ...) is deprecated: pass the SourceStats itself, "
                       "from_alignment(source, beta, perp_norm, n, gamma), so that the two norms cannot disagree",
                       DeprecationWarning, stacklevel=2)
-        p = check_sample_count("p", p)
+        p = check_count("p", p)
         source_norm = check_positive_float("source_norm", source_norm, allow_zero=True)
         return cls._aligned(source_norm * _basis_vector(p, 0), beta, perp_norm, n, gamma, cov)
 
     @classmethod
-    def _aligned(cls, source_mean, beta, perp_norm, n, gamma, cov) -> "TargetStats":
+    def _aligned(cls, source_mean, beta, perp_norm, n, gamma, cov) -> TargetStats:
         perp_norm = check_positive_float("perp_norm", perp_norm, allow_zero=True)
         beta = check_finite_float("beta", beta)
         p = source_mean.size

@@ -26,7 +26,7 @@ results in JAX's current precision, so they run under `jax.jit` and `jax.grad` w
 
 from __future__ import annotations
 
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +37,7 @@ import scipy.special
 from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
 from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
 
-Source = Union[SourceStats, np.ndarray]
+Source = SourceStats | np.ndarray
 
 
 def array_namespace(*values):
@@ -102,7 +102,8 @@ class SourceInvariants(NamedTuple):
 def source_invariants(source: Source, target: TargetStats) -> SourceInvariants:
     """`(s, omega_par, omega_perp)` for a ridge source (`SourceStats`) or a given classifier `w_s` (1-D array).
 
-    For the ridge source (theory/THEORY.md section 2), with `m_s = |mu_s|^2`, `eta_s = p / N`, `lam_s = m_s + 1 + kappa_s`:
+    For the ridge source (theory/THEORY.md section 2), with `m_s = |mu_s|^2`, `eta_s = p / N`,
+    `lam_s = m_s + 1 + kappa_s`:
     `s = <mu_s, mu_t> / lam_s` and `|w_s|^2 = (m_s + eta_s) / (h_s lam_s^2)`; the part of `|w_s|^2` outside
     `mu_t` is `|mu_s - (<mu_s, mu_t>/m) mu_t|^2 / lam_s^2` plus the noise `((1 - h_s) m_s + eta_s) / (h_s lam_s^2)`.
     """

@@ -27,14 +27,15 @@ def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float
     return value
 
 
-def check_sample_count(name: str, value, *, minimum: int = 1) -> int:
-    """Return `value` as an int >= `minimum`; integral floats such as 1e7 are accepted."""
+def check_count(name: str, value, *, minimum: int = 1) -> int:
+    """Return `value` as an int >= `minimum` (a count: samples, trials, layers, epochs, a dimension); integral floats
+    such as 1e7 are accepted."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a whole number of samples, got {_describe(value)}")
+        raise TypeError(f"{name} must be a whole number, got {_describe(value)}")
     if not np.isfinite(value) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number of samples >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     if int(value) < minimum:
-        raise ValueError(f"{name} must be a whole number of samples >= {minimum}, got {int(value)}")
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {int(value)}")
     return int(value)
 
 
@@ -139,3 +140,37 @@ def as_signed_labels(name: str, y) -> np.ndarray:
     if values <= {0.0, 1.0}:
         return 2.0 * y - 1.0
     raise ValueError(f"{name} must hold labels in {{-1, +1}} or {{0, 1}}, got the values {sorted(values)[:6]}")
+
+
+def check_rows(name: str, X, p: int | None = None, minimum: int = 1, width_of: str = "") -> np.ndarray:
+    """A 2-D finite float64 array of at least `minimum` rows (and `p` columns when given, the width of `width_of`),
+    or an error naming `name`."""
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a 2-D array of real numbers, got {type(X).__name__}") from error
+    if X.ndim != 2 or X.shape[0] < minimum:
+        raise ValueError(f"{name} must be a 2-D array (rows, features) with at least {minimum} row(s), "
+                         f"got shape {X.shape}")
+    if p is not None and X.shape[1] != p:
+        raise ValueError(f"{name} must have {p} columns (the width of {width_of}), got {X.shape[1]}")
+    if not np.all(np.isfinite(X)):
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"{name} must contain only finite numbers, got {float(X[tuple(bad)])!r} at row {bad[0]}, "
+                         f"column {bad[1]}")
+    return X
+
+
+def check_binary_labels(name: str, y, rows: int, rows_name: str) -> np.ndarray:
+    """Labels in {-1, +1} or {0, 1} (mapped to -1, +1), one per row of `rows_name`, at least 2 of each class."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numeric labels in {{-1, +1}} or {{0, 1}}, got dtype {y.dtype}")
+    y = as_signed_labels(name, np.ravel(y) if y.ndim == 2 and 1 in y.shape else y)
+    if y.shape != (rows,):
+        raise ValueError(f"{name} must have one label per row of {rows_name} ({rows}), got shape {y.shape}")
+    counts = {label: int(np.sum(y == label)) for label in (-1.0, 1.0)}
+    if min(counts.values()) < 2:
+        raise ValueError(f"{name} must contain at least 2 rows of each class (the U-statistics and the residual "
+                         f"covariance need pairs), got {counts[-1.0]} negative and {counts[1.0]} positive")
+    return y

@@ -1,5 +1,5 @@
 """choose_alpha on theory/THEORY.md's example with 20 labelled target rows (with and without 1000 unlabelled ones),
-its estimators against independent references, its other sources and modes, and its input checks."""
+its other sources and modes, and its input checks (its estimators: tests/test_estimation.py)."""
 
 import numpy as np
 import pytest
@@ -13,13 +13,7 @@ from rmt_alpha import (
     estimate_target_stats,
     optimal_alpha,
 )
-from rmt_alpha._estimation import signed_pair_statistics
-from rmt_alpha._target_estimators import (
-    bootstrap_weights,
-    fit_labeller,
-    target_covariance,
-    weighted_pair_statistics,
-)
+from rmt_alpha._estimation import pair_statistics
 from rmt_alpha.simulate._reference import make_gaussian_mixture
 
 P, SOURCE_N, N, POOL, GAMMA = 400, 2000, 20, 1000, 1.0
@@ -176,64 +170,11 @@ def test_the_covariance_aware_mode_on_anisotropic_noise():
 def test_estimate_target_stats_carries_the_unbiased_invariants(source_classifier):
     X, y = make_gaussian_mixture(N, MU_T, random_state=14)
     target = estimate_target_stats(source_classifier, X, y)
-    mean, m = signed_pair_statistics(y[:, None] * X)
+    mean, m = pair_statistics(X, signs=y)
     assert target.mean_norm_sq == pytest.approx(max(m, (mean @ source_classifier) ** 2
                                                     / (source_classifier @ source_classifier)), rel=1e-10)
     assert target.mean @ source_classifier == pytest.approx(mean @ source_classifier, rel=1e-10)
     assert target.n == N
-
-
-# ------------------------------------------------------------------------------------ estimators vs references
-
-def test_weighted_pair_statistics_are_the_u_statistic_over_distinct_rows():
-    rng = np.random.default_rng(15)
-    Z = rng.standard_normal((7, 5))
-    mean, pairs = weighted_pair_statistics(Z, np.ones((1, 7)))
-    reference_mean, reference_pairs = signed_pair_statistics(Z)
-    np.testing.assert_allclose(mean[0], reference_mean, rtol=1e-12)
-    assert pairs[0] == pytest.approx(reference_pairs, rel=1e-12)
-    counts = np.array([[2.0, 0.0, 1.0, 3.0, 1.0, 0.0, 1.0]])   # a bootstrap draw with ties
-    expanded = np.repeat(np.arange(7), counts[0].astype(int))
-    distinct = [Z[i] @ Z[j] for a, i in enumerate(expanded) for b, j in enumerate(expanded) if i != j]
-    assert weighted_pair_statistics(Z, counts)[1][0] == pytest.approx(np.sum(distinct) / (8 * 8 - np.sum(counts**2)),
-                                                                      rel=1e-12)
-
-
-def test_the_weighted_labeller_is_the_ridge_on_the_repeated_rows():
-    rng = np.random.default_rng(16)
-    X, y, v = rng.standard_normal((9, 30)), np.repeat([1.0, -1.0], [5, 4]), rng.standard_normal(30)
-    counts = np.array([[1, 1, 1, 1, 1, 1, 1, 1, 1], [2, 0, 1, 1, 1, 0, 3, 0, 1]], dtype=float)
-    labeller = fit_labeller(X, y, v, 0.7, counts)
-    for row, weights in enumerate(counts):
-        rows = np.repeat(np.arange(9), weights.astype(int))
-        Xr, yr = X[rows], y[rows]
-        Q = np.linalg.inv(Xr.T @ Xr / rows.size + 0.7 * np.eye(30))
-        for alpha in (0.0, 1.7):
-            direct = Q @ (Xr.T @ yr / rows.size + alpha * 0.7 * v)
-            dual = X.T @ (labeller.a[row] - alpha * labeller.c[row]) + alpha * v
-            np.testing.assert_allclose(dual, direct, rtol=1e-9, atol=1e-12)
-
-
-def test_the_pool_covariance_has_its_rank_one_bias_removed():
-    # the unlabelled scatter estimates C + mu mu^T; with the true |mu|^2 and direction removed, C is recovered along mu
-    p = 20
-    mu = 1.5 * np.eye(p)[0]
-    X, y = make_gaussian_mixture(40, mu, random_state=18)
-    U = make_gaussian_mixture(20_000, mu, random_state=19)[0]
-    estimate = target_covariance(X, y, (y[:, None] * X).mean(0), U, mu @ mu, np.eye(p)[0]).matrix()
-    naive = U.T @ U / U.shape[0]
-    assert naive[0, 0] == pytest.approx(1 + 2.25, abs=0.1)        # the bias the estimator removes
-    # 20,000 rows: each entry has a standard error of about 0.007-0.02; 0.06 is over 3 of them
-    np.testing.assert_allclose(estimate, np.eye(p), atol=0.06)
-
-
-def test_bootstrap_weights_keep_both_classes_and_their_sizes():
-    y = np.repeat([1.0, -1.0], [3, 5])
-    weights = bootstrap_weights(y, 10, 50, np.random.default_rng(20))
-    assert np.all(weights.labelled[0] == 1) and np.all(weights.unlabelled[0] == 1)
-    np.testing.assert_array_equal(weights.labelled[:, y > 0].sum(1), 3)
-    np.testing.assert_array_equal(weights.labelled[:, y < 0].sum(1), 5)
-    np.testing.assert_array_equal(weights.unlabelled.sum(1), 10)
 
 
 # ------------------------------------------------------------------------------------ bad input

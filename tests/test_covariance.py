@@ -1,5 +1,5 @@
-"""The general-covariance theory (rmt_alpha._covariance, theory/THEORY.md section 8): isotropic limit, an independent dense
-implementation with finite differences, Monte-Carlo with anisotropic covariances, Gaussian surrogates, estimation,
+"""The general-covariance theory (rmt_alpha._covariance, theory/THEORY.md section 8): isotropic limit, an independent
+dense implementation with finite differences, Monte-Carlo with anisotropic covariances, Gaussian surrogates, estimation,
 dispatch through theory/optimize, and bad input."""
 
 import os
@@ -80,8 +80,8 @@ def means(p, seed, source_norm=1.5, beta=0.8, perp_norm=0.8):
 
 
 def test_identity_covariance_converges_like_one_over_p():
-    """With C = I the covariance theory tends to the closed forms (theory/THEORY.md section 8: O(1/p)). On p = 100 ... 800
-    at fixed eta the gap must shrink, and gap * p must stay within a factor 1.5 across sizes (a 1/sqrt(p) decay
+    """With C = I the covariance theory tends to the closed forms (theory/THEORY.md section 8: O(1/p)). On p = 100 ...
+    800 at fixed eta the gap must shrink, and gap * p must stay within a factor 1.5 across sizes (a 1/sqrt(p) decay
     would change it by a factor 2.8 over this range)."""
     alpha = np.array([-1.0, 0.0, 1.0, 1.7, 3.0])
     gaps = {"ridge": [], "w_s": []}

@@ -8,17 +8,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.collections  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.collections
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from rmt_alpha import plots  # noqa: E402
+from rmt_alpha import plots
 from rmt_alpha._phase import phase_map
-from rmt_alpha._results import summarize  # noqa: E402
-from rmt_alpha.cli import main  # noqa: E402
+from rmt_alpha._results import summarize
+from rmt_alpha.cli import main
 from rmt_alpha.experiments._prediction import PredictionCheck
-from rmt_alpha.plots import _maps  # noqa: E402
+from rmt_alpha.plots import _maps
 from rmt_alpha.simulate._decision import DecisionValues
 
 PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF"

@@ -46,7 +46,8 @@ def population(kind, p, N, seed):
     if kind == "bag_of_words":
         vocabulary = np.arange(1, p + 1) ** -1.0
         tilt = np.exp(0.6 * rng.standard_normal(p))
-        probability = {1.0: vocabulary * tilt / (vocabulary * tilt).sum(), -1.0: vocabulary / tilt / (vocabulary / tilt).sum()}
+        probability = {1.0: vocabulary * tilt / (vocabulary * tilt).sum(),
+                       -1.0: vocabulary / tilt / (vocabulary / tilt).sum()}
         lengths = np.maximum(3, rng.lognormal(np.log(25), 0.8, N).astype(int))
         X = np.stack([rng.multinomial(k, probability[label]) / k for k, label in zip(lengths, y)])
         X = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)
@@ -96,7 +97,8 @@ def check_against_monte_carlo(kind, p, N, n, trials, *, seed=0, breaks=True):
     star = optimal_alpha(w_s, target, rows=(X, y))
     grid = np.linspace(0.0, 4.0, 41)
     at_grid = monte_carlo(X, y, w_s, n, 1.0, np.r_[grid, star], trials, seed + 1).mean(0)
-    assert at_grid[-1] >= at_grid[:-1].max() - FLOOR, f"{kind}: alpha* = {star:.3f} loses {at_grid[:-1].max() - at_grid[-1]:.4f}"
+    assert at_grid[-1] >= at_grid[:-1].max() - FLOOR, (
+        f"{kind}: alpha* = {star:.3f} loses {at_grid[:-1].max() - at_grid[-1]:.4f}")
     return theory, measured, gaussian
 
 
@@ -261,7 +263,7 @@ def test_bad_input_names_the_parameter(elliptical):
         predicted_accuracy(SourceStats.from_norm(60, 1.0, 100, 1.0), target, 1.0, rows=(X, y))
     with pytest.raises(TypeError, match="rows must be a tuple"):
         predicted_accuracy(w_s, target, 1.0, rows=X)
-    with pytest.raises(ValueError, match="rows X must have p = 60 columns"):
+    with pytest.raises(ValueError, match=r"rows X must have 60 columns \(the width of w_s\)"):
         predicted_accuracy(w_s, target, 1.0, rows=(X[:, :10], y))
     with pytest.raises(ValueError, match="rows y must hold 500 labels"):
         predicted_accuracy(w_s, target, 1.0, rows=(X, (y + 1) / 2))

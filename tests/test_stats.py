@@ -8,14 +8,15 @@ from rmt_alpha import SourceStats, TargetStats, alignment, optimal_alpha, predic
 
 @pytest.mark.parametrize("cls", [SourceStats, TargetStats])
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(mean=[1.0, 0.0], n=0, gamma=1.0), ValueError, r"n must be a whole number of samples >= 1, got 0"),
+    (dict(mean=[1.0, 0.0], n=0, gamma=1.0), ValueError, r"n must be a whole number >= 1, got 0"),
     (dict(mean=[1.0, 0.0], n=-5, gamma=1.0), ValueError, r"n must be .* got -5"),
     (dict(mean=[1.0, 0.0], n=2.5, gamma=1.0), ValueError, r"n must be a whole number .* got 2.5"),
-    (dict(mean=[1.0, 0.0], n="10", gamma=1.0), TypeError, r"n must be a whole number of samples, got '10'"),
+    (dict(mean=[1.0, 0.0], n="10", gamma=1.0), TypeError, r"n must be a whole number, got '10'"),
     (dict(mean=[1.0, 0.0], n=10, gamma=0.0), ValueError, r"gamma must be a finite number > 0, got 0.0"),
     (dict(mean=[1.0, 0.0], n=10, gamma=-1.0), ValueError, r"gamma must be .* got -1.0"),
     (dict(mean=[1.0, 0.0], n=10, gamma=float("nan")), ValueError, r"gamma must be .* got nan"),
-    (dict(mean=[1.0, np.nan], n=10, gamma=1.0), ValueError, r"mean must contain only finite numbers, got nan at index 1"),
+    (dict(mean=[1.0, np.nan], n=10, gamma=1.0), ValueError,
+     r"mean must contain only finite numbers, got nan at index 1"),
     (dict(mean=[1.0, np.inf], n=10, gamma=1.0), ValueError, r"mean must contain only finite .* inf at index 1"),
     (dict(mean=np.ones((2, 2)), n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array, got .* \(2, 2\)"),
     (dict(mean=[], n=10, gamma=1.0), ValueError, r"mean must be a non-empty 1-D array"),

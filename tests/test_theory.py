@@ -1,4 +1,5 @@
-"""The closed forms of rmt_alpha._theory against theory/THEORY.md's numbers, a literal transcription, Monte-Carlo and JAX."""
+"""The closed forms of rmt_alpha._theory against theory/THEORY.md's numbers, a literal transcription, Monte-Carlo and
+JAX."""
 
 import subprocess
 import sys
@@ -63,7 +64,8 @@ def test_fixed_point_root_matches_iteration():
 
 @pytest.mark.parametrize("eta, gamma", [(0.25, 1.0), (4.0, 1.0), (1.0, 0.1), (2.0, 5.0)])
 def test_stable_form_equals_literal_transcription(eta, gamma):
-    """The cancellation-free variance equals theory/THEORY.md's T1 + alpha T2 + alpha^2 T3 - E^2 where the latter is safe."""
+    """The cancellation-free variance equals theory/THEORY.md's T1 + alpha T2 + alpha^2 T3 - E^2 where the latter is
+    safe."""
     p, m, s, omega = 200, 1.3, 0.4, 0.5  # s^2 <= m omega (Cauchy-Schwarz)
     mu_t = np.zeros(p)
     mu_t[0] = np.sqrt(m)

@@ -65,9 +65,9 @@ def _glue_arguments(glue: argparse.ArgumentParser) -> None:
 
 
 def _transformer_arguments(transformer: argparse.ArgumentParser) -> None:
-    from rmt_alpha.experiments import ExperimentConfig
+    from rmt_alpha.experiments import TransformerExperimentConfig
 
-    full, quick = ExperimentConfig(), ExperimentConfig.quick()
+    full, quick = TransformerExperimentConfig(), TransformerExperimentConfig.quick()
     transformer.add_argument("--out", required=True, help="output directory (also holds the pre-training cache)")
     transformer.add_argument("--quick", action="store_true", help="a smoke run (under two minutes on a CPU)")
     transformer.add_argument("--seeds", type=grid_size, help=f"paired seeds per sharing level (default {full.seeds}; "

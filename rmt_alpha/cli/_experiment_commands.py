@@ -8,15 +8,15 @@ from rmt_alpha.cli._options import emit
 
 
 def cmd_transformer(args) -> None:
-    from rmt_alpha.experiments import ExperimentConfig, run_experiment
+    from rmt_alpha.experiments import TransformerExperimentConfig, run_transformer_experiment
 
     overrides = {}
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
     if args.sharing is not None:
         overrides["sharing"] = tuple(args.sharing)
-    config = ExperimentConfig.quick(**overrides) if args.quick else ExperimentConfig(**overrides)
-    result = run_experiment(config, args.out, progress=not args.json)
+    config = TransformerExperimentConfig.quick(**overrides) if args.quick else TransformerExperimentConfig(**overrides)
+    result = run_transformer_experiment(config, args.out, progress=not args.json)
     payload = {"source_accuracy": result.source_accuracy, "parameters": result.parameters,
                "summary": result.summary, "paired_vs_lora": result.paired, "files": result.files}
     with open(result.files["table"], encoding="utf-8") as handle:
@@ -66,15 +66,15 @@ def cmd_glue(args) -> None:
 
 
 def _run_real_data(args, experiment_function, prefix: str, **keywords) -> None:
-    from rmt_alpha.experiments import format_experiment, write_experiment
+    from rmt_alpha.experiments import format_campaign, write_campaign
 
     say = (lambda line: print(line, file=sys.stderr)) if not args.json else None
     experiment = experiment_function(quick=args.quick, seed=args.seed, progress=say, **keywords)
-    paths = write_experiment(experiment, args.out, prefix)
+    paths = write_campaign(experiment, args.out, prefix)
     if args.json:
         emit({"settings": experiment.settings, "tables": experiment.tables, "files": paths}, True, [])
     else:
-        print(format_experiment(experiment))
+        print(format_campaign(experiment))
         print("wrote " + ", ".join(paths))
 
 

@@ -35,14 +35,14 @@ def cmd_curve(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from rmt_alpha.simulate._reference import monte_carlo_accuracy
+    from rmt_alpha.simulate import empirical_accuracy
 
     check_trials_for_stderr(args.trials)
     source, target = stats_from_args(args)
     best = optimal_alpha(source, target)
     alphas = np.array([0.0, 1.0, best])
     predicted = predicted_accuracy(source, target, alphas)
-    measured = monte_carlo_accuracy(source, target, alphas, trials=args.trials, random_state=args.seed)
+    measured = empirical_accuracy(source, target, alphas, trials=args.trials, seed=args.seed, dtype="float64")
     gaps = (measured.mean - predicted) / measured.stderr
     payload = {"config": describe(source, target), "source_accuracy": source_accuracy(source),
                "alpha_star": best, "trials": args.trials, "seed": args.seed,

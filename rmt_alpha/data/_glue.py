@@ -209,4 +209,4 @@ def read_task(task: str, data_dir: str) -> dict:
     return splits
 
 
-__all__ = ["GlueSplit", "GlueTask", "TASKS", "read_split", "read_task", "task_directory", "task_spec"]
+__all__ = ["TASKS", "GlueSplit", "GlueTask", "read_split", "read_task", "task_directory", "task_spec"]

@@ -18,8 +18,8 @@ every fetch and every load.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 _SKADA_COMMIT = "e04399f55724b1accbed8ae1050e3c6c73fd481a"   # the skada-bench commit that added the four files
 AMAZON_URL = ("https://raw.githubusercontent.com/scikit-adaptation/skada-bench/"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 
 DOMAINS = ("source", "target")
 
@@ -69,11 +69,11 @@ class ReviewTask:
             if not (isinstance(value, (int, float, np.floating)) and 0.0 <= float(value) <= 1.0):
                 raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
         for name in ("n_sentiment_words", "n_common", "n_domain_words", "n_negators"):
-            check_sample_count(name, getattr(self, name))
-        check_sample_count("n_sentiment", self.n_sentiment)
+            check_count(name, getattr(self, name))
+        check_count("n_sentiment", self.n_sentiment)
         if self.n_sentiment % 2 == 0:
             raise ValueError(f"n_sentiment must be odd (no ties in the label), got {self.n_sentiment}")
-        check_sample_count("seq_len", self.seq_len)
+        check_count("seq_len", self.seq_len)
         if self.seq_len < 2 * self.n_sentiment:
             raise ValueError(f"seq_len must be >= 2 * n_sentiment = {2 * self.n_sentiment} (a slot for each "
                              f"sentiment word and its negator), got {self.seq_len}")
@@ -179,7 +179,7 @@ def make_reviews(n_samples: int, task: ReviewTask | None = None, domain: str = "
         >>> X.shape, y.shape
         ((100, 32), (100,))
     """
-    n_samples = check_sample_count("n_samples", n_samples)
+    n_samples = check_count("n_samples", n_samples)
     task = ReviewTask() if task is None else task
     if not isinstance(task, ReviewTask):
         raise TypeError(f"task must be a ReviewTask, got {type(task).__name__}")

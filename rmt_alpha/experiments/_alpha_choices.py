@@ -4,7 +4,7 @@
 what LoRA does), `rmt_alpha.choose_alpha` on the labelled rows alone (unbiased estimators, do no harm), alpha by
 k-fold cross-validation on the labelled rows, `choose_alpha` with the unlabelled pool (isotropic theory; one
 pseudo-labelling round, and `pool_rounds` rounds), the same with the covariance-aware theory, and the oracle (best
-grid alpha on the test rows: a ceiling, never a method). `choose_alphas` has no test data in its signature.
+grid alpha on the test rows: a ceiling, never a method). `alphas_by_method` has no test data in its signature.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import sklearn.model_selection
 
 from rmt_alpha._choose import choose_alpha
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 from rmt_alpha.experiments._splits import fit_splits, split_accuracy
 
 ALPHA_GRID = np.round(np.arange(0.0, 6.0001, 0.1), 10)  # CV and oracle choose from it
@@ -59,7 +59,7 @@ def cross_validated_alpha(w_s, X, y, gamma: float, *, folds: int = 5, grid=ALPHA
     Raises:
         ValueError: `folds` larger than n.
     """
-    folds = check_sample_count("folds", folds, minimum=2)
+    folds = check_count("folds", folds, minimum=2)
     splits, n, p = X.shape
     if n < folds:
         raise ValueError(f"folds must be <= n = {n}, got {folds}")
@@ -74,7 +74,7 @@ def cross_validated_alpha(w_s, X, y, gamma: float, *, folds: int = 5, grid=ALPHA
     return grid[np.argmin(distance, axis=1)], scores
 
 
-def choose_alphas(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5, pool_rounds: int = 3,
+def alphas_by_method(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5, pool_rounds: int = 3,
                   covariance: bool = False, pool_sizes=(), bootstrap: int = 200) -> Choices:
     """Every method's alpha from the training rows and the unlabelled pool only (no test data reaches here).
 
@@ -98,7 +98,7 @@ def choose_alphas(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int = 5
         ValueError: a pool size outside 1..N, or `folds` larger than n.
     """
     splits = X_train.shape[0]
-    pool_rounds = check_sample_count("pool_rounds", pool_rounds)
+    pool_rounds = check_count("pool_rounds", pool_rounds)
     for size in pool_sizes:
         if not 1 <= size <= X_pool.shape[1]:
             raise ValueError(f"pool_sizes must lie in 1..{X_pool.shape[1]} (the pool's size), got {size}")

@@ -24,7 +24,7 @@ CURVE_PAIRS = (("books", "dvd"), ("dvd", "elec"), ("kitchen", "books"))
 GAMMA_SWEEP = ((1.0, 1.0), (1.0, 0.1), (1.0, 10.0), (0.1, 1.0), (10.0, 1.0))
 
 
-class Experiment(NamedTuple):
+class CampaignResult(NamedTuple):
     """Tables (lists of row dicts, ready for CSV/JSON), the theory checks behind the curves, and the settings.
 
     Attributes:
@@ -235,7 +235,7 @@ def campaign_tables(results, checks) -> dict:
             "prediction": _check_rows(checks)}
 
 
-def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0, progress=None) -> Experiment:
+def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0, progress=None) -> CampaignResult:
     """Every table of the Amazon campaign on the 12 pairs.
 
     The honest table (n = 20, 40, 100; gammas (1, 1) and `GAMMA_SWEEP` at n = 20; whitened at n = 20), the
@@ -250,7 +250,7 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
         progress: optional callable taking a status line.
 
     Returns:
-        Experiment: the tables, checks and settings.
+        CampaignResult: the tables, checks and settings.
     """
     from rmt_alpha.data._domains import amazon_pairs, load_amazon
 
@@ -277,10 +277,10 @@ def run_amazon_experiment(directory=None, *, quick: bool = False, seed: int = 0,
                                  "all its rows", "paper_mode": "statistics from the whole target domain (test rows "
                                  "included), this package's isotropic alpha* (not the paper's formula), "
                                  "max(acc, 1 - acc) as the paper, plain accuracy beside it"}
-    return Experiment(tables, checks, settings)
+    return CampaignResult(tables, checks, settings)
 
 
-def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) -> Experiment:
+def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) -> CampaignResult:
     """The same honest protocol and theory check on scikit-learn's digits (`rmt_alpha.data.DIGIT_TASKS`).
 
     n = 20, gammas (1, 1).
@@ -291,7 +291,7 @@ def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) 
         progress: optional callable taking a status line.
 
     Returns:
-        Experiment: the tables, checks and settings.
+        CampaignResult: the tables, checks and settings.
     """
     from rmt_alpha.data._domains import load_digit_tasks
 
@@ -302,5 +302,5 @@ def run_digits_experiment(*, quick: bool = False, seed: int = 0, progress=None) 
         pairs.append((f"{name}: source", f"{name}: target"))
     results, checks = run_campaign(domains, pairs, [Setting(20, covariance=True)], [Check(20)], splits=splits,
                                    seed=seed, progress=progress)
-    return Experiment(campaign_tables(results, checks), checks,
+    return CampaignResult(campaign_tables(results, checks), checks,
                       {"splits": splits, "seed": seed, "quick": quick, "methods": ALPHA_CHOICES})

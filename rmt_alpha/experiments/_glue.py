@@ -30,15 +30,15 @@ import jax
 import numpy as np
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_positive_float
 from rmt_alpha.data._glue import read_task, task_spec
-from rmt_alpha.experiments._reporting import markdown_table, method_summaries
+from rmt_alpha.experiments._finetune_report import markdown_table, method_summaries
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._finetune import evaluate, init_state
 from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig, parameter_labels
-from rmt_alpha.nn._pretrained import encode, init_head, load_pretrained
+from rmt_alpha.nn._pretrained import init_head, load_pretrained, tokenize
 from rmt_alpha.nn._selection import LORA_MORE_DATA, fit_and_select
-from rmt_alpha.nn._training import evaluate, init_state
 from rmt_alpha.nn._trees import flatten_tree, save_tree, unflatten_tree
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
@@ -97,11 +97,11 @@ class GlueConfig:
         unknown = [m for m in self.methods if m not in TRAINING_METHODS]
         if unknown or not self.methods:
             raise ValueError(f"methods must be a non-empty subset of {TRAINING_METHODS}, got {list(self.methods)}")
-        check_sample_count("seeds", self.seeds)
-        check_sample_count("max_length", self.max_length, minimum=2)
-        check_sample_count("max_val", self.max_val)
+        check_count("seeds", self.seeds)
+        check_count("max_length", self.max_length, minimum=2)
+        check_count("max_val", self.max_val)
         if self.max_train is not None:
-            check_sample_count("max_train", self.max_train)
+            check_count("max_train", self.max_train)
         for name in ("held_out_fraction", "val_fraction"):
             if not 0 < check_positive_float(name, getattr(self, name)) < 0.5:
                 raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)!r}")
@@ -170,7 +170,7 @@ def encode_task(model, splits: dict, max_length: int) -> dict:
     Returns:
         dict: `{name: (token ids (n, L), labels (n,))}`.
     """
-    encoded = {name: encode(model, split.first, split.second, max_length) for name, split in splits.items()}
+    encoded = {name: tokenize(model, split.first, split.second, max_length) for name, split in splits.items()}
     width = max(ids.shape[1] for ids in encoded.values())
     return {name: (np.pad(ids, ((0, 0), (0, width - ids.shape[1])), constant_values=model.config.pad_token_id),
                    splits[name].labels) for name, ids in encoded.items()}
@@ -273,7 +273,7 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
     for seed in range(config.seeds):
         rows = carve_train(len(y_all), config, seed)
         train, held_out, val = ((X_all[rows[k]], y_all[rows[k]]) for k in ("train", "held_out", "val"))
-        sizes = {k: int(len(v)) for k, v in rows.items()}
+        sizes = {k: len(v) for k, v in rows.items()}
         key = jax.random.key(1000 + seed)     # paired: same adapters, head and batch order for every method
         params = {**model.params, "head": init_head(jax.random.fold_in(key, 1), model.config)}
         for name in config.row_names():
@@ -305,11 +305,11 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
     atomic_write(files["table"], _table(summary, paired, parameters, sizes, config, checkpoint))
     payload = {"config": dataclasses.asdict(config), "checkpoint": os.path.abspath(checkpoint),
                "data": os.path.abspath(data_dir), "family": model.family, "ignored_tensors": model.ignored,
-               "sizes": sizes, "test_sizes": {k: int(len(v[1])) for k, v in data.items()},
+               "sizes": sizes, "test_sizes": {k: len(v[1]) for k, v in data.items()},
                "skipped_rows": {name: split.skipped for name, split in splits.items()},
                "parameters": parameters, "summary": summary, "paired_vs_lora": paired, "runs": runs}
     atomic_write(files["results"], json.dumps(payload, indent=1, default=str))
     return GlueResult(runs, summary, paired, parameters, sizes, files)
 
 
-__all__ = ["GlueConfig", "GlueResult", "QUERY_VALUE", "carve_train", "encode_task", "run_glue"]
+__all__ = ["QUERY_VALUE", "GlueConfig", "GlueResult", "carve_train", "encode_task", "run_glue"]

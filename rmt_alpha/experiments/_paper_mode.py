@@ -15,13 +15,9 @@ import numpy as np
 from rmt_alpha._optimize import optimal_alpha
 from rmt_alpha.data._domains import Domain
 from rmt_alpha.experiments._prediction import whole_domain_target
-from rmt_alpha.experiments._splits import (
-    accuracy_outside,
-    draw_splits,
-    fit_source,
-    fit_splits,
-    whole_domain_standardised,
-)
+from rmt_alpha.experiments._preprocessing import whole_domain_standardised
+from rmt_alpha.experiments._splits import accuracy_outside, draw_splits, fit_splits
+from rmt_alpha.linear import fit_ridge
 
 # Table 1 of the alpha-LoRA paper (arXiv 2510.21345): (acc alpha=0, acc alpha=1, acc alpha*), percent, its protocol.
 PAPER_TABLE1 = {
@@ -96,7 +92,7 @@ def run_paper_table(domains: dict, pairs, *, n: int = 20, source_gamma: float = 
         list of PaperModeResult: one per pair, in the order of `pairs`.
     """
     standardised = {name: whole_domain_standardised(domain) for name, domain in domains.items()}
-    sources = {s: fit_source(standardised[s], domains[s].y, source_gamma) for s in dict.fromkeys(s for s, _ in pairs)}
+    sources = {s: fit_ridge(standardised[s], domains[s].y, source_gamma) for s in dict.fromkeys(s for s, _ in pairs)}
     results = []
     for source, target in pairs:
         w_s, target_X, target_y = sources[source], standardised[target], domains[target].y

@@ -17,22 +17,14 @@ from typing import NamedTuple
 import numpy as np
 
 from rmt_alpha._accuracy import predicted_accuracy
-from rmt_alpha._estimation import (
-    source_whitening,
-)
 from rmt_alpha._optimize import optimal_alpha
 from rmt_alpha._prepare import prepare
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import TargetStats
 from rmt_alpha.data._domains import Domain
-from rmt_alpha.experiments._splits import (
-    accuracy_outside,
-    draw_splits,
-    fit_source,
-    fit_splits,
-    whole_domain_standardised,
-    within_class_covariance,
-)
+from rmt_alpha.experiments._preprocessing import source_whitening, whole_domain_standardised, within_class_covariance
+from rmt_alpha.experiments._splits import accuracy_outside, draw_splits, fit_splits
+from rmt_alpha.linear import fit_ridge
 
 
 def whole_domain_target(X, y, n: int, gamma: float, *, covariance: bool = False,
@@ -133,7 +125,7 @@ def predict_vs_measure(source: Domain, target: Domain, alpha, *, n: int = 20, so
     transform = source_whitening(source_X, source.y) if whiten else None
     source_X = _recentred(source_X if transform is None else source_X @ transform, source.y, centre)
     target_X = _recentred(whole_domain_standardised(target, transform), target.y, centre)
-    w_s = fit_source(source_X, source.y, source_gamma)
+    w_s = fit_ridge(source_X, source.y, source_gamma)
     isotropic = whole_domain_target(target_X, target.y, n, gamma)
     predicted_iso = np.asarray(predicted_accuracy(w_s, isotropic, alpha))
     star_iso = optimal_alpha(w_s, isotropic)

@@ -1,10 +1,8 @@
-"""Random target splits, preprocessing from unlabelled features only, and the batched fit and scoring of
-every split (theory/THEORY.md sections 1 and 5).
+"""Random target splits and the batched fit and scoring of every split (theory/THEORY.md sections 1 and 5).
 
 Per split the target domain is cut into `n` training rows, an unlabelled pool of `pool_size` rows and the test rows
-(the rest; all three disjoint). The source is standardised with its own features, the target with its training +
-pool features (never the test rows); optionally both are whitened with the source's within-class covariance.
-The fine-tuned classifier is `rmt_alpha.linear.fit_affine`, vmapped over splits.
+(the rest; all three disjoint); the preprocessing is `rmt_alpha.experiments._preprocessing`. The fine-tuned
+classifier is `rmt_alpha.linear.fit_affine`, vmapped over splits.
 """
 
 from __future__ import annotations
@@ -14,19 +12,9 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from rmt_alpha._estimation import (
-    estimate_covariance,
-    fit_standardization,
-    source_whitening,
-)
-from rmt_alpha._validation import (
-    check_sample_count,
-    check_signed_labels,
-)
-from rmt_alpha.data._domains import Domain
-from rmt_alpha.linear import FineTuned, fit_affine, fit_ridge, test_scores
+from rmt_alpha._validation import check_count
+from rmt_alpha.linear import FineTuned, fit_affine, test_scores
 
-# ----------------------------------------------------------------------------------------------- fitting engine
 
 @jax.jit
 def _fit_batch(w_s, X, y, gamma):
@@ -83,14 +71,6 @@ def accuracy_outside(fitted: FittedSplits, X, y, train_rows, alpha) -> np.ndarra
     return (correct.sum(axis=0) - on_train) / (X.shape[0] - train_rows.shape[1])
 
 
-def fit_source(X, y, gamma: float) -> np.ndarray:
-    """The source ridge classifier `w_s = (X^T X / N + gamma I)^-1 X^T y / N` on every source row, labels checked
-    to be in {-1, +1} (0/1 labels would silently halve w_s on standardised features)."""
-    return fit_ridge(X, check_signed_labels("source labels", y, np.shape(X)[0]), gamma)
-
-
-# ----------------------------------------------------------------------------------------------- splits
-
 class Splits(NamedTuple):
     """Row indices of each split into the target domain: train (splits, n), pool (splits, N), test (splits, T)."""
 
@@ -108,8 +88,8 @@ def draw_splits(n_rows: int, n: int, pool_size: int, splits: int, seed: int, *, 
     (VADER's tweets, 32% negative, n = 20) about one draw in 200 is redrawn; on a balanced one about one in 25,000,
     so its splits are practically those drawn without labels.
     """
-    n_rows, n, splits = (check_sample_count(k, v) for k, v in (("n_rows", n_rows), ("n", n), ("splits", splits)))
-    pool_size = check_sample_count("pool_size", pool_size, minimum=0)
+    n_rows, n, splits = (check_count(k, v) for k, v in (("n_rows", n_rows), ("n", n), ("splits", splits)))
+    pool_size = check_count("pool_size", pool_size, minimum=0)
     if n + pool_size >= n_rows:
         raise ValueError(f"n + pool_size must leave test rows: n={n}, pool_size={pool_size}, rows={n_rows}")
     if labels is not None:
@@ -137,45 +117,3 @@ class SplitData(NamedTuple):
     X_pool: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-
-
-class Preprocessed(NamedTuple):
-    """The source classifier and the target splits after preprocessing."""
-
-    w_s: np.ndarray
-    data: SplitData
-
-
-def preprocess(source: Domain, target: Domain, splits: Splits, *, source_gamma: float, whiten: bool = False
-               ) -> Preprocessed:
-    """Honest preprocessing: standardise the source with its features and the target with each split's training +
-    pool features (never the test rows); optionally whiten both with the source's within-class covariance; fit
-    `w_s` on every source row."""
-    source_X = fit_standardization(source.X).apply(source.X)
-    rows = np.concatenate([splits.train, splits.pool], axis=1)
-    scaling = fit_standardization(target.X[rows])
-    transform = source_whitening(source_X, source.y) if whiten else None
-
-    def target_part(index):
-        X = scaling.apply(target.X[index])
-        return X if transform is None else X @ transform
-
-    if transform is not None:
-        source_X = source_X @ transform
-    data = SplitData(target_part(splits.train), target.y[splits.train], target_part(splits.pool),
-                     target_part(splits.test), target.y[splits.test])
-    return Preprocessed(fit_source(source_X, source.y, source_gamma), data)
-
-
-def within_class_covariance(residuals, shrinkage: str | None = None):
-    """Covariance of class-centred rows: the sample covariance (`shrinkage=None`, as theory/THEORY.md section 8's checks),
-    or scikit-learn's "ledoit_wolf" / "oas" (which pull the spectrum towards isotropy: on books -> dvd they move
-    the alpha = 1 prediction from 0.752 to 0.791, measured 0.762)."""
-    if shrinkage is None:
-        return residuals.T @ residuals / residuals.shape[0]
-    return estimate_covariance(residuals, shrinkage=shrinkage, assume_centered=True)
-
-
-def whole_domain_standardised(domain: Domain, transform=None) -> np.ndarray:
-    X = fit_standardization(domain.X).apply(domain.X)
-    return X if transform is None else X @ transform

@@ -41,16 +41,16 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from rmt_alpha._estimation import fit_standardization
-from rmt_alpha._validation import check_positive_float, check_sample_count
-from rmt_alpha.experiments._splits import fit_source
+from rmt_alpha._validation import check_count, check_positive_float
+from rmt_alpha.experiments._preprocessing import fit_standardization
+from rmt_alpha.linear import fit_ridge
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._finetune import evaluate, finetune_network, init_state
 from rmt_alpha.nn._heads import HeadConfig
 from rmt_alpha.nn._methods import FinetuneConfig
 from rmt_alpha.nn._selection import LORA_MORE_DATA
-from rmt_alpha.nn._trainer import make_trainer
-from rmt_alpha.nn._training import evaluate, finetune_network, init_state
+from rmt_alpha.nn._step import make_trainer
 
 QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
 HEAD_KERNEL = ("head/kernel",)
@@ -103,21 +103,21 @@ class FinetuneSettings:
     head_patience: int = 5
 
     def __post_init__(self):
-        check_sample_count("seeds", self.seeds)
+        check_count("seeds", self.seeds)
         object.__setattr__(self, "methods", tuple(self.methods))
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
             raise ValueError(f"methods must be a non-empty subset of {METHODS}, got {list(self.methods)}")
         for name in ("n_train", "n_val", "n_test", "pool_size"):
-            check_sample_count(name, getattr(self, name), minimum=2)
-        check_sample_count("n_held_out", self.n_held_out, minimum=self.finetune.alpha_batch_size)
+            check_count(name, getattr(self, name), minimum=2)
+        check_count("n_held_out", self.n_held_out, minimum=self.finetune.alpha_batch_size)
         if self.n_train < self.finetune.batch_size:
             raise ValueError(f"n_train must be >= the batch size {self.finetune.batch_size}, got {self.n_train}")
-        check_sample_count("max_length", self.max_length, minimum=8)
+        check_count("max_length", self.max_length, minimum=8)
         check_positive_float("source_gamma", self.source_gamma)
         check_positive_float("head_learning_rate", self.head_learning_rate)
-        check_sample_count("head_max_epochs", self.head_max_epochs)
-        check_sample_count("head_patience", self.head_patience)
+        check_count("head_max_epochs", self.head_max_epochs)
+        check_count("head_patience", self.head_patience)
 
     def rows(self) -> int:
         """The target rows one seed needs: train, held-out, validation, pool and test together."""
@@ -148,7 +148,7 @@ class FinetuneSettings:
 
 def source_head(source_X, source_y, gamma: float) -> tuple[np.ndarray, float]:
     """The source classifier of the linear theory and its logit scale: `w_s` (ridge on the standardised source
-    features, `rmt_alpha.experiments._splits.fit_source`) and `c`, the slope of a one-feature logistic regression of
+    features, `rmt_alpha.linear.fit_ridge`) and `c`, the slope of a one-feature logistic regression of
     the labels on `w_s . x` over the source rows (so that the head is calibrated on its own domain).
 
     Returns:
@@ -157,7 +157,7 @@ def source_head(source_X, source_y, gamma: float) -> tuple[np.ndarray, float]:
     import sklearn.linear_model
 
     standardised = fit_standardization(source_X).apply(source_X)
-    w_s = fit_source(standardised, source_y, gamma)
+    w_s = fit_ridge(standardised, source_y, gamma)
     score = standardised @ w_s
     logistic = sklearn.linear_model.LogisticRegression(C=1e4).fit(score[:, None], source_y > 0)
     return w_s, float(logistic.coef_[0, 0])
@@ -222,10 +222,10 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
         `(runs, resources)`: one dict per (seed, method) run, and per method its trainable parameter count and the
         compiled step's memory.
     """
-    from rmt_alpha.nn._pretrained import encode
+    from rmt_alpha.nn._pretrained import tokenize
 
     w_s, scale = source_head(source.X, source.y, settings.source_gamma)
-    tokens = encode(model, target_texts, max_length=settings.max_length, width=settings.max_length)
+    tokens = tokenize(model, target_texts, max_length=settings.max_length, width=settings.max_length)
     features = np.asarray(target.X, np.float32)
     head_config = HeadConfig.of(model.config)
     y = _labels(target.y)
@@ -288,5 +288,16 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
     return runs, resources
 
 
-__all__ = ["COMPARISONS", "ENCODER_METHODS", "FinetuneSettings", "HEAD_METHODS", "METHODS", "NULLS",
-           "QUERY_VALUE", "head_params", "run_pair", "source_head", "split_rows"]
+__all__ = [
+    "COMPARISONS",
+    "ENCODER_METHODS",
+    "HEAD_METHODS",
+    "METHODS",
+    "NULLS",
+    "QUERY_VALUE",
+    "FinetuneSettings",
+    "head_params",
+    "run_pair",
+    "source_head",
+    "split_rows",
+]

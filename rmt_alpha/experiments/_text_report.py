@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rmt_alpha.experiments._reporting import paired_difference
+from rmt_alpha.experiments._finetune_report import paired_difference
 from rmt_alpha.experiments._text_finetune import COMPARISONS, LORA_MORE_DATA, NULLS
 
 

@@ -31,9 +31,9 @@ from typing import NamedTuple
 import numpy as np
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES, ALPHA_GRID
-from rmt_alpha.experiments._campaign import Check, Experiment, Setting, campaign_tables, run_campaign
+from rmt_alpha.experiments._campaign import CampaignResult, Check, Setting, campaign_tables, run_campaign
 from rmt_alpha.experiments._text_domains import encoder_domains, feature_model, text_pairs
 from rmt_alpha.experiments._text_finetune import HEAD_METHODS, LORA_MORE_DATA, METHODS, FinetuneSettings, run_pair
 from rmt_alpha.experiments._text_report import (
@@ -79,10 +79,10 @@ class TextTransferConfig:
         if not pairs or any(pair not in known for pair in pairs):
             raise ValueError(f"theory_pairs must be pairs of text_pairs() (same group, distinct), got {pairs}")
         object.__setattr__(self, "theory_pairs", tuple(pairs))
-        object.__setattr__(self, "ns", tuple(check_sample_count("ns", n, minimum=5) for n in self.ns))
+        object.__setattr__(self, "ns", tuple(check_count("ns", n, minimum=5) for n in self.ns))
         if not self.ns:
             raise ValueError("ns must hold at least one n, got none")
-        check_sample_count("splits", self.splits, minimum=2)
+        check_count("splits", self.splits, minimum=2)
         if self.finetune_pairs != "auto":
             finetune = tuple(tuple(p) for p in self.finetune_pairs)
             if not finetune or any(pair not in known for pair in finetune):
@@ -121,7 +121,7 @@ class TextTransferResult(NamedTuple):
     """Outcome of `run_text_transfer`: what steps 1-3 (module docstring) computed and the files they wrote.
 
     Attributes:
-        theory: step 1's `Experiment` (tables, `PredictionCheck`s, settings).
+        theory: step 1's `CampaignResult` (tables, `PredictionCheck`s, settings).
         finetune_pairs: the (source, target) pairs fine-tuned in step 2 (given, or chosen by "auto").
         runs: one dict per pair, seed and method run in step 2.
         tables: the row lists of steps 2 and 3: "methods", "paired", "alpha_null" and "theory_link".
@@ -130,7 +130,7 @@ class TextTransferResult(NamedTuple):
         files: `{name: path}` of every file written.
     """
 
-    theory: Experiment
+    theory: CampaignResult
     finetune_pairs: list
     runs: list
     tables: dict
@@ -163,14 +163,14 @@ def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=
     return list(dict.fromkeys(chosen))
 
 
-def run_text_theory(domains: dict, config: TextTransferConfig, progress=None, store=None) -> Experiment:
+def run_text_theory(domains: dict, config: TextTransferConfig, progress=None, store=None) -> CampaignResult:
     """Step 1 (module docstring) on encoder-feature `Domain`s."""
     settings = [Setting(n, covariance=config.covariance) for n in config.ns]
     checks = [Check(n, centre=centre, semi_empirical=config.semi_empirical and (n, centre) == (config.ns[0], "mean"))
               for n in config.ns for centre in ("mean", "midpoint")]
     results, done = run_campaign(domains, config.theory_pairs, settings, checks, splits=config.splits,
                                  seed=config.seed, progress=progress, store=store)
-    return Experiment(campaign_tables(results, done), done, {
+    return CampaignResult(campaign_tables(results, done), done, {
         "splits": config.splits, "seed": config.seed, "ns": list(config.ns), "methods": ALPHA_CHOICES,
         "alpha_grid": [ALPHA_GRID[0], ALPHA_GRID[-1], 0.1], "features": "all-MiniLM-L6-v2, mean over real tokens "
         f"of the last hidden states, {config.finetune.max_length} tokens at most",
@@ -218,9 +218,9 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
     theory = run_text_theory(domains, config, progress=say, store=store)
     timings["step1_theory"] = time.perf_counter() - started
     os.makedirs(out, exist_ok=True)
-    from rmt_alpha.experiments._report import write_experiment
+    from rmt_alpha.experiments._campaign_report import write_campaign
 
-    write_experiment(theory, out, "text_theory")          # step 1 is on disk before the long fine-tuning starts
+    write_campaign(theory, out, "text_theory")          # step 1 is on disk before the long fine-tuning starts
 
     settings = config.finetune
     pairs = finetune_named or choose_finetune_pairs(
@@ -287,16 +287,16 @@ def check_from_record(record: dict):
                            record.get("alpha_star_semi_empirical", float("nan")))
 
 
-def write_text_transfer(theory: Experiment, tables: dict, runs: list, resources: dict, timings: dict,
+def write_text_transfer(theory: CampaignResult, tables: dict, runs: list, resources: dict, timings: dict,
                         config: TextTransferConfig, pairs, out: str) -> dict:
     """Every output file (module docstring), atomically; returns {name: path}."""
     import matplotlib.pyplot as plt
 
-    from rmt_alpha.experiments._report import write_experiment
+    from rmt_alpha.experiments._campaign_report import write_campaign
     from rmt_alpha.plots import figure_prediction_grid, plot_alpha_spread_vs_null, plot_paired_gains, save_figure
 
     os.makedirs(out, exist_ok=True)
-    files = {f"theory_{i}": path for i, path in enumerate(write_experiment(theory, out, "text_theory",
+    files = {f"theory_{i}": path for i, path in enumerate(write_campaign(theory, out, "text_theory",
                                                                            curve_pairs=pairs))}
     first_n = [c for c in theory.checks if c.centre == "mean" and c.n == config.ns[0]]
     figure = figure_prediction_grid(first_n)

@@ -11,19 +11,15 @@ from typing import NamedTuple
 import numpy as np
 
 from rmt_alpha._results import EmpiricalCurve, summarize
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_positive_float
 from rmt_alpha.data._domains import Domain
 from rmt_alpha.experiments._alpha_choices import (
     ALPHA_CHOICES,
     ALPHA_GRID,
-    choose_alphas,
+    alphas_by_method,
 )
-from rmt_alpha.experiments._splits import (
-    draw_splits,
-    fit_splits,
-    preprocess,
-    split_accuracy,
-)
+from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._splits import draw_splits, fit_splits, split_accuracy
 
 
 class MethodResult(NamedTuple):
@@ -76,23 +72,23 @@ def run_transfer(source: Domain, target: Domain, *, n: int = 20, source_gamma: f
         pool_size: unlabelled pool rows (default: half of what n leaves, at most 1000).
         seed: of the splits.
         whiten: whiten with the source covariance.
-        folds: as in `choose_alphas`.
-        pool_rounds: as in `choose_alphas`.
-        covariance: as in `choose_alphas`.
-        pool_sizes: as in `choose_alphas`.
+        folds: as in `alphas_by_method`.
+        pool_rounds: as in `alphas_by_method`.
+        covariance: as in `alphas_by_method`.
+        pool_sizes: as in `alphas_by_method`.
 
     Returns:
         TransferResult: the configuration's results.
     """
-    n = check_sample_count("n", n, minimum=2)
-    splits = check_sample_count("splits", splits, minimum=2)
+    n = check_count("n", n, minimum=2)
+    splits = check_count("splits", splits, minimum=2)
     source_gamma = check_positive_float("source_gamma", source_gamma)
     gamma = check_positive_float("gamma", gamma)
     if pool_size is None:
         pool_size = min(1000, (target.X.shape[0] - n) // 2)
     rows = draw_splits(target.X.shape[0], n, pool_size, splits, seed, labels=target.y)
     w_s, data = preprocess(source, target, rows, source_gamma=source_gamma, whiten=whiten)
-    choices = choose_alphas(w_s, data.X_train, data.y_train, data.X_pool, gamma=gamma, folds=folds,
+    choices = alphas_by_method(w_s, data.X_train, data.y_train, data.X_pool, gamma=gamma, folds=folds,
                             pool_rounds=pool_rounds, covariance=covariance, pool_sizes=pool_sizes)
     fitted = fit_splits(w_s, data.X_train, data.y_train, gamma)
     names = list(choices.alpha)

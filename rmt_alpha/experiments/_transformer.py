@@ -29,21 +29,22 @@ import jax.numpy as jnp
 import numpy as np
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_positive_float
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
-from rmt_alpha.experiments._reporting import markdown_table, method_summaries
+from rmt_alpha.experiments._finetune_report import markdown_table, method_summaries
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._finetune import evaluate, init_state
 from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig
 from rmt_alpha.nn._models import TransformerConfig
 from rmt_alpha.nn._selection import LORA_MORE_DATA, fit_and_select, pretrain
-from rmt_alpha.nn._training import evaluate, init_state
 from rmt_alpha.nn._trees import load_tree, save_tree
 
 
 @dataclass(frozen=True)
-class ExperimentConfig:
-    """Everything the transformer experiment depends on (defaults: the full run; `ExperimentConfig.quick()`: smoke run).
+class TransformerExperimentConfig:
+    """Everything the transformer experiment depends on (defaults: the full run; `TransformerExperimentConfig.quick()`:
+    smoke run).
 
     theory/THEORY.md section 7; `sharing` plays the part of the linear model's beta.
 
@@ -75,7 +76,7 @@ class ExperimentConfig:
         ValueError: when a field is out of its range (named in the message, with the value received).
 
     Example:
-        >>> ExperimentConfig.quick().seeds
+        >>> TransformerExperimentConfig.quick().seeds
         1
     """
 
@@ -108,7 +109,7 @@ class ExperimentConfig:
             raise ValueError("sharing must list at least one level, got an empty list")
         for level in self.sharing:
             dataclasses.replace(self.task, sharing=level, flip_fraction=self.flip_fraction)  # range checks
-        check_sample_count("seeds", self.seeds)
+        check_count("seeds", self.seeds)
         object.__setattr__(self, "methods", tuple(self.methods))
         unknown = [m for m in self.methods if m not in TRAINING_METHODS]
         if unknown or not self.methods:
@@ -120,14 +121,14 @@ class ExperimentConfig:
             raise ValueError(f"model.vocab_size must be >= the task's vocabulary {self.task.vocab_size}, "
                              f"got {self.model.vocab_size}")
         for name in ("n_source", "pretrain_epochs", "pretrain_batch_size", "n_train", "n_val", "n_test"):
-            check_sample_count(name, getattr(self, name))
-        check_sample_count("n_held_out", self.n_held_out, minimum=self.finetune.alpha_batch_size)
+            check_count(name, getattr(self, name))
+        check_count("n_held_out", self.n_held_out, minimum=self.finetune.alpha_batch_size)
         for name in ("pretrain_learning_rate", "full_learning_rate", "head_learning_rate"):
             check_positive_float(name, getattr(self, name))
         check_positive_float("polarity_hint", self.polarity_hint, allow_zero=True)
 
     @classmethod
-    def quick(cls, **overrides) -> "ExperimentConfig":
+    def quick(cls, **overrides) -> TransformerExperimentConfig:
         """A smoke run (under two minutes on two busy CPU cores).
 
         A one-block encoder (d_model 32), small pre-training, one seed, one sharing level, short fine-tuning (alpha
@@ -135,13 +136,13 @@ class ExperimentConfig:
         most of its time.
 
         Args:
-            **overrides: fields of `ExperimentConfig` that replace the smoke run's settings.
+            **overrides: fields of `TransformerExperimentConfig` that replace the smoke run's settings.
 
         Returns:
-            ExperimentConfig: the smoke-run config.
+            TransformerExperimentConfig: the smoke-run config.
 
         Example:
-            >>> ExperimentConfig.quick(seeds=2).sharing
+            >>> TransformerExperimentConfig.quick(seeds=2).sharing
             (0.25,)
         """
         model = TransformerConfig(vocab_size=ReviewTask().vocab_size, d_model=32, d_mlp=64, num_layers=1,
@@ -164,7 +165,7 @@ class ExperimentConfig:
             FinetuneConfig: `finetune` with that method, learning rate and alpha value.
 
         Example:
-            >>> ExperimentConfig().method_config("head_only").learning_rate
+            >>> TransformerExperimentConfig().method_config("head_only").learning_rate
             0.01
         """
         return self.finetune.for_method(method, full_learning_rate=self.full_learning_rate,
@@ -186,14 +187,14 @@ class ExperimentConfig:
 CONTROL = LORA_MORE_DATA
 
 
-def _row_names(config: ExperimentConfig) -> tuple:
+def _row_names(config: TransformerExperimentConfig) -> tuple:
     """The methods, plus the data control when it is run."""
     control = config.data_control and "lora" in config.methods
     return config.methods + ((CONTROL,) if control else ())
 
 
-class ExperimentResult(NamedTuple):
-    """Outcome of `run_experiment`.
+class TransformerExperimentResult(NamedTuple):
+    """Outcome of `run_transformer_experiment`.
 
     Attributes:
         runs: one dict per (sharing, seed, method): accuracies, steps, alpha statistics, wall time.
@@ -212,11 +213,11 @@ class ExperimentResult(NamedTuple):
     files: dict
 
 
-def pretrained_params(config: ExperimentConfig, out: str, progress: bool = True) -> tuple[dict, float, bool]:
+def pretrained_params(config: TransformerExperimentConfig, out: str, progress: bool = True) -> tuple[dict, float, bool]:
     """Load the cached pre-trained parameters from `out`, or pre-train and cache them.
 
     Args:
-        config: the `ExperimentConfig` (its pre-training fields name the cache file).
+        config: the `TransformerExperimentConfig` (its pre-training fields name the cache file).
         out: the output folder holding `pretrained_<hash>.npz`.
         progress: show a progress bar while pre-training.
 
@@ -250,7 +251,7 @@ def pretrained_params(config: ExperimentConfig, out: str, progress: bool = True)
     return params, accuracy, False
 
 
-def _target_splits(config: ExperimentConfig, level_index: int, seed: int):
+def _target_splits(config: TransformerExperimentConfig, level_index: int, seed: int):
     task = dataclasses.replace(config.task, sharing=config.sharing[level_index], flip_fraction=config.flip_fraction)
     sizes = [config.n_train, config.n_held_out, config.n_val, config.n_test]
     X, y = make_reviews(sum(sizes), task, "target", random_state=[seed, level_index, 7])
@@ -258,7 +259,7 @@ def _target_splits(config: ExperimentConfig, level_index: int, seed: int):
     return [(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _summaries(runs: list, config: ExperimentConfig) -> tuple[list, list]:
+def _summaries(runs: list, config: TransformerExperimentConfig) -> tuple[list, list]:
     summary, paired = [], []
     for level in config.sharing:
         rows = {method: [r for r in runs if r["sharing"] == level and r["method"] == method]
@@ -298,21 +299,22 @@ def _figures(runs, summary, config, out) -> dict:
         plt.close(ax.figure)
     return files
 
-def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) -> ExperimentResult:
+def run_transformer_experiment(config: TransformerExperimentConfig, out: str, progress: bool = True
+                               ) -> TransformerExperimentResult:
     """Pre-train (or load the cache), fine-tune every method over seeds and sharing levels, write the outputs.
 
     The protocol of the module docstring (theory/THEORY.md section 7).
 
     Args:
-        config: the `ExperimentConfig`.
+        config: the `TransformerExperimentConfig`.
         out: output folder (results.json, table.md, figures, checkpoints/, the pre-training cache).
         progress: show progress bars.
 
     Returns:
-        ExperimentResult: runs, summaries, paired differences, parameter counts, source accuracy and files.
+        TransformerExperimentResult: runs, summaries, paired differences, parameter counts, source accuracy and files.
 
     Example:
-        >>> run_experiment(ExperimentConfig.quick(), "out/transformer")   # doctest: +SKIP
+        >>> run_transformer_experiment(TransformerExperimentConfig.quick(), "out/transformer")   # doctest: +SKIP
     """
     from tqdm.auto import tqdm
 
@@ -357,7 +359,8 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
                "source_accuracy": source_accuracy, "parameters": parameters, "summary": summary,
                "paired_vs_lora": paired, "runs": runs}
     atomic_write(files["results"], json.dumps(payload, indent=1, default=str))
-    return ExperimentResult(runs, summary, paired, parameters, source_accuracy, files)
+    return TransformerExperimentResult(runs, summary, paired, parameters, source_accuracy, files)
 
 
-__all__ = ["ExperimentConfig", "ExperimentResult", "pretrained_params", "run_experiment"]
+__all__ = ["TransformerExperimentConfig", "TransformerExperimentResult", "pretrained_params",
+           "run_transformer_experiment"]

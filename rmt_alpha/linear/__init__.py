@@ -11,43 +11,27 @@ decided to run one at a time (CPU) or as one batched call (GPU, TPU).
 
 from rmt_alpha.linear._engine import (
     FineTuned as FineTuned,
-)
-from rmt_alpha.linear._engine import (
     Scores as Scores,
-)
-from rmt_alpha.linear._engine import (
     exact_scores as exact_scores,
-)
-from rmt_alpha.linear._engine import (
     fit_affine as fit_affine,
-)
-from rmt_alpha.linear._engine import (
     ridge_classifier as ridge_classifier,
-)
-from rmt_alpha.linear._engine import (
     solve_one_at_a_time as solve_one_at_a_time,
-)
-from rmt_alpha.linear._engine import (
     spd_solve as spd_solve,
-)
-from rmt_alpha.linear._engine import (
     test_scores as test_scores,
 )
 from rmt_alpha.linear._given_data import (
     fit_and_score as fit_and_score,
-)
-from rmt_alpha.linear._given_data import (
     fit_ridge as fit_ridge,
 )
 
 __all__ = [
-    "exact_scores",
     "FineTuned",
+    "Scores",
+    "exact_scores",
     "fit_affine",
     "fit_and_score",
     "fit_ridge",
     "ridge_classifier",
-    "Scores",
     "solve_one_at_a_time",
     "spd_solve",
     "test_scores",

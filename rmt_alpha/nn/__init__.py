@@ -3,69 +3,58 @@ DoRA adapters as their own pytree, the optax training loop (alpha trained by its
 pre-trained BERT/RoBERTa checkpoints (safetensors + tokenizer.json), and sentence embeddings from them (`embed`).
 """
 
-from rmt_alpha.nn._adapter_stats import ParameterCounts as ParameterCounts
-from rmt_alpha.nn._adapter_stats import alpha_statistics as alpha_statistics
-from rmt_alpha.nn._adapter_stats import parameter_counts as parameter_counts
+from rmt_alpha._deprecation import deprecated_aliases
+from rmt_alpha.nn._adapter_stats import (
+    ParameterCounts as ParameterCounts,
+    alpha_statistics as alpha_statistics,
+    parameter_counts as parameter_counts,
+)
 from rmt_alpha.nn._adapters import (
     AdapterConfig as AdapterConfig,
-)
-from rmt_alpha.nn._adapters import (
     adapted_params as adapted_params,
-)
-from rmt_alpha.nn._adapters import (
     init_adapters as init_adapters,
 )
 from rmt_alpha.nn._embed import (
     embed as embed,
 )
-from rmt_alpha.nn._encoder import apply as apply
-from rmt_alpha.nn._encoder import hidden_states as hidden_states
-from rmt_alpha.nn._encoder import pooled_features as pooled_features
+from rmt_alpha.nn._encoder import apply as apply, hidden_states as hidden_states, pooled_features as pooled_features
+from rmt_alpha.nn._finetune import (
+    FinetuneResult as FinetuneResult,
+    evaluate as evaluate,
+    finetune_network as finetune_network,
+    init_state as init_state,
+)
 from rmt_alpha.nn._heads import (
     HeadConfig as HeadConfig,
-)
-from rmt_alpha.nn._heads import (
     apply_head as apply_head,
 )
-from rmt_alpha.nn._merging import merge as merge
-from rmt_alpha.nn._merging import unmerge as unmerge
-from rmt_alpha.nn._methods import TRAINING_METHODS as TRAINING_METHODS
-from rmt_alpha.nn._methods import FinetuneConfig as FinetuneConfig
+from rmt_alpha.nn._merging import merge as merge, unmerge as unmerge
+from rmt_alpha.nn._methods import TRAINING_METHODS as TRAINING_METHODS, FinetuneConfig as FinetuneConfig
 from rmt_alpha.nn._models import (
     TransformerConfig as TransformerConfig,
-)
-from rmt_alpha.nn._models import (
     init_params as init_params,
 )
 from rmt_alpha.nn._pretrained import (
     Pretrained as Pretrained,
-)
-from rmt_alpha.nn._pretrained import (
-    encode as encode,
-)
-from rmt_alpha.nn._pretrained import (
     load_pretrained as load_pretrained,
+    tokenize as tokenize,
 )
-from rmt_alpha.nn._selection import fit_and_select as fit_and_select
-from rmt_alpha.nn._selection import pretrain as pretrain
-from rmt_alpha.nn._training import (
-    FinetuneResult as FinetuneResult,
-)
-from rmt_alpha.nn._training import (
-    evaluate as evaluate,
-)
-from rmt_alpha.nn._training import (
-    finetune_network as finetune_network,
-)
-from rmt_alpha.nn._training import (
-    init_state as init_state,
-)
-from rmt_alpha.nn._trees import load_tree as load_tree
-from rmt_alpha.nn._trees import save_tree as save_tree
+from rmt_alpha.nn._selection import fit_and_select as fit_and_select, pretrain as pretrain
+from rmt_alpha.nn._trees import load_tree as load_tree, save_tree as save_tree
+
+# former names, kept for one release (CHANGELOG.md)
+__getattr__ = deprecated_aliases(__name__, {"encode": "tokenize"}, globals())
 
 __all__ = [
-    "adapted_params",
+    "TRAINING_METHODS",
     "AdapterConfig",
+    "FinetuneConfig",
+    "FinetuneResult",
+    "HeadConfig",
+    "ParameterCounts",
+    "Pretrained",
+    "TransformerConfig",
+    "adapted_params",
     "alpha_statistics",
     "apply",
     "apply_head",
@@ -73,10 +62,7 @@ __all__ = [
     "encode",
     "evaluate",
     "finetune_network",
-    "FinetuneConfig",
-    "FinetuneResult",
     "fit_and_select",
-    "HeadConfig",
     "hidden_states",
     "init_adapters",
     "init_params",
@@ -85,12 +71,8 @@ __all__ = [
     "load_tree",
     "merge",
     "parameter_counts",
-    "ParameterCounts",
     "pooled_features",
     "pretrain",
-    "Pretrained",
     "save_tree",
-    "TRAINING_METHODS",
-    "TransformerConfig",
     "unmerge",
 ]

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from rmt_alpha._io import atomic_write, cache_root
 from rmt_alpha.nn._encoder import hidden_states, padding_mask, pool
-from rmt_alpha.nn._pretrained import Pretrained, encode
+from rmt_alpha.nn._pretrained import Pretrained, tokenize
 from rmt_alpha.nn._trees import flatten_tree
 
 POOLINGS = ("mean", "first")
@@ -156,7 +156,7 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
         cached = _read_cached(path)
         if cached is not None and cached.shape == (len(texts), d):
             return cached
-    ids = encode(model, texts, max_length=max_length)
+    ids = tokenize(model, texts, max_length=max_length)
     lengths = (ids != model.config.pad_token_id).sum(axis=1)   # typed pad strings are text: pads are trailing
     order = np.argsort(lengths, kind="stable")
     rungs = _ladder(max_length)

@@ -1,4 +1,5 @@
-"""The encoder's forward pass (theory/THEORY.md section 7 adapts its dense layers): embeddings, attention, pre- or post-norm blocks, the hidden states, pooling and the classifier head."""
+"""The encoder's forward pass (theory/THEORY.md section 7 adapts its dense layers): embeddings, attention, pre- or
+post-norm blocks, the hidden states, pooling and the classifier head."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ feature vector is fixed, so training the head on those features is the same comp
 the network: `apply_head(params, features, config)` equals `apply(params, tokens, model_config)` whenever
 `features = pooled_features(params, tokens, model_config)` (checked in tests/nn/test_heads.py to float32 rounding).
 `embed(model, texts, ...)` gives these features when the model has no pooler (`feature_model`) and the same
-pooling and `max_length`. `rmt_alpha.nn.finetune_network` accepts a `HeadConfig` in place of a `TransformerConfig`; its inputs are
-then float feature rows, not token ids.
+pooling and `max_length`. `rmt_alpha.nn.finetune_network` accepts a `HeadConfig` in place of a `TransformerConfig`;
+its inputs are then float feature rows, not token ids.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import jax.numpy as jnp
 
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 from rmt_alpha.nn._encoder import dense
 from rmt_alpha.nn._models import TransformerConfig
 
@@ -34,11 +34,11 @@ class HeadConfig:
     num_classes: int = 2
 
     def __post_init__(self):
-        check_sample_count("d_model", self.d_model)
-        check_sample_count("num_classes", self.num_classes, minimum=2)
+        check_count("d_model", self.d_model)
+        check_count("num_classes", self.num_classes, minimum=2)
 
     @classmethod
-    def of(cls, config: TransformerConfig) -> "HeadConfig":
+    def of(cls, config: TransformerConfig) -> HeadConfig:
         """The head of an encoder config (its classifier must be "linear": the head is then one dense layer).
 
         Args:

@@ -1,4 +1,5 @@
-"""The fine-tuning methods and their settings (theory/THEORY.md section 7), and which parameters each method trains (the labels of the optax partition)."""
+"""The fine-tuning methods and their settings (theory/THEORY.md section 7), and which parameters each method trains
+(the labels of the optax partition)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from rmt_alpha._validation import check_finite_float, check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_finite_float, check_positive_float
 from rmt_alpha.nn._adapters import AdapterConfig, adapter_paths
 
 TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "dora")
@@ -66,7 +67,7 @@ class FinetuneConfig:
         check_positive_float("weight_decay", self.weight_decay, allow_zero=True)
         check_positive_float("alpha_learning_rate", self.alpha_learning_rate)
         for name in ("batch_size", "max_epochs", "patience", "alpha_every", "alpha_batch_size"):
-            check_sample_count(name, getattr(self, name))
+            check_count(name, getattr(self, name))
         check_finite_float("alpha_value", self.alpha_value)
         kind = "dora" if self.method == "dora" else "alpha_lora"
         alpha_init = self.alpha_value if self.method == "alpha_fixed" else 1.0

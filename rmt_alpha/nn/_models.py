@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_count, check_positive_float
 from rmt_alpha.nn._trees import unflatten_tree
 
 _NORM_POSITIONS = ("pre", "post")   # post: BERT/RoBERTa
@@ -100,8 +100,8 @@ class TransformerConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "max_len", "d_model", "num_heads", "d_mlp", "num_layers"):
-            check_sample_count(name, getattr(self, name))
-        check_sample_count("num_classes", self.num_classes, minimum=2)
+            check_count(name, getattr(self, name))
+        check_count("num_classes", self.num_classes, minimum=2)
         if self.d_model % self.num_heads:
             raise ValueError(f"num_heads must divide d_model, got num_heads={self.num_heads}, "
                              f"d_model={self.d_model}")
@@ -113,11 +113,11 @@ class TransformerConfig:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}")
         if self.classifier not in _CLASSIFIERS:
             raise ValueError(f"classifier must be one of {_CLASSIFIERS}, got {self.classifier!r}")
-        check_sample_count("type_vocab_size", self.type_vocab_size, minimum=0)
-        check_sample_count("position_offset", self.position_offset, minimum=0)
+        check_count("type_vocab_size", self.type_vocab_size, minimum=0)
+        check_count("position_offset", self.position_offset, minimum=0)
         for name in ("pad_token_id", "sep_token_id"):
             value = getattr(self, name)
-            if value is not None and not 0 <= check_sample_count(name, value, minimum=0) < self.vocab_size:
+            if value is not None and not 0 <= check_count(name, value, minimum=0) < self.vocab_size:
                 raise ValueError(f"{name} must be None or a token id in [0, {self.vocab_size}), got {value!r}")
         if self.position_offset and self.pad_token_id != self.position_offset - 1:
             raise ValueError(f"position_offset = {self.position_offset} needs pad_token_id = position_offset - 1 "

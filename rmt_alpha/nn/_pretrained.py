@@ -297,7 +297,7 @@ def load_pretrained(directory: str, num_classes: int, key=None) -> Pretrained:
 
     Example:
         >>> model = load_pretrained("checkpoints/roberta-base", num_classes=2)   # doctest: +SKIP
-        >>> logits = apply(model.params, encode(model, ["a sentence"]), model.config)   # doctest: +SKIP
+        >>> logits = apply(model.params, tokenize(model, ["a sentence"]), model.config)   # doctest: +SKIP
     """
     hf_config = read_hf_config(directory)
     tokenizer = load_tokenizer(directory)
@@ -329,7 +329,7 @@ def init_head(key, config: TransformerConfig) -> dict:
     return unflatten_tree(flat)["head"]
 
 
-def encode(model: Pretrained, first, second=None, max_length: int = 128, *, width: int | None = None) -> np.ndarray:
+def tokenize(model: Pretrained, first, second=None, max_length: int = 128, *, width: int | None = None) -> np.ndarray:
     """Token ids, shape (n, L), of sentences (or sentence pairs) with the checkpoint's own tokenizer.
 
     Special tokens come only from the tokenizer's template (`[CLS] a [SEP] b [SEP]`, `<s> a </s></s> b </s>`):
@@ -391,5 +391,5 @@ def encode(model: Pretrained, first, second=None, max_length: int = 128, *, widt
     return ids
 
 
-__all__ = ["FAMILIES", "Pretrained", "encode", "init_head", "load_pretrained", "load_tokenizer", "map_checkpoint",
+__all__ = ["FAMILIES", "Pretrained", "tokenize", "init_head", "load_pretrained", "load_tokenizer", "map_checkpoint",
            "model_config", "read_hf_config", "read_safetensors", "separator_id", "tensor_map"]

@@ -9,11 +9,11 @@ import jax
 import numpy as np
 import optax
 
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 from rmt_alpha.nn._encoder import apply
+from rmt_alpha.nn._finetune import FinetuneResult, _check_dataset, _seed_from, finetune_network
 from rmt_alpha.nn._methods import FinetuneConfig
 from rmt_alpha.nn._models import TransformerConfig
-from rmt_alpha.nn._training import FinetuneResult, _check_dataset, _seed_from, finetune_network
 
 
 def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, batch_size: int = 64,
@@ -46,7 +46,7 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
     from rmt_alpha.nn._models import init_params as make_params
 
     X, y = _check_dataset("pretraining data", X, y, model_config)
-    epochs, batch_size = check_sample_count("epochs", epochs), check_sample_count("batch_size", batch_size)
+    epochs, batch_size = check_count("epochs", epochs), check_count("batch_size", batch_size)
     if len(y) < batch_size:
         raise ValueError(f"pretraining data must have at least batch_size = {batch_size} samples, got {len(y)}")
     key_init, key_order = jax.random.split(key)

@@ -5,56 +5,30 @@ written atomically by `save_figure`.
 
 from rmt_alpha.plots._figures import (
     figure_amazon_curves as figure_amazon_curves,
-)
-from rmt_alpha.plots._figures import (
     figure_phase_maps as figure_phase_maps,
-)
-from rmt_alpha.plots._figures import (
     figure_theory_check as figure_theory_check,
-)
-from rmt_alpha.plots._figures import (
     save_and_close as save_and_close,
 )
-from rmt_alpha.plots._maps import plot_alpha_map as plot_alpha_map
-from rmt_alpha.plots._maps import plot_gain_map as plot_gain_map
+from rmt_alpha.plots._maps import plot_alpha_map as plot_alpha_map, plot_gain_map as plot_gain_map
 from rmt_alpha.plots._panels import (
     STYLE as STYLE,
-)
-from rmt_alpha.plots._panels import (
     plot_accuracy_curve as plot_accuracy_curve,
-)
-from rmt_alpha.plots._panels import (
     plot_accuracy_vs_sharing as plot_accuracy_vs_sharing,
-)
-from rmt_alpha.plots._panels import (
     plot_alpha_statistics as plot_alpha_statistics,
-)
-from rmt_alpha.plots._panels import (
     plot_amazon_curve as plot_amazon_curve,
-)
-from rmt_alpha.plots._panels import (
     plot_decision_histogram as plot_decision_histogram,
-)
-from rmt_alpha.plots._panels import (
     plot_gap_vs_dimension as plot_gap_vs_dimension,
-)
-from rmt_alpha.plots._panels import (
     plot_method_comparison as plot_method_comparison,
-)
-from rmt_alpha.plots._panels import (
     save_figure as save_figure,
 )
 from rmt_alpha.plots._transfer_panels import (
     figure_prediction_grid as figure_prediction_grid,
-)
-from rmt_alpha.plots._transfer_panels import (
     plot_alpha_spread_vs_null as plot_alpha_spread_vs_null,
-)
-from rmt_alpha.plots._transfer_panels import (
     plot_paired_gains as plot_paired_gains,
 )
 
 __all__ = [
+    "STYLE",
     "figure_amazon_curves",
     "figure_phase_maps",
     "figure_prediction_grid",
@@ -72,5 +46,4 @@ __all__ = [
     "plot_paired_gains",
     "save_and_close",
     "save_figure",
-    "STYLE",
 ]

@@ -1,4 +1,5 @@
-"""Phase maps: alpha* and the gain of alpha* over alpha = 1 over (beta, n / p) or (beta, gamma), with the region where plain fine-tuning is worse than ignoring the source hatched."""
+"""Phase maps: alpha* and the gain of alpha* over alpha = 1 over (beta, n / p) or (beta, gamma), with the region where
+plain fine-tuning is worse than ignoring the source hatched."""
 
 from __future__ import annotations
 

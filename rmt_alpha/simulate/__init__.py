@@ -13,52 +13,31 @@ from rmt_alpha.simulate._compare import (
 )
 from rmt_alpha.simulate._decision import (
     DecisionValues as DecisionValues,
-)
-from rmt_alpha.simulate._decision import (
     decision_values as decision_values,
 )
 from rmt_alpha.simulate._montecarlo import (
     Simulation as Simulation,
-)
-from rmt_alpha.simulate._montecarlo import (
     draw_mixture as draw_mixture,
-)
-from rmt_alpha.simulate._montecarlo import (
     empirical_accuracy as empirical_accuracy,
-)
-from rmt_alpha.simulate._montecarlo import (
     simulate as simulate,
-)
-from rmt_alpha.simulate._montecarlo import (
     source_classifier as source_classifier,
-)
-from rmt_alpha.simulate._montecarlo import (
     trial as trial,
 )
 from rmt_alpha.simulate._reference import (
     conditional_accuracy as conditional_accuracy,
-)
-from rmt_alpha.simulate._reference import (
     fit_finetuned as fit_finetuned,
-)
-from rmt_alpha.simulate._reference import (
     fit_ridge_classifier as fit_ridge_classifier,
-)
-from rmt_alpha.simulate._reference import (
     make_gaussian_mixture as make_gaussian_mixture,
-)
-from rmt_alpha.simulate._reference import (
     make_mixture as make_mixture,
-)
-from rmt_alpha.simulate._reference import (
     monte_carlo_accuracy as monte_carlo_accuracy,
 )
 
 __all__ = [
-    "compare_with_theory",
     "DecisionValues",
-    "decision_values",
+    "Simulation",
+    "compare_with_theory",
     "conditional_accuracy",
+    "decision_values",
     "draw_mixture",
     "empirical_accuracy",
     "fit_finetuned",
@@ -67,7 +46,6 @@ __all__ = [
     "make_mixture",
     "monte_carlo_accuracy",
     "simulate",
-    "Simulation",
     "source_classifier",
     "trial",
 ]

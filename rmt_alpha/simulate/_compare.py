@@ -7,7 +7,7 @@ import numpy as np
 
 from rmt_alpha._accuracy import margin_moments, predicted_accuracy
 from rmt_alpha._stats import TargetStats
-from rmt_alpha._validation import check_sample_count
+from rmt_alpha._validation import check_count
 from rmt_alpha.simulate._montecarlo import simulate
 
 QUANTITIES = (("", "accuracy"), ("margin_mean_", "margin_mean"), ("second_moment_", "margin_second_moment"))
@@ -45,7 +45,7 @@ def compare_with_theory(source, target: TargetStats, alpha, *, trials: int, seed
         >>> sorted(compare_with_theory(src, tgt, [1.0], trials=8)[0])[:3]
         ['alpha', 'gap_in_stderr', 'margin_mean_gap_in_stderr']
     """
-    trials = check_sample_count("trials", trials, minimum=2)
+    trials = check_count("trials", trials, minimum=2)
     alpha = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
     result = simulate(source, target, alpha, trials=trials, seed=seed, n_test=n_test, dtype=dtype, progress=progress)
     moments = margin_moments(source, target, alpha)

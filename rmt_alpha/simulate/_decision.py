@@ -11,8 +11,8 @@ import numpy as np
 
 from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
 from rmt_alpha._validation import (
+    check_count,
     check_finite_array,
-    check_sample_count,
     check_seed,
 )
 from rmt_alpha.linear._engine import fit_affine
@@ -62,7 +62,7 @@ def decision_values(source: SourceStats, target: TargetStats, alpha: float, *, n
         raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
     check_same_dimension(source.mean, target)
     alpha = float(check_finite_array("alpha", alpha))
-    n_test = check_sample_count("n_test", n_test, minimum=2)
+    n_test = check_count("n_test", n_test, minimum=2)
     seed = check_seed(seed)
     decision, labels = _decision_trial(seed, np.asarray(source.mean, np.float32), np.asarray(target.mean, np.float32),
                                        np.float32(alpha), np.float32(source.gamma), np.float32(target.gamma),

@@ -16,8 +16,8 @@ target task, either exact given w (`Phi(w^T mu_t / |w|)`, `w^T mu_t`, `|w|^2 + (
 noise-free) or averaged over a finite test set of `n_test` fresh points.
 
 Layout: key-first single-trial `trial(key, ...)`, `jax.vmap` over trials, `jax.jit` over everything, the trial
-axis sharded over a device mesh by `rmt_alpha.simulate._sharding`. alpha, gamma, the means, `w_s` and the seed are traced
-(a new value never recompiles); only the sizes are static. Trial i always uses `fold_in(key(seed), i)`, so the
+axis sharded over a device mesh by `rmt_alpha.simulate._sharding`. alpha, gamma, the means, `w_s` and the seed are
+traced (a new value never recompiles); only the sizes are static. Trial i always uses `fold_in(key(seed), i)`, so the
 numbers do not depend on the device count or the chunking. Random numbers are drawn in float32 and then cast, so
 `dtype="float64"` sees exactly the same draws as float32 (and runs in a `jax.enable_x64` context: the session's
 own precision setting is left alone). Data follow scikit-learn: `X` has shape (n_samples, p), labels in {-1, +1}.
@@ -42,11 +42,10 @@ import jax.scipy.special
 import numpy as np
 from tqdm.auto import tqdm
 
-import rmt_alpha.simulate._sharding as _sharding
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
 from rmt_alpha._validation import (
-    check_sample_count,
+    check_count,
     check_seed,
     check_vector,
 )
@@ -60,6 +59,7 @@ from rmt_alpha.linear._engine import (
     test_scores,
     working_dtype,
 )
+from rmt_alpha.simulate import _sharding
 
 DRAW_DTYPE = jnp.float32  # every random number is drawn in this dtype, then cast to the working dtype
 CHUNK_BYTES = 1 << 30     # default working-memory budget of one chunk of trials
@@ -263,8 +263,8 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
         source_vector, source_n, source_gamma = check_vector("source (the classifier w_s)", source), None, 1.0
     check_same_dimension(source_vector, target)
     alpha = alpha_grid(alpha)
-    trials = check_sample_count("trials", trials)
-    n_test = None if n_test is None else check_sample_count("n_test", n_test)
+    trials = check_count("trials", trials)
+    n_test = None if n_test is None else check_count("n_test", n_test)
     seed = check_seed(seed)
     dtype = working_dtype(dtype)
     mesh = _sharding.trial_mesh(devices)
@@ -276,7 +276,7 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
     if chunk_trials is None:
         chunk = _default_chunk(per_trial_values, dtype.itemsize, trials, mesh, progress)
     else:
-        chunk = _sharding.padded_count(check_sample_count("chunk_trials", chunk_trials), mesh)
+        chunk = _sharding.padded_count(check_count("chunk_trials", chunk_trials), mesh)
     chunk = min(chunk, _sharding.padded_count(trials, mesh))
 
     arguments = (np.asarray(source_vector, dtype), np.asarray(target.mean, dtype), np.asarray(alpha, dtype),

@@ -1,8 +1,9 @@
 """Plain-numpy Monte-Carlo of the linear alpha-LoRA model (theory/THEORY.md section 1).
 
-The straightforward reference: one p x p solve per trial, exact conditional accuracy. It is what the closed forms
-are checked against in the tests and in `rmt-alpha demo`, and the baseline the JAX simulator is benchmarked
-against. Data follow scikit-learn's layout: `X` has shape (n_samples, p), labels `y` in {-1, +1}.
+The independent oracle: one p x p numpy solve per trial, exact conditional accuracy, written without the fitting
+engine (`rmt_alpha.linear`), which every fit of the package goes through. The tests compare the engine, the JAX
+simulator and the closed forms against it, and the benchmarks time the simulator against it; nothing else in the
+package calls it. Data follow scikit-learn's layout: `X` has shape (n_samples, p), labels `y` in {-1, +1}.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import scipy.special
 
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import SourceStats, TargetStats, check_covariance, check_same_dimension
-from rmt_alpha._validation import check_finite_array, check_positive_float, check_sample_count, check_vector
+from rmt_alpha._validation import check_count, check_finite_array, check_positive_float, check_vector
 
 
 def make_mixture(n_samples: int, mean, random_state=None):
@@ -36,7 +37,7 @@ def make_mixture(n_samples: int, mean, random_state=None):
         >>> X.shape, int(y.sum())
         ((5, 3), 1)
     """
-    n_samples = check_sample_count("n_samples", n_samples)
+    n_samples = check_count("n_samples", n_samples)
     mean = check_vector("mean", mean)
     rng = np.random.default_rng(random_state)
     y = np.where(np.arange(n_samples) < (n_samples + 1) // 2, 1.0, -1.0)
@@ -148,7 +149,7 @@ def monte_carlo_accuracy(source, target: TargetStats, alpha, *, trials: int, ran
         >>> curve.per_trial.shape
         (3, 2)
     """
-    trials = check_sample_count("trials", trials)
+    trials = check_count("trials", trials)
     alpha = np.atleast_1d(check_finite_array("alpha", alpha))
     rng = np.random.default_rng(random_state)
     fixed_w_s = None if isinstance(source, SourceStats) else check_vector("source (the classifier w_s)", source)
@@ -186,7 +187,7 @@ def make_gaussian_mixture(n_samples: int, mean, cov=None, random_state=None):
         >>> X.shape
         (4, 2)
     """
-    n_samples = check_sample_count("n_samples", n_samples)
+    n_samples = check_count("n_samples", n_samples)
     mean = check_vector("mean", mean)
     rng = np.random.default_rng(random_state)
     y = np.where(np.arange(n_samples) < (n_samples + 1) // 2, 1.0, -1.0)

@@ -12,8 +12,7 @@ import sklearn.base
 import sklearn.utils.multiclass
 import sklearn.utils.validation
 
-from rmt_alpha._choose import choose_alpha
-from rmt_alpha._choose_inputs import resolve_source
+from rmt_alpha._choose import choose_alpha, resolve_source
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._validation import check_finite_float, check_positive_float
 from rmt_alpha.linear import fit_affine

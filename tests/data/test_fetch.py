@@ -29,7 +29,7 @@ PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 class _Handler(http.server.BaseHTTPRequestHandler):
     requests = []
 
-    def do_GET(self):   # noqa: N802 (http.server's name)
+    def do_GET(self):
         type(self).requests.append(self.path)
         if self.path == "/good.bin":
             self._send(PAYLOAD)

@@ -17,7 +17,7 @@ from rmt_alpha.experiments import (
     run_text_transfer,
     text_pairs,
 )
-from rmt_alpha.experiments._reporting import paired_difference
+from rmt_alpha.experiments._finetune_report import paired_difference
 from rmt_alpha.experiments._text_finetune import FinetuneSettings, head_params, source_head, split_rows
 from rmt_alpha.experiments._text_transfer import choose_finetune_pairs
 
@@ -150,7 +150,7 @@ def test_midpoint_centring_is_what_the_theory_assumes_on_unbalanced_classes():
 def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     from rmt_alpha.data import load_review_text
     from rmt_alpha.nn import load_pretrained, pooled_features
-    from rmt_alpha.nn._pretrained import encode
+    from rmt_alpha.nn._pretrained import tokenize
 
     config = TextTransferConfig.quick()
     model = load_pretrained(find_item("minilm"), num_classes=2)
@@ -191,7 +191,7 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
 
     features = embed(model, texts, max_length=settings.max_length, cache=False)
     network = feature_model(model)
-    tokens = encode(network, texts, max_length=settings.max_length)
+    tokens = tokenize(network, texts, max_length=settings.max_length)
     np.testing.assert_allclose(pooled_features(network.params, tokens, network.config), features, atol=2e-5)
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from rmt_alpha.cli import main
 from rmt_alpha.data._domains import Domain, amazon_directory, load_amazon
-from rmt_alpha.experiments._alpha_choices import ALPHA_GRID, choose_alphas, cross_validated_alpha
+from rmt_alpha.experiments._alpha_choices import ALPHA_GRID, alphas_by_method, cross_validated_alpha
 from rmt_alpha.experiments._paper_mode import PAPER_TABLE1, run_paper_mode
-from rmt_alpha.experiments._splits import accuracy_outside, draw_splits, fit_splits, preprocess, split_accuracy
+from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._splits import accuracy_outside, draw_splits, fit_splits, split_accuracy
 from rmt_alpha.experiments._transfer import run_transfer, summary_rows
 from rmt_alpha.simulate._reference import fit_finetuned, make_gaussian_mixture
 
@@ -34,12 +35,16 @@ def synthetic_pair():
     return Domain("src", Xs * scales + 2.0, ys), Domain("tgt", Xt * scales - 1.0, yt)
 
 
-def test_source_labels_must_be_signed(synthetic_pair):
-    """0/1 source labels would silently halve w_s on standardised features: they are refused, as for the target."""
+@pytest.mark.parametrize("whiten", [False, True])
+def test_zero_one_source_labels_give_the_signed_run(synthetic_pair, whiten):
+    """0/1 source labels are mapped to -1/+1 by the one ridge fit (`rmt_alpha.linear.fit_ridge`) and the whitening:
+    the whole run is the one with signed labels, not a w_s halved by 0/1 targets."""
     source, target = synthetic_pair
     zero_one = Domain(source.name, source.X, (source.y + 1) / 2)
-    with pytest.raises(ValueError, match=r"source labels must hold 600 labels in \{-1, \+1\}"):
-        run_transfer(zero_one, target, n=20, splits=2, pool_size=50)
+    signed = run_transfer(source, target, n=20, splits=2, pool_size=50, whiten=whiten)
+    mapped = run_transfer(zero_one, target, n=20, splits=2, pool_size=50, whiten=whiten)
+    for name, result in signed.methods.items():
+        np.testing.assert_array_equal(mapped.methods[name].accuracy, result.accuracy)
 
 
 def test_fit_and_score_engine_against_plain_numpy():
@@ -83,14 +88,14 @@ def test_estimates_never_touch_the_test_rows(synthetic_pair):
     for split in range(2):  # one split at a time: a split's test rows are other splits' training rows
         rows = type(drawn)(*(index[split:split + 1] for index in drawn))
         clean = preprocess(source, target, rows, source_gamma=1.0)
-        clean_choice = choose_alphas(clean.w_s, clean.data.X_train, clean.data.y_train, clean.data.X_pool,
+        clean_choice = alphas_by_method(clean.w_s, clean.data.X_train, clean.data.y_train, clean.data.X_pool,
                                      gamma=1.0, covariance=True)
         for poison in (np.nan, 1e9):
             X = target.X.copy()
             X[rows.test[0]] = poison
             poisoned = preprocess(source, Domain(target.name, X, target.y), rows, source_gamma=1.0)
             assert np.all(np.isnan(poisoned.data.X_test) | (np.abs(poisoned.data.X_test) > 1e6))  # really poisoned
-            choice = choose_alphas(poisoned.w_s, poisoned.data.X_train, poisoned.data.y_train,
+            choice = alphas_by_method(poisoned.w_s, poisoned.data.X_train, poisoned.data.y_train,
                                    poisoned.data.X_pool, gamma=1.0, covariance=True)
             assert set(choice.alpha) == set(clean_choice.alpha)
             for name in choice.alpha:

@@ -8,15 +8,20 @@ import pytest
 
 from rmt_alpha.cli import main
 from rmt_alpha.data._synthetic_reviews import ReviewTask
-from rmt_alpha.experiments._transformer import ExperimentConfig, _target_splits, pretrained_params, run_experiment
+from rmt_alpha.experiments._transformer import (
+    TransformerExperimentConfig,
+    _target_splits,
+    pretrained_params,
+    run_transformer_experiment,
+)
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._finetune import evaluate
 from rmt_alpha.nn._methods import TRAINING_METHODS, FinetuneConfig
 from rmt_alpha.nn._models import TransformerConfig
-from rmt_alpha.nn._training import evaluate
 from rmt_alpha.nn._trees import flatten_tree, load_tree
 
 TASK = ReviewTask(sharing=0.5)
-TINY = ExperimentConfig(
+TINY = TransformerExperimentConfig(
     sharing=(0.25,), seeds=2, alpha_grid=(0.5, 1.0), task=TASK,
     model=TransformerConfig(vocab_size=TASK.vocab_size, max_len=32, d_model=8, num_heads=2, d_mlp=16, num_layers=1),
     n_source=256, pretrain_epochs=1, pretrain_batch_size=32, n_train=32, n_held_out=16, n_val=32, n_test=64,
@@ -27,7 +32,7 @@ TINY = ExperimentConfig(
 
 def test_tiny_run_end_to_end(tmp_path):
     out = str(tmp_path)
-    result = run_experiment(TINY, out, progress=False)
+    result = run_transformer_experiment(TINY, out, progress=False)
     for name in ("table", "results", "accuracy_figure", "alpha_figure"):
         assert os.path.getsize(result.files[name]) > 0
     rows = TRAINING_METHODS + ("lora_more_data",)
@@ -67,11 +72,11 @@ def test_tiny_run_end_to_end(tmp_path):
     (dict(methods=("lora", "adalora")), "methods must be a non-empty subset"),
     (dict(sharing=()), "sharing must list at least one level"),
     (dict(sharing=(1.5,)), "sharing must be a number in"),
-    (dict(n_held_out=4), "n_held_out must be a whole number of samples >= 32"),
+    (dict(n_held_out=4), "n_held_out must be a whole number >= 32"),
 ])
 def test_bad_experiment_config_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        ExperimentConfig(**kwargs)
+        TransformerExperimentConfig(**kwargs)
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

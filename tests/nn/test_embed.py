@@ -10,7 +10,7 @@ import pytest
 from rmt_alpha.data import find_item
 from rmt_alpha.nn import _embed, embed, load_pretrained
 from rmt_alpha.nn._encoder import hidden_states
-from rmt_alpha.nn._pretrained import encode
+from rmt_alpha.nn._pretrained import tokenize
 from tests.nn.tiny_checkpoint import CORPUS, make_checkpoint
 
 TEXTS = CORPUS + ["the", "", "the film was wonderful and moving , the plot was dull and the acting was poor " * 2]
@@ -26,7 +26,7 @@ def model(request, tmp_path_factory):
 def _one_padded_batch(model, texts, pooling):
     """All texts in one batch padded to the longest, in their own order, pooled in numpy over the tokenizer's mask
     (that more padding changes nothing in the encoder itself is tested in test_pretrained.py)."""
-    ids = encode(model, texts, max_length=38)
+    ids = tokenize(model, texts, max_length=38)
     h = np.asarray(jax.jit(hidden_states, static_argnums=2)(model.params, ids, model.config))
     if pooling == "first":
         return h[:, 0]
@@ -60,10 +60,10 @@ def test_one_compilation_per_padded_length(model):
 
 def test_special_token_strings_inside_a_text_are_text(model):
     literal = "[SEP]" if model.family == "bert" else "<pad>"
-    ids = encode(model, [f"the cat {literal} sat"], max_length=38)
+    ids = tokenize(model, [f"the cat {literal} sat"], max_length=38)
     assert model.config.pad_token_id not in ids[0, : (ids[0] != model.config.pad_token_id).sum()]
     if model.family == "bert":   # lower-cased and split at punctuation: "[SEP]" reads as "[ sep ]"
-        np.testing.assert_array_equal(ids, encode(model, ["the cat [ sep ] sat"], max_length=38))
+        np.testing.assert_array_equal(ids, tokenize(model, ["the cat [ sep ] sat"], max_length=38))
     got = embed(model, [f"the cat {literal} sat", literal, f"{literal} {literal}"], batch_size=4, max_length=38,
                 cache=False)
     assert np.isfinite(got).all()

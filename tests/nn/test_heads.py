@@ -10,10 +10,10 @@ import pytest
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
 from rmt_alpha.nn._adapters import AdapterConfig
 from rmt_alpha.nn._encoder import apply, pooled_features
+from rmt_alpha.nn._finetune import finetune_network, init_state
 from rmt_alpha.nn._heads import HeadConfig, apply_head
 from rmt_alpha.nn._methods import FinetuneConfig, parameter_labels
 from rmt_alpha.nn._models import TransformerConfig, init_params
-from rmt_alpha.nn._training import finetune_network, init_state
 from rmt_alpha.nn._trees import flatten_tree
 
 TASK = ReviewTask(sharing=0.5)

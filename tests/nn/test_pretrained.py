@@ -18,7 +18,7 @@ from rmt_alpha.nn._adapter_stats import parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig, adapted_params, init_adapters
 from rmt_alpha.nn._encoder import apply
 from rmt_alpha.nn._models import TransformerConfig
-from rmt_alpha.nn._pretrained import encode, load_pretrained
+from rmt_alpha.nn._pretrained import load_pretrained, tokenize
 from rmt_alpha.nn._trees import flatten_tree
 from tests.nn.tiny_checkpoint import make_checkpoint
 
@@ -123,7 +123,7 @@ def test_forward_matches_numpy_reference(checkpoint):
     model = load_pretrained(directory, num_classes=3)
     with open(os.path.join(directory, "config.json"), encoding="utf-8") as handle:
         hf = json.load(handle)
-    ids = encode(model, *PAIRS, max_length=40)
+    ids = tokenize(model, *PAIRS, max_length=40)
     # the tokenizer's own type ids and attention mask (not the model's rule that recomputes them from the ids)
     encodings = model.tokenizer.encode_batch(list(zip(*PAIRS)))
     assert max(len(e.ids) for e in encodings) == ids.shape[1]          # nothing truncated
@@ -149,24 +149,24 @@ def test_forward_matches_numpy_reference(checkpoint):
 def test_encode_truncates_pads_and_refuses_rows_the_model_would_misread(checkpoint):
     family, directory, _ = checkpoint
     model = load_pretrained(directory, num_classes=2)
-    ids = encode(model, PAIRS[0], PAIRS[1], max_length=8, width=10)
+    ids = tokenize(model, PAIRS[0], PAIRS[1], max_length=8, width=10)
     assert ids.shape == (3, 10)
     assert np.all(ids[:, 8:] == model.config.pad_token_id)         # truncated to 8, padded to 10
-    single = encode(model, ["the cat"], max_length=24)
+    single = tokenize(model, ["the cat"], max_length=24)
     assert single[0, 0] == model.tokenizer.encode("x").ids[0]      # starts with [CLS] / <s>
     # a separator (BERT: would end segment 0 early) or padding token (RoBERTa: would be masked) typed inside the
     # text is text: the row holds only the template's special tokens, and the model's types and mask stay right
     literal, special = (("[SEP]", model.config.sep_token_id) if family == "bert"
                         else ("<pad>", model.config.pad_token_id))
-    typed = encode(model, [f"the cat {literal} sat"], ["a dog"], max_length=24)
-    plain = encode(model, ["the cat sat"], ["a dog"], max_length=24)
+    typed = tokenize(model, [f"the cat {literal} sat"], ["a dog"], max_length=24)
+    plain = tokenize(model, ["the cat sat"], ["a dog"], max_length=24)
     assert np.count_nonzero(typed == special) == np.count_nonzero(plain == special)
     if family == "bert":   # lower-cased and split at punctuation, as if typed "[ sep ]"
-        np.testing.assert_array_equal(typed, encode(model, ["the cat [ sep ] sat"], ["a dog"], max_length=24))
+        np.testing.assert_array_equal(typed, tokenize(model, ["the cat [ sep ] sat"], ["a dog"], max_length=24))
     with pytest.raises(ValueError, match="max_length"):
-        encode(model, ["a"], max_length=1000)
+        tokenize(model, ["a"], max_length=1000)
     with pytest.raises(ValueError, match="second must have"):
-        encode(model, ["a", "b"], ["c"], max_length=24)
+        tokenize(model, ["a", "b"], ["c"], max_length=24)
 
 
 def test_adapters_select_query_and_value_of_the_loaded_encoder(checkpoint):
@@ -178,7 +178,7 @@ def test_adapters_select_query_and_value_of_the_loaded_encoder(checkpoint):
     counts = parameter_counts(model.params, adapters)
     # by hand: 2 layers x {query, value}: A (16 x 8) + B (8 x 16) = 256 each -> 1024; alpha 16 each -> 64
     assert (counts.lora, counts.alpha) == (1024, 64)
-    ids = encode(model, *PAIRS, max_length=24)
+    ids = tokenize(model, *PAIRS, max_length=24)
     np.testing.assert_array_equal(apply(adapted_params(model.params, adapters, config), ids, model.config),
                                   apply(model.params, ids, model.config))   # B = 0 and alpha = 1: exact
 

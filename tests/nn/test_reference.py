@@ -10,7 +10,7 @@ import pytest
 from rmt_alpha.data import find_item
 from rmt_alpha.nn import embed, load_pretrained
 from rmt_alpha.nn._encoder import hidden_states
-from rmt_alpha.nn._pretrained import encode
+from rmt_alpha.nn._pretrained import tokenize
 from tests.nn.tiny_checkpoint import make_tokenizer
 
 torch = pytest.importorskip("torch")
@@ -49,7 +49,7 @@ def test_hidden_states_match_transformers(family, tmp_path):
     reference = _random_model(family, tmp_path)
     ours = load_pretrained(str(tmp_path), num_classes=2)
     # sentence pairs: BERT's token types, RoBERTa's </s></s>, padding in every batch
-    ids = encode(ours, FIRST, SECOND, max_length=40)
+    ids = tokenize(ours, FIRST, SECOND, max_length=40)
     encodings = ours.tokenizer.encode_batch(list(zip(FIRST, SECOND)))
     mask, types = np.zeros(ids.shape, np.int64), np.zeros(ids.shape, np.int64)
     for row, encoding in enumerate(encodings):
@@ -89,7 +89,7 @@ def test_minilm_embeddings_match_transformers(pooling):
     else:
         expected = hidden[:, 0].numpy()
     model = load_pretrained(MINILM, num_classes=2)
-    np.testing.assert_array_equal(encode(model, texts, max_length=256), batch["input_ids"].numpy())
+    np.testing.assert_array_equal(tokenize(model, texts, max_length=256), batch["input_ids"].numpy())
     got = embed(model, texts, pooling=pooling, cache=False)
     # float32 in both; values up to ~6; measured max |diff| 2.0e-6 (mean) and 1.9e-6 (first): 2e-5 allows other
     # summation orders only

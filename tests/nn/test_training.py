@@ -8,11 +8,11 @@ import pytest
 
 from rmt_alpha.data._synthetic_reviews import ReviewTask, make_reviews
 from rmt_alpha.nn._adapters import AdapterConfig
+from rmt_alpha.nn._finetune import finetune_network, init_state
 from rmt_alpha.nn._methods import FinetuneConfig, trainable_count
 from rmt_alpha.nn._models import TransformerConfig, init_params
 from rmt_alpha.nn._selection import pretrain
-from rmt_alpha.nn._trainer import make_trainer
-from rmt_alpha.nn._training import finetune_network, init_state
+from rmt_alpha.nn._step import make_trainer
 from rmt_alpha.nn._trees import flatten_tree
 
 TASK = ReviewTask(sharing=0.5)
@@ -93,7 +93,7 @@ def test_trainable_counts_by_hand():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="method must be one of"):
         FinetuneConfig(method="prefix_tuning")
-    with pytest.raises(ValueError, match="alpha_every must be a whole number of samples >= 1"):
+    with pytest.raises(ValueError, match="alpha_every must be a whole number >= 1"):
         FinetuneConfig(alpha_every=0)
     with pytest.raises(ValueError, match=r"train labels must be in \[0, 1\], got values in \[0, 2\]"):
         finetune_network(jax.random.key(0), PARAMS, MODEL, BASE, (TRAIN[0], np.where(TRAIN[1] == 1, 2, 0)), VAL, HELD)
@@ -124,7 +124,7 @@ def test_pretraining_lowers_the_loss():
 
 def test_trimmed_padding_changes_the_cost_not_the_logits():
     from rmt_alpha.nn._encoder import apply
-    from rmt_alpha.nn._trainer import trim_padding
+    from rmt_alpha.nn._step import trim_padding
 
     padded = dataclasses.replace(MODEL, max_len=64, pad_token_id=0)
     params = init_params(jax.random.key(4), padded)

@@ -4,7 +4,8 @@ Tolerances:
 - Monte-Carlo vs closed form: |gap| < K_SE standard errors, the standard error computed from the trials. K_SE = 4:
   a 4-sigma two-sided gap has probability 6e-5 per comparison, so over the ~60 comparisons below a false alarm
   has probability under 0.4%; the seeds are fixed, so the outcome is deterministic. Configurations use p >= 200,
-  where the closed forms' finite-size bias (O(1/p), theory/THEORY.md: about 0.003 at p = 300) is below one standard error.
+  where the closed forms' finite-size bias (O(1/p), theory/THEORY.md: about 0.003 at p = 300) is below one standard
+  error.
 - Same arithmetic in another form (affine shortcut vs direct solve, JAX vs numpy reference, float64): 1e-9
   relative, a few thousand ulps of float64 for systems with condition number below 1e3.
 - float32 vs float64 on the same draws: 1e-4 absolute in accuracy (float32 epsilon 1.2e-7 times the condition
@@ -22,13 +23,11 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from rmt_alpha import linear
-from rmt_alpha import simulate as sim
+from rmt_alpha import linear, simulate as sim
 from rmt_alpha._accuracy import margin_moments, predicted_accuracy
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha.cli import main as cli_main
-from rmt_alpha.simulate import _montecarlo
-from rmt_alpha.simulate import _reference as reference
+from rmt_alpha.simulate import _montecarlo, _reference as reference
 from tests.conftest import K_SE, assert_within_standard_errors, check_power, standard_error
 
 ALPHA = np.array([-1.0, 0.0, 1.0, 2.0, 4.0])
@@ -59,7 +58,7 @@ SMALL = (SourceStats.from_norm(30, 1.5, 120, 0.5),
 TRIALS = 300  # closed-form checks: standard errors of about 0.002 in accuracy
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _simulated(name, n_test=None):
     """One cached run per configuration (the CLI tests reuse the compiled shapes of "eta>1, beta<0")."""
     source, target = CONFIGS[name]
@@ -73,7 +72,8 @@ def _gap_in_se(measured, predicted):
 # Power (probability >= 0.9, 300 trials; the 1% in Var[g] and E[g^2] asserted for the first configuration):
 # "eta<1, beta>0" catches a relative error of 0.1% in the accuracy, 0.39% in E[y g], 0.77% in Var[g], 0.32% in
 # E[g^2]; "eta>1, beta<0" 0.32%, 1.1%, 0.64%, 0.48%; "given w_s, eta>1" 0.24%, 0.83%, 1.6%, 0.83% (before, without
-# the Var[g] comparison: Var 0.77%, 1.8%, 1.7%; E[g^2] 0.32%, 1.4%, 0.83%). A source with N < p: tests/simulate/test_devices.py (JAX, in a subprocess) and tests/test_theory.py (numpy).
+# the Var[g] comparison: Var 0.77%, 1.8%, 1.7%; E[g^2] 0.32%, 1.4%, 0.83%). A source with N < p:
+# tests/simulate/test_devices.py (JAX, in a subprocess) and tests/test_theory.py (numpy).
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_simulation_matches_closed_forms(name):
     """Accuracy, E[y g], E[g^2] and Var[g] (per trial E[g^2] - E[y g]^2 = |w|^2, exact given w) within K_SE
@@ -211,7 +211,7 @@ def test_simulate_rejects_bad_input_before_compiling(kwargs, error, message):
 @pytest.mark.parametrize("n_samples", [-1, 0, 2.7, "3"])
 def test_reference_mixtures_refuse_a_size_that_is_not_a_count(n_samples):
     for make in (reference.make_mixture, reference.make_gaussian_mixture):
-        with pytest.raises((ValueError, TypeError), match="n_samples must be a whole number of samples"):
+        with pytest.raises((ValueError, TypeError), match="n_samples must be a whole number"):
             make(n_samples, np.ones(3))
 
 

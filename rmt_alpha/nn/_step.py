@@ -1,10 +1,13 @@
-"""The compiled optax step of a fine-tuning method: the forward function of a model with adapters, frozen weights by an optax partition, alpha's own optimizer, and padding trimmed to the shortest width that keeps every token (theory/THEORY.md section 7)."""
+"""The compiled optax step of a fine-tuning method: the forward function of a model with adapters, frozen weights by
+an optax partition, alpha's own optimizer, and padding trimmed to the shortest width that keeps every token
+(theory/THEORY.md section 7)."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -105,7 +108,7 @@ def _forward_function(model_config, adapter_config: AdapterConfig) -> Callable:
     return forward
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _make_counter(model_config, adapter_config: AdapterConfig) -> Callable:
     """The jitted count of correct predictions, shared by every method with the same forward (alpha and the
     trained parts are state, not part of the compiled function)."""
@@ -118,7 +121,7 @@ def _make_counter(model_config, adapter_config: AdapterConfig) -> Callable:
     return correct
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneConfig) -> Trainer:
     forward = _forward_function(model_config, config.adapter)
     pad_token_id = _pad_id(model_config)

@@ -6,7 +6,7 @@ import numpy as np
 
 from rmt_alpha._io import atomic_write
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES
-from rmt_alpha.experiments._campaign import CURVE_PAIRS, Experiment
+from rmt_alpha.experiments._campaign import CURVE_PAIRS, CampaignResult
 
 TABLE_METHODS = ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "pool covariance", "oracle")
 
@@ -46,7 +46,8 @@ def format_prediction(rows) -> list[str]:
     lines = ["Prediction vs measurement (whole-target statistics: a check of the theory, not a method); |gap| in "
              "accuracy over the alpha grid 0..6",
              f"{'pair':{width}s}{'n':>4s}{'centre':>9s}{'prep':>9s}{'a=1 measured':>15s}{'iso':>7s}{'cov':>7s}"
-             f"{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'semi':>7s}{'a* cov':>8s}{'best a':>7s}"]
+             f"{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'semi':>7s}{'a* cov':>8s}"
+             f"{'best a':>7s}"]
     for row in at_one:
         lines.append(f"{_pair_name(row['source'], row['target']):{width}s}{row.get('n', 20):4d}"
                      f"{row.get('centre', 'mean'):>9s}{'whitened' if row['whiten'] else 'standard':>9s}"
@@ -54,19 +55,20 @@ def format_prediction(rows) -> list[str]:
                      f"{row['predicted_covariance']:7.3f}{row['mean_abs_gap_isotropic_over_grid']:14.3f}"
                      f"{row['mean_abs_gap_covariance_over_grid']:7.3f}{row['max_abs_gap_isotropic_over_grid']:13.3f}"
                      f"{row['max_abs_gap_covariance_over_grid']:7.3f}"
-                     f"{row.get('max_abs_gap_semi_empirical_over_grid', float('nan')):7.3f}{row['alpha_star_covariance']:8.2f}"
+                     f"{row.get('max_abs_gap_semi_empirical_over_grid', float('nan')):7.3f}"
+                     f"{row['alpha_star_covariance']:8.2f}"
                      f"{row['measured_best_alpha']:7.1f}")
     return lines
 
 
-def format_experiment(experiment: Experiment) -> str:
+def format_campaign(experiment: CampaignResult) -> str:
     """The main tables of a transfer campaign as text.
 
     The honest protocol (every n at gammas 1/1), paper mode beside the paper's Table 1 (when run), prediction vs
     measurement, and the averages of every configuration.
 
     Args:
-        experiment: the `Experiment` (from `run_amazon_experiment`, `run_digits_experiment` or the text-transfer
+        experiment: the `CampaignResult` (from `run_amazon_experiment`, `run_digits_experiment` or the text-transfer
             campaign).
 
     Returns:
@@ -92,11 +94,11 @@ def format_experiment(experiment: Experiment) -> str:
     lines += ["", "Averages over pairs (per configuration)"]
     for row in experiment.tables["honest_average"]:
         config = {k: row[k] for k in row if k not in ("method", "pairs", "accuracy", "stderr_over_pairs")}
-        lines.append(f"  {str(config):70s} {row['method']:16s} {row['accuracy']:.4f}")
+        lines.append(f"  {config!s:70s} {row['method']:16s} {row['accuracy']:.4f}")
     return "\n".join(lines)
 
 
-def write_experiment(experiment: Experiment, out_dir, prefix: str, *, curve_pairs=CURVE_PAIRS) -> list[str]:
+def write_campaign(experiment: CampaignResult, out_dir, prefix: str, *, curve_pairs=CURVE_PAIRS) -> list[str]:
     """Write the result files of a transfer campaign, each atomically.
 
     Every table as `<prefix>_<table>.csv`, all of them with the settings as `<prefix>.json`, and the
@@ -104,7 +106,7 @@ def write_experiment(experiment: Experiment, out_dir, prefix: str, *, curve_pair
     `<prefix>_curves.png`.
 
     Args:
-        experiment: the `Experiment` (from `run_amazon_experiment` or `run_digits_experiment`).
+        experiment: the `CampaignResult` (from `run_amazon_experiment` or `run_digits_experiment`).
         out_dir: the output folder (must exist).
         prefix: the file-name prefix (e.g. "amazon").
         curve_pairs: the (source, target) pairs drawn in the curves figure; when none of them was checked, the

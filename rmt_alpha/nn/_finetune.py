@@ -1,4 +1,5 @@
-"""Pre-training and fine-tuning of the transformer classifier with optax (theory/THEORY.md section 7, Algorithm 1).
+"""Fine-tuning the transformer classifier with optax (theory/THEORY.md section 7, Algorithm 1); pre-training from
+scratch is `rmt_alpha.nn._selection.pretrain`, the compiled step `rmt_alpha.nn._step`.
 
 Fine-tuning methods (what is trained; everything else is frozen by an `optax.partition` label `"frozen"` whose
 transformation is `optax.set_to_zero()`, never by editing arrays):
@@ -18,15 +19,15 @@ trains): with adapters on "head/kernel", the pre-trained head is kept as `alpha 
 The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
 use the validation split only; `evaluate` on the test split is for the caller to run once. Token batches are cut to
 the shortest width of a ladder (16, 32, 64, ...) that keeps their real tokens (`trim_padding`): padding is masked, so
-this changes the cost, not the result. The model is a
-`TransformerConfig` (inputs: token ids) or a `HeadConfig` (inputs: the frozen encoder's pooled features, for the
-frozen-encoder methods; `rmt_alpha.nn._heads`).
+this changes the cost, not the result. The model is a `TransformerConfig` (inputs: token ids) or a `HeadConfig`
+(inputs: the frozen encoder's pooled features, for the frozen-encoder methods; `rmt_alpha.nn._heads`).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -35,7 +36,7 @@ from rmt_alpha.nn._adapters import init_adapters
 from rmt_alpha.nn._heads import HeadConfig
 from rmt_alpha.nn._methods import _ADAPTER_METHODS, FinetuneConfig, trainable_count
 from rmt_alpha.nn._models import TransformerConfig
-from rmt_alpha.nn._trainer import _model_forward, _pad_id, make_trainer, trim_padding
+from rmt_alpha.nn._step import _model_forward, _pad_id, make_trainer, trim_padding
 
 
 class FinetuneResult(NamedTuple):
