@@ -1,18 +1,13 @@
-"""Doctests (pytest --doctest-modules over rmt_alpha/) see numpy as `np` and every public maths name of rmt_alpha
-(the subpackage names are left out, so that a module's own `simulate` or `plots` is not shadowed)."""
+"""Doctests (pytest --doctest-modules over rmt_alpha/) run in a clean namespace, as in a fresh interpreter: not in
+their module's globals, and with nothing injected, so every example imports what it uses."""
 
-import types
-
-import numpy as np
 import pytest
-
-import rmt_alpha
+from _pytest.doctest import DoctestItem
 
 
 @pytest.fixture(autouse=True)
-def _doctest_names(doctest_namespace):
-    doctest_namespace["np"] = np
-    for name in rmt_alpha.__all__:
-        value = getattr(rmt_alpha, name)
-        if not isinstance(value, types.ModuleType):
-            doctest_namespace[name] = value
+def _fresh_interpreter_namespace(request):
+    if isinstance(request.node, DoctestItem):
+        namespace = request.node.dtest.globs
+        namespace.clear()
+        namespace["__name__"] = "__main__"
