@@ -10,6 +10,9 @@ from rmt_alpha.data._cache import (
     CorruptFileError as CorruptFileError,
 )
 from rmt_alpha.data._cache import (
+    FetchError as FetchError,
+)
+from rmt_alpha.data._cache import (
     find_item as find_item,
 )
 from rmt_alpha.data._domains import (
@@ -32,9 +35,6 @@ from rmt_alpha.data._domains import (
 )
 from rmt_alpha.data._domains import (
     load_digit_tasks as load_digit_tasks,
-)
-from rmt_alpha.data._fetch import (
-    FetchError as FetchError,
 )
 from rmt_alpha.data._fetch import (
     fetch as fetch,
