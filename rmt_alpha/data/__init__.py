@@ -7,6 +7,7 @@ against pinned SHA-256.
 from rmt_alpha._io import cache_root as cache_root, data_roots as data_roots
 from rmt_alpha.data._cache import (
     CorruptFileError as CorruptFileError,
+    FetchError as FetchError,
     find_item as find_item,
 )
 from rmt_alpha.data._domains import (
@@ -19,7 +20,6 @@ from rmt_alpha.data._domains import (
     load_digit_tasks as load_digit_tasks,
 )
 from rmt_alpha.data._fetch import (
-    FetchError as FetchError,
     fetch as fetch,
     minilm_directory as minilm_directory,
 )

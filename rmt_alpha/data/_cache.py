@@ -30,6 +30,10 @@ class CorruptFileError(ValueError):
     """A data file whose SHA-256 is not the pinned one."""
 
 
+class FetchError(OSError):
+    """A download that failed: the message says what was tried and how to place the file by hand."""
+
+
 def check_file(path, expected: str, *, name: str) -> Path:
     """`path` if its SHA-256 is `expected`; else `CorruptFileError` naming the file, both hashes and the remedy.
 

