@@ -30,6 +30,7 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
         `Moments` of the broadcast shape of alpha and gamma.
 
     Example:
+        >>> from rmt_alpha import SourceStats, TargetStats, margin_moments
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
@@ -59,6 +60,8 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         float64 array of the broadcast shape (a numpy scalar for scalar input); a JAX array for JAX input.
 
     Example (theory/THEORY.md section 3):
+        >>> import numpy as np
+        >>> from rmt_alpha import SourceStats, TargetStats, predicted_accuracy
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)

@@ -216,6 +216,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         `AlphaChoice`.
 
     Example (theory/THEORY.md section 3's example with n = 20 labelled and 1000 unlabelled rows):
+        >>> from rmt_alpha import choose_alpha
         >>> choice = choose_alpha(w_s, X, y, unlabelled=U)   # doctest: +SKIP
         >>> choice.alpha, choice.gain, choice.gain_interval   # doctest: +SKIP
         (1.75, 0.0049, (0.0041, 0.0055))

@@ -279,6 +279,9 @@ def covariance_margin_moments(source, target: TargetStats, alpha, *, gamma=None)
         `Moments` of the broadcast shape of alpha and gamma.
 
     Example (C = I gives section 3's numbers up to O(1/p)):
+        >>> import numpy as np, scipy.special
+        >>> from rmt_alpha import SourceStats, TargetStats
+        >>> from rmt_alpha._covariance import covariance_margin_moments
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0, cov=np.eye(400))
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> moments = covariance_margin_moments(src, tgt, [0.0, 1.0, 3.0])

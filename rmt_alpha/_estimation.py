@@ -90,6 +90,8 @@ def pair_statistics(Z, weights=None, signs=1.0) -> tuple[np.ndarray, np.ndarray]
         `(mean, pairs)`: shapes (..., p) and (...).
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha._estimation import pair_statistics
         >>> Z = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
         >>> mean, pairs = pair_statistics(Z)
         >>> mean.round(4).tolist(), round(float(pairs), 4)   # (z1.z2 + z1.z3 + z2.z3) / 3
@@ -127,6 +129,7 @@ def estimate_invariants(w_s, X, y) -> InvariantEstimate:
         `InvariantEstimate(s, m, omega, n)`; s and m are scalars or shape (splits,).
 
     Example:
+        >>> from rmt_alpha import estimate_invariants
         >>> est = estimate_invariants(w_s, X_train, y_train)   # doctest: +SKIP
     """
     X = check_finite_array("X", X)

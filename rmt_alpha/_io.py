@@ -39,6 +39,7 @@ def data_roots() -> list[Path]:
     Example:
         >>> import os
         >>> from unittest import mock
+        >>> from rmt_alpha.data import data_roots
         >>> with mock.patch.dict(os.environ, {"RMT_ALPHA_DATA": os.pathsep.join(["/data/cache", " ", "/shared/data"])}):
         ...     [str(root) for root in data_roots()]   # blank entries are skipped
         ['/data/cache', '/shared/data']

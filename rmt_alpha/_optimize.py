@@ -54,6 +54,7 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None, rows=None)
         a float (an array for array gamma).
 
     Example (theory/THEORY.md section 3):
+        >>> from rmt_alpha import SourceStats, TargetStats, optimal_alpha
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> round(optimal_alpha(src, tgt), 4)

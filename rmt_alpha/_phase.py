@@ -86,6 +86,7 @@ def phase_map(beta, n_over_p, gamma=1.0, *, source_norm=1.5, perp_norm=0.6, sour
     Example:
         theory/THEORY.md section 3 (p = 400, N = 2000, n = 100):
 
+        >>> from rmt_alpha import phase_map
         >>> round(float(phase_map(0.8, 0.25, source_n_over_p=5.0).alpha_star), 4)
         1.7105
     """
@@ -132,6 +133,9 @@ def phase_maps_around(source: SourceStats, target: TargetStats, beta, *, over=("
         dict from each name in `over` to a 2-D `PhaseMap` of shape (grid, beta.size).
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import SourceStats, TargetStats
+        >>> from rmt_alpha._phase import phase_maps_around
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> phase_maps_around(src, tgt, np.linspace(-0.5, 1.5, 5), grid=3)["gamma"].alpha_star.shape

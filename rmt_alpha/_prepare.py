@@ -36,6 +36,8 @@ def prepare(source, target: TargetStats, *, gamma=None, rows=None):
         one `(E[y g], Var[g])` raise a `TypeError` saying so).
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import SourceStats, TargetStats, prepare
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> problem = prepare(src, TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0))
         >>> np.round(problem.predicted_accuracy([0.0, 1.0, 3.0]), 4)

@@ -232,6 +232,8 @@ class IsotropicProblem(_Invariants, ProblemMethods):
     Example:
         theory/THEORY.md section 3:
 
+        >>> import numpy as np
+        >>> from rmt_alpha import IsotropicProblem, SourceStats, TargetStats
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> problem = IsotropicProblem.from_stats(src, TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0))
         >>> round(float(problem.optimal_alpha()), 4)

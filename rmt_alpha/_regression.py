@@ -51,6 +51,8 @@ def regression_risk(source_weights, target_weights, noise_std, n, gamma, alpha):
         ValueError: weights of different shapes, or an argument out of range (named in the message).
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import regression_risk
         >>> w_t = np.ones((1, 4))
         >>> float(regression_risk(0.5 * w_t, w_t, 0.0, n=4, gamma=1.0, alpha=2.0))  # alpha W_s = W_t: no error
         0.0
@@ -84,6 +86,8 @@ def regression_optimal_alpha(source_weights, target_weights) -> float:
         ValueError: weights of different shapes.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import regression_optimal_alpha
         >>> regression_optimal_alpha(0.5 * np.ones((1, 4)), np.ones((1, 4)))
         2.0
     """

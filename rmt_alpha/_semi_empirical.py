@@ -249,6 +249,9 @@ class SemiEmpiricalProblem:
             y (N,) in {-1, +1}, optional non-negative row weights (default 1/N). N must exceed n.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import TargetStats
+        >>> from rmt_alpha._semi_empirical import SemiEmpiricalProblem
         >>> rng = np.random.default_rng(0)
         >>> y = np.where(np.arange(400) % 2 == 0, 1.0, -1.0)
         >>> X = y[:, None] * np.r_[1.0, np.zeros(49)] + rng.standard_normal((400, 50)) * rng.gamma(2.0, 0.5, (400, 1))

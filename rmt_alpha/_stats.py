@@ -155,6 +155,7 @@ class SourceStats(_TaskStats):
             None means `C_s = I` (the closed forms of theory/THEORY.md section 2); otherwise section 8 applies.
 
     Example:
+        >>> from rmt_alpha import SourceStats
         >>> SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0).eta
         0.2
     """
@@ -174,6 +175,7 @@ class SourceStats(_TaskStats):
             SourceStats: checked as any `SourceStats`.
 
         Example:
+            >>> from rmt_alpha import SourceStats
             >>> SourceStats.from_norm(400, 1.5, 2000, 1.0).mean[:2]
             array([1.5, 0. ])
         """
@@ -192,6 +194,7 @@ class TargetStats(_TaskStats):
         cov: optional noise covariance `C_t` (as for `SourceStats`); None means `C_t = I`.
 
     Example:
+        >>> from rmt_alpha import SourceStats, TargetStats
         >>> source = SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0)
         >>> TargetStats.from_alignment(source, beta=0.8, perp_norm=0.6, n=100, gamma=1.0).eta
         4.0

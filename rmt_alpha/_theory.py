@@ -75,6 +75,7 @@ def ridge_scalars(eta, gamma) -> RidgeScalars:
         RidgeScalars: `(delta, kappa, h)`, with `kappa = gamma (1 + delta)`, `h = 1 - eta / (1 + kappa)^2`.
 
     Example:
+        >>> from rmt_alpha import ridge_scalars
         >>> round(float(ridge_scalars(4.0, 1.0).delta), 6)  # 1 + sqrt(5)
         3.236068
     """

@@ -83,6 +83,8 @@ def load_amazon_domain(domain: str, directory=None) -> Domain:
         FileNotFoundError: a missing folder or file.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.data import load_amazon_domain
         >>> books = load_amazon_domain("books")   # doctest: +SKIP
         >>> books.X.shape, np.unique(books.y)      # doctest: +SKIP
         ((2000, 400), array([-1.,  1.]))
@@ -141,6 +143,7 @@ def amazon_pairs(domains=AMAZON_DOMAINS) -> list[tuple[str, str]]:
         list of (source, target) name pairs.
 
     Example:
+        >>> from rmt_alpha.data import amazon_pairs
         >>> len(amazon_pairs())
         12
     """
@@ -163,6 +166,7 @@ def load_digit_pair(positive: int, negative: int) -> Domain:
         ValueError: a digit outside 0-9, or twice the same digit.
 
     Example:
+        >>> from rmt_alpha.data import load_digit_pair
         >>> load_digit_pair(6, 8).X.shape
         (355, 64)
     """
@@ -195,6 +199,7 @@ def load_digit_tasks(tasks=None) -> dict[str, tuple[Domain, Domain]]:
         ValueError: a digit outside 0-9, or a pair with twice the same digit.
 
     Example:
+        >>> from rmt_alpha.data import load_digit_tasks
         >>> sorted(load_digit_tasks())[0]
         '1-vs-7 -> 4-vs-9'
     """

@@ -264,6 +264,8 @@ def fetch(*names: str, verbose: bool = True) -> dict:
         ValueError: an unknown name, or no name.
 
     Example:
+        >>> from rmt_alpha.data import fetch
+        >>> from rmt_alpha.nn import load_pretrained
         >>> folders = fetch("minilm", "reviews-text")       # doctest: +SKIP
         >>> load_pretrained(folders["minilm"], num_classes=2)   # doctest: +SKIP
     """

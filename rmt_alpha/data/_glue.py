@@ -87,6 +87,7 @@ def task_spec(task: str) -> GlueTask:
         ValueError: when `task` is not one of the six.
 
     Example:
+        >>> from rmt_alpha.data import task_spec
         >>> task_spec("SST-2").text_columns
         ('sentence',)
     """
@@ -137,6 +138,7 @@ def read_split(task: str, path: str) -> GlueSplit:
 
     Example:
         >>> import os, tempfile
+        >>> from rmt_alpha.data import read_split
         >>> folder = tempfile.TemporaryDirectory()
         >>> path = os.path.join(folder.name, "dev.tsv")
         >>> with open(path, "w") as handle:
@@ -198,6 +200,7 @@ def read_task(task: str, data_dir: str) -> dict:
         ValueError: for an unknown task or a malformed file (see `read_split`).
 
     Example:
+        >>> from rmt_alpha.data import read_task
         >>> splits = read_task("rte", "glue_data")   # doctest: +SKIP
         >>> sorted(splits)                           # doctest: +SKIP
         ['dev', 'train']

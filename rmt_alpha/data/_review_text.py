@@ -131,6 +131,7 @@ def load_review_text(domains=None, *, neutral: float = 0.5, directory=None) -> d
         CorruptFileError: a file differs from the pinned one (named, with the expected SHA-256).
 
     Example:
+        >>> from rmt_alpha.data import load_review_text
         >>> text = load_review_text(["uci-yelp"])     # doctest: +SKIP
         >>> len(text["uci-yelp"].texts), text["uci-yelp"].y[:3]     # doctest: +SKIP
         (996, array([ 1., -1., -1.]))

@@ -48,6 +48,7 @@ class ReviewTask:
         ValueError: when a field is out of its range (named in the message).
 
     Example:
+        >>> from rmt_alpha.data import ReviewTask
         >>> ReviewTask(sharing=0.25).n_shared
         10
     """
@@ -119,6 +120,7 @@ class ReviewTask:
             ValueError: when `domain` is unknown.
 
         Example:
+            >>> from rmt_alpha.data import ReviewTask
             >>> positive, negative = ReviewTask().sentiment_words("source")
             >>> positive.shape, negative.shape
             ((40,), (40,))
@@ -175,6 +177,7 @@ def make_reviews(n_samples: int, task: ReviewTask | None = None, domain: str = "
         TypeError: when `task` is not a `ReviewTask`.
 
     Example:
+        >>> from rmt_alpha.data import ReviewTask, make_reviews
         >>> X, y = make_reviews(100, ReviewTask(sharing=0.25), domain="target", random_state=0)
         >>> X.shape, y.shape
         ((100, 32), (100,))

@@ -70,6 +70,7 @@ class GlueConfig:
         TypeError: when `finetune` is not a `FinetuneConfig`.
 
     Example:
+        >>> from rmt_alpha.experiments import GlueConfig
         >>> GlueConfig(task="SST-2", methods=("lora",)).task
         'sst2'
     """
@@ -124,6 +125,7 @@ class GlueConfig:
             FinetuneConfig: `finetune` with that method, learning rate and alpha value.
 
         Example:
+            >>> from rmt_alpha.experiments import GlueConfig
             >>> GlueConfig().method_config("full").learning_rate
             2e-05
         """
@@ -191,6 +193,8 @@ def carve_train(n: int, config: GlueConfig, seed: int) -> dict:
         ValueError: when too few rows remain for one training batch.
 
     Example:
+        >>> from rmt_alpha.experiments import GlueConfig
+        >>> from rmt_alpha.experiments._glue import carve_train
         >>> rows = carve_train(1000, GlueConfig(), seed=0)
         >>> {name: len(index) for name, index in rows.items()}
         {'held_out': 50, 'val': 100, 'train': 850}
@@ -256,6 +260,7 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
         ValueError: for malformed data files or too few training rows.
 
     Example:
+        >>> from rmt_alpha.experiments import GlueConfig, run_glue
         >>> run_glue("roberta-base", "glue_data", GlueConfig(task="rte"), "out/rte")   # doctest: +SKIP
     """
     from tqdm.auto import tqdm

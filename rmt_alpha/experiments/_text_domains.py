@@ -33,6 +33,7 @@ def text_pairs(groups=tuple(TEXT_GROUPS)) -> list[tuple[str, str]]:
         ValueError: `groups` is empty, a string, or names an unknown group.
 
     Example:
+        >>> from rmt_alpha.experiments import text_pairs
         >>> len(text_pairs()), text_pairs(["uci"])[0]
         (18, ('uci-amazon', 'uci-imdb'))
     """

@@ -103,6 +103,7 @@ class TextTransferConfig:
             TextTransferConfig: the CI-sized config.
 
         Example:
+            >>> from rmt_alpha.experiments import TextTransferConfig
             >>> TextTransferConfig.quick(seed=1).theory_pairs
             (('uci-imdb', 'uci-amazon'),)
         """

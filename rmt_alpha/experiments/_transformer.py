@@ -76,6 +76,7 @@ class TransformerExperimentConfig:
         ValueError: when a field is out of its range (named in the message, with the value received).
 
     Example:
+        >>> from rmt_alpha.experiments import TransformerExperimentConfig
         >>> TransformerExperimentConfig.quick().seeds
         1
     """
@@ -142,6 +143,7 @@ class TransformerExperimentConfig:
             TransformerExperimentConfig: the smoke-run config.
 
         Example:
+            >>> from rmt_alpha.experiments import TransformerExperimentConfig
             >>> TransformerExperimentConfig.quick(seeds=2).sharing
             (0.25,)
         """
@@ -165,6 +167,7 @@ class TransformerExperimentConfig:
             FinetuneConfig: `finetune` with that method, learning rate and alpha value.
 
         Example:
+            >>> from rmt_alpha.experiments import TransformerExperimentConfig
             >>> TransformerExperimentConfig().method_config("head_only").learning_rate
             0.01
         """
@@ -314,6 +317,7 @@ def run_transformer_experiment(config: TransformerExperimentConfig, out: str, pr
         TransformerExperimentResult: runs, summaries, paired differences, parameter counts, source accuracy and files.
 
     Example:
+        >>> from rmt_alpha.experiments import TransformerExperimentConfig, run_transformer_experiment
         >>> run_transformer_experiment(TransformerExperimentConfig.quick(), "out/transformer")   # doctest: +SKIP
     """
     from tqdm.auto import tqdm

@@ -30,6 +30,7 @@ class UnitStore:
 
     Example:
         >>> import tempfile
+        >>> from rmt_alpha.experiments._units import UnitStore
         >>> store = UnitStore(tempfile.mkdtemp(), {"n": 20})
         >>> store("pair_0", lambda: 1 + 1), store("pair_0", lambda: 0)   # the second call reads the first's result
         (2, 2)

@@ -44,6 +44,8 @@ class FineTuned(NamedTuple):
         source_part: (p,) `gamma Q w_s`, the part multiplied by alpha.
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import FineTuned
         >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 2.0]))
         >>> fine.at(jnp.array([0.0, 1.0])).tolist()
         [[1.0, 0.0], [1.0, 2.0]]
@@ -142,6 +144,8 @@ def spd_solve(matrix, rhs):
         The solution, shaped like rhs.
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import spd_solve
         >>> spd_solve(jnp.array([[4.0, 2.0], [2.0, 3.0]]), jnp.array([2.0, 1.0]))
         Array([0.5, 0. ], dtype=float32)
     """
@@ -168,6 +172,8 @@ def fit_affine(w_s, X, y, gamma) -> FineTuned:
         FineTuned: `target_part = Q X^T y / n` and `source_part = gamma Q w_s`, each of shape (p,).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import fit_affine
         >>> X = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
         >>> y = jnp.array([1.0, 1.0, -1.0, -1.0])
         >>> fine = fit_affine(jnp.array([1.0, 0.0]), X, y, 0.5)
@@ -200,6 +206,8 @@ def ridge_classifier(X, y, gamma):
         jax.Array of shape (p,).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import ridge_classifier
         >>> X = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
         >>> ridge_classifier(X, jnp.array([1.0, 1.0, -1.0, -1.0]), 0.5).tolist()
         [0.5, 0.5]
@@ -222,6 +230,8 @@ def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
         Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import FineTuned, exact_scores
         >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
         >>> exact_scores(fine, jnp.array([1.0, 0.0]), jnp.array([0.0])).margin_second_moment.tolist()
         [2.0]
@@ -249,6 +259,8 @@ def test_scores(fine: FineTuned, X_test, y_test, alpha) -> Scores:
         Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.linear import FineTuned, test_scores
         >>> fine = FineTuned(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
         >>> X_test, y_test = jnp.array([[1.0, -2.0], [-1.0, 0.0]]), jnp.array([1.0, -1.0])
         >>> test_scores(fine, X_test, y_test, jnp.array([0.0, 1.0])).accuracy.tolist()
@@ -272,6 +284,7 @@ def working_dtype(dtype) -> np.dtype:
         ValueError: when it is a dtype other than float32 and float64.
 
     Example:
+        >>> from rmt_alpha.linear._engine import working_dtype
         >>> working_dtype("float64")
         dtype('float64')
     """
@@ -318,6 +331,7 @@ def alpha_grid(alpha) -> np.ndarray:
         ValueError: when `alpha` is not finite or has more than one dimension.
 
     Example:
+        >>> from rmt_alpha.linear._engine import alpha_grid
         >>> alpha_grid(2.0)
         array([2.])
     """

@@ -121,6 +121,8 @@ def fit_and_score(source, X, y, X_test, y_test, alpha, *, gamma, source_gamma=No
     Example:
         30 random splits of a pool, 20 training rows and 100 test rows each:
 
+        >>> import numpy as np
+        >>> from rmt_alpha.linear import fit_and_score
         >>> rng = np.random.default_rng(0)
         >>> pool_y = np.where(np.arange(500) % 2 == 0, 1.0, -1.0)
         >>> pool_X = np.outer(pool_y, np.full(10, 0.5)) + rng.standard_normal((500, 10))
@@ -187,6 +189,8 @@ def fit_ridge(X, y, gamma, *, names=("X", "y", "gamma")) -> np.ndarray:
         ValueError: when `gamma` is not positive, the data are not finite or the shapes do not match.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.linear import fit_ridge
         >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
         >>> fit_ridge(X, [1, 1, -1, -1], 0.5).round(3)
         array([0.5, 0.5])

@@ -21,6 +21,7 @@ class ParameterCounts(NamedTuple):
         magnitude: scalars in DoRA's magnitudes.
 
     Example:
+        >>> from rmt_alpha.nn import ParameterCounts
         >>> ParameterCounts(base=1000, lora=80, alpha=8, magnitude=0).alpha_overhead
         0.1
     """
@@ -46,6 +47,8 @@ def count_parameters(tree) -> int:
         int: the total number of entries of its leaves.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn._adapter_stats import count_parameters
         >>> count_parameters({"a": np.ones((2, 3)), "b": [np.ones(4)]})
         10
     """
@@ -63,6 +66,8 @@ def parameter_counts(params: dict, adapters: dict) -> ParameterCounts:
         ParameterCounts: `(base, lora, alpha, magnitude)`.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn import parameter_counts
         >>> adapters = {"w": {"lora_A": np.ones((3, 1)), "lora_B": np.ones((1, 2)), "alpha": np.ones(2)}}
         >>> parameter_counts({"w": np.ones((3, 2))}, adapters)
         ParameterCounts(base=6, lora=5, alpha=2, magnitude=0)
@@ -85,6 +90,8 @@ def alpha_statistics(adapters: dict) -> dict:
         dict: `{path: {"mean", "std", "min", "max"}}` of floats.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn import alpha_statistics
         >>> alpha_statistics({"w": {"alpha": np.array([1.0, 3.0]), "lora_A": np.ones((2, 1))}})
         {'w': {'mean': 2.0, 'std': 1.0, 'min': 1.0, 'max': 3.0}}
     """

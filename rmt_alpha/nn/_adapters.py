@@ -64,6 +64,7 @@ class AdapterConfig:
         ValueError: when a field is out of its range (named in the message, with the value received).
 
     Example:
+        >>> from rmt_alpha.nn import AdapterConfig
         >>> AdapterConfig(rank=8, lora_alpha=16.0).lora_scale
         2.0
     """
@@ -130,6 +131,8 @@ def select_paths(params: dict, patterns) -> list:
         ValueError: no patterns; a pattern that matches no leaf; a pattern that matches a leaf that is not 2-D.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn._adapters import select_paths
         >>> select_paths({"a": {"kernel": np.ones((2, 2)), "bias": np.ones(2)}}, ["*/kernel"])
         ['a/kernel']
     """
@@ -173,6 +176,8 @@ def init_adapters(key, params: dict, config: AdapterConfig) -> dict:
         ValueError: `rank` larger than `min(in, out)` of a selected weight (and see `select_paths`).
 
     Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from rmt_alpha.nn import AdapterConfig, init_adapters
         >>> params = {"layer": {"kernel": jnp.ones((3, 2)), "bias": jnp.zeros(2)}}
         >>> config = AdapterConfig(targets=("layer/kernel",), rank=1)
         >>> adapters = init_adapters(jax.random.key(0), params, config)
@@ -217,6 +222,8 @@ def adapter_paths(adapters: dict) -> list:
         list of str: the adapted weights' paths.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn._adapters import adapter_paths
         >>> adapter_paths({"layer": {"kernel": {"alpha": np.ones(2), "lora_A": np.ones((3, 1))}}})
         ['layer/kernel']
     """

@@ -136,6 +136,7 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
 
     Example:
         >>> from rmt_alpha.data import minilm_directory                        # after `rmt-alpha fetch minilm`
+        >>> from rmt_alpha.nn import embed, load_pretrained
         >>> model = load_pretrained(minilm_directory(), num_classes=2)       # doctest: +SKIP
         >>> embed(model, ["a fine film", "a dull film"], normalize=True).shape  # doctest: +SKIP
         (2, 384)

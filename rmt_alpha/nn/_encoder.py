@@ -23,6 +23,8 @@ def dense(p: dict, x):
         jax.Array: (..., out).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.nn._encoder import dense
         >>> dense({"kernel": jnp.eye(2), "bias": jnp.ones(2)}, jnp.array([1.0, 2.0])).tolist()
         [2.0, 3.0]
     """
@@ -90,6 +92,9 @@ def token_type_ids(tokens, config: TransformerConfig):
         jax.Array: int32 of shape (batch, length).
 
     Example:
+        >>> import jax.numpy as jnp
+        >>> from rmt_alpha.nn import TransformerConfig
+        >>> from rmt_alpha.nn._encoder import token_type_ids
         >>> config = TransformerConfig(vocab_size=10, sep_token_id=2, pad_token_id=0)
         >>> token_type_ids(jnp.array([[1, 5, 2, 6, 2, 0]]), config).tolist()
         [[0, 0, 0, 1, 1, 0]]

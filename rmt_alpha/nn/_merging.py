@@ -44,7 +44,7 @@ def merge(params: dict, adapters: dict, config: AdapterConfig, *, safe_merge: bo
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> from rmt_alpha.nn import AdapterConfig, init_adapters
+        >>> from rmt_alpha.nn import AdapterConfig, init_adapters, merge
         >>> params = {"layer": {"kernel": jnp.ones((3, 2)), "bias": jnp.zeros(2)}}
         >>> config = AdapterConfig(targets=("layer/kernel",), rank=1, alpha_init=2.0)
         >>> merged = merge(params, init_adapters(jax.random.key(0), params, config), config)

@@ -42,6 +42,7 @@ class FinetuneConfig:
         TypeError: when `adapter` is not an `AdapterConfig`.
 
     Example:
+        >>> from rmt_alpha.nn import FinetuneConfig
         >>> FinetuneConfig(method="dora").adapter.kind
         'dora'
     """
@@ -88,6 +89,7 @@ class FinetuneConfig:
             FinetuneConfig: a copy with that method, learning rate and alpha value.
 
         Example:
+            >>> from rmt_alpha.nn import FinetuneConfig
             >>> FinetuneConfig().for_method("full", full_learning_rate=1e-5, head_learning_rate=1e-2).learning_rate
             1e-05
         """
@@ -113,6 +115,7 @@ def parameter_labels(state: dict, method: str) -> dict:
             `params/head/` (its classifier is named otherwise, and would silently stay untrained).
 
     Example:
+        >>> from rmt_alpha.nn._methods import parameter_labels
         >>> state = {"params": {"head": {"kernel": 0.0}, "embed": {"token": 0.0}}, "adapters": {}}
         >>> parameter_labels(state, "head_only")["params"]
         {'embed': {'token': 'frozen'}, 'head': {'kernel': 'train'}}
@@ -159,6 +162,8 @@ def trainable_count(state: dict, method: str) -> int:
         ValueError: when `method` is unknown.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn._methods import trainable_count
         >>> state = {"params": {"head": {"kernel": np.ones((4, 2))}, "embed": {"token": np.ones((9, 4))}},
         ...          "adapters": {}}
         >>> trainable_count(state, "head_only"), trainable_count(state, "full")

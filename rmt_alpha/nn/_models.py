@@ -75,6 +75,7 @@ class TransformerConfig:
         ValueError: when a field is out of its range (named in the message, with the value received).
 
     Example:
+        >>> from rmt_alpha.nn import TransformerConfig
         >>> TransformerConfig(d_model=32, num_heads=4).d_mlp
         128
     """
@@ -138,6 +139,8 @@ def parameter_shapes(config: TransformerConfig) -> dict:
         dict: `{"embed/token": (vocab_size, d_model), ...}`, one entry per leaf of `init_params`.
 
     Example:
+        >>> from rmt_alpha.nn import TransformerConfig
+        >>> from rmt_alpha.nn._models import parameter_shapes
         >>> parameter_shapes(TransformerConfig(num_layers=1))["blocks/0/mlp/fc1/kernel"]
         (64, 128)
     """
@@ -180,6 +183,8 @@ def init_params(key, config: TransformerConfig) -> dict:
         dict: the nested parameter dict (float32 jnp arrays), laid out as in the module docstring.
 
     Example:
+        >>> import jax
+        >>> from rmt_alpha.nn import TransformerConfig, init_params
         >>> params = init_params(jax.random.key(0), TransformerConfig(num_layers=1))
         >>> params["head"]["kernel"].shape
         (64, 2)

@@ -296,6 +296,7 @@ def load_pretrained(directory: str, num_classes: int, key=None) -> Pretrained:
             does not fill the encoder.
 
     Example:
+        >>> from rmt_alpha.nn import apply, load_pretrained, tokenize
         >>> model = load_pretrained("checkpoints/roberta-base", num_classes=2)   # doctest: +SKIP
         >>> logits = apply(model.params, tokenize(model, ["a sentence"]), model.config)   # doctest: +SKIP
     """

@@ -26,6 +26,7 @@ def flatten_tree(tree: dict, prefix: str = "") -> dict:
         ValueError: for a key that is not a string or holds "/".
 
     Example:
+        >>> from rmt_alpha.nn._trees import flatten_tree
         >>> flatten_tree({"a": {"b": 1, "c": 2}})
         {'a/b': 1, 'a/c': 2}
     """
@@ -51,6 +52,7 @@ def unflatten_tree(flat: dict) -> dict:
         dict: the nested dict.
 
     Example:
+        >>> from rmt_alpha.nn._trees import unflatten_tree
         >>> unflatten_tree({"a/b": 1, "a/c": 2})
         {'a': {'b': 1, 'c': 2}}
     """
@@ -80,6 +82,8 @@ def save_tree(path: str, tree: dict, **metadata) -> None:
 
     Example:
         >>> import os, tempfile
+        >>> import numpy as np
+        >>> from rmt_alpha.nn import load_tree, save_tree
         >>> folder = tempfile.TemporaryDirectory()
         >>> path = os.path.join(folder.name, "tree.npz")
         >>> save_tree(path, {"head": {"bias": np.zeros(2)}}, step=3)

@@ -83,6 +83,8 @@ def figure_theory_check(rows: list, *, trials: int):
         matplotlib.figure.Figure: the figure of the one panel.
 
     Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from rmt_alpha.plots import figure_theory_check
         >>> rows = [{"alpha": a, "predicted": 0.8, "measured": 0.79, "stderr": 0.01} for a in (0.0, 1.0)]
         >>> figure = figure_theory_check(rows, trials=10)
         >>> figure.axes[0].get_title()

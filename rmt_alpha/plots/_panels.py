@@ -67,6 +67,8 @@ def plot_accuracy_curve(alpha, predicted, measured: EmpiricalCurve | None = None
         matplotlib.axes.Axes: the Axes drawn on.
 
     Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from rmt_alpha.plots import plot_accuracy_curve
         >>> ax = plot_accuracy_curve([0.0, 1.0, 2.0], [0.7, 0.8, 0.78], alpha_star=1.2)
         >>> ax.get_xlabel()
         'alpha (rescaling of the source classifier)'
@@ -140,6 +142,8 @@ def plot_gap_vs_dimension(p, gap, stderr, *, label="simulation - theory", ax=Non
         ValueError: when the shapes of `p`, `gap`, `stderr` and the labels do not match.
 
     Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from rmt_alpha.plots import plot_gap_vs_dimension
         >>> ax = plot_gap_vs_dimension([100, 400], [0.002, -0.001], [0.001, 0.001])
         >>> len(ax.get_xticks())
         2
@@ -219,6 +223,8 @@ def plot_method_comparison(rows, *, methods=None, ax=None):
         ValueError: when `rows` is empty.
 
     Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from rmt_alpha.plots import plot_method_comparison
         >>> rows = [{"source": "books", "target": "dvd", "method": "alpha=1", "accuracy": 0.7, "stderr": 0.01}]
         >>> ax = plot_method_comparison(rows)
         >>> [tick.get_text() for tick in ax.get_xticklabels()]
@@ -307,6 +313,8 @@ def plot_accuracy_vs_sharing(summary, methods, *, ax=None):
         matplotlib.axes.Axes: the Axes drawn on.
 
     Example:
+        >>> import matplotlib.pyplot as plt
+        >>> from rmt_alpha.plots import plot_accuracy_vs_sharing
         >>> summary = [{"method": "lora", "sharing": s, "test_mean": 0.8, "test_stderr": 0.01} for s in (0.0, 1.0)]
         >>> ax = plot_accuracy_vs_sharing(summary, ["lora"])
         >>> len(ax.containers)

@@ -40,6 +40,8 @@ def compare_with_theory(source, target: TargetStats, alpha, *, trials: int, seed
         ValueError: when `trials` < 2, or for any input `simulate` rejects.
 
     Example:
+        >>> from rmt_alpha import SourceStats, TargetStats
+        >>> from rmt_alpha.simulate import compare_with_theory
         >>> src = SourceStats.from_norm(40, 1.5, 200, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 30, 1.0)
         >>> sorted(compare_with_theory(src, tgt, [1.0], trials=8)[0])[:3]

@@ -249,6 +249,8 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
         TypeError: `target` not a `TargetStats`, or `source` of the wrong type.
 
     Example:
+        >>> from rmt_alpha import SourceStats, TargetStats
+        >>> from rmt_alpha.simulate import simulate
         >>> src = SourceStats.from_norm(400, 1.5, 2000, 1.0)
         >>> tgt = TargetStats.from_alignment(src, 0.8, 0.6, 100, 1.0)
         >>> sim = simulate(src, tgt, [0.0, 1.0, 3.0], trials=64, seed=0)   # compare with predicted_accuracy

@@ -33,6 +33,8 @@ def make_mixture(n_samples: int, mean, random_state=None):
         ValueError: when `n_samples` is not a positive integer or `mean` is not a finite 1-D array.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.simulate import make_mixture
         >>> X, y = make_mixture(5, np.zeros(3), random_state=0)
         >>> X.shape, int(y.sum())
         ((5, 3), 1)
@@ -61,6 +63,8 @@ def fit_ridge_classifier(X, y, gamma: float) -> np.ndarray:
         ValueError: when `gamma` is not positive.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.simulate import fit_ridge_classifier
         >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
         >>> fit_ridge_classifier(X, np.array([1.0, 1.0, -1.0, -1.0]), 0.5)
         array([0.5, 0.5])
@@ -87,6 +91,8 @@ def fit_finetuned(X, y, gamma: float, w_s, alpha) -> np.ndarray:
         ValueError: when `gamma` is not positive or `alpha` is not finite.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.simulate import fit_finetuned
         >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
         >>> fit_finetuned(X, np.array([1.0, 1.0, -1.0, -1.0]), 0.5, np.array([1.0, 0.0]), [0.0, 1.0])
         array([[0.5, 0.5],
@@ -115,6 +121,8 @@ def conditional_accuracy(w, mean) -> np.ndarray:
         np.ndarray: the accuracy, shape w.shape[:-1].
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.simulate import conditional_accuracy
         >>> float(conditional_accuracy(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
         0.5
     """
@@ -144,6 +152,9 @@ def monte_carlo_accuracy(source, target: TargetStats, alpha, *, trials: int, ran
         ValueError: when `trials` is not a positive integer, `alpha` is not finite or the dimensions differ.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import TargetStats
+        >>> from rmt_alpha.simulate import monte_carlo_accuracy
         >>> target = TargetStats.from_alignment(20, 1.5, 0.8, 0.6, 40, 1.0)
         >>> curve = monte_carlo_accuracy(np.ones(20) / 20, target, [0.0, 1.0], trials=3, random_state=0)
         >>> curve.per_trial.shape
@@ -183,6 +194,8 @@ def make_gaussian_mixture(n_samples: int, mean, cov=None, random_state=None):
         ValueError: when `mean` is not a finite 1-D array or `cov` is not a valid p x p covariance.
 
     Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.simulate import make_gaussian_mixture
         >>> X, y = make_gaussian_mixture(4, np.zeros(2), cov=np.diag([1.0, 4.0]), random_state=0)
         >>> X.shape
         (4, 2)

@@ -48,6 +48,7 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
         n_features_in_: the number of features seen in `fit`.
 
     Example:
+        >>> from rmt_alpha.sklearn import AlphaLoRAClassifier
         >>> clf = AlphaLoRAClassifier(source=w_s).fit(X, y, unlabelled=U)   # doctest: +SKIP
         >>> clf.alpha_, clf.choice_.gain_interval, clf.score(X_test, y_test)   # doctest: +SKIP
     """
