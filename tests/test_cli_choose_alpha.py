@@ -51,6 +51,27 @@ def test_choose_alpha_from_files_is_the_library_call(files, capsys):
     assert text.startswith("alpha = ") and "why: " in text and "uncertainty: bootstrap: 20 replicates" in text
 
 
+def test_a_csv_header_row_is_skipped_and_said_on_stderr(files, capsys):
+    """A header row (the first line of most CSV files a user has) is skipped, naming the flag and the file on stderr;
+    a file whose rows below the header are not numbers is still refused, naming the flag, the file and the header."""
+    folder, _, X, y, _ = files
+    np.savetxt(folder / "x_header.csv", X, delimiter=",", header=",".join(f"feature {j}" for j in range(P)),
+               comments="")
+    (folder / "y_header.csv").write_text("\ufefflabel\n" + "".join(f"{int(label > 0)}\n" for label in y))
+    argv = ["choose-alpha", "--source-weights", str(folder / "w.npy"), "--bootstrap", "10", "--target"]
+    with_header = _json(capsys, argv + [str(folder / "x_header.csv"), str(folder / "y_header.csv")])
+    assert with_header == _json(capsys, argv + [str(folder / "x.npy"), str(folder / "y.npy")])
+    main(argv + [str(folder / "x_header.csv"), str(folder / "y_header.csv"), "--json"])
+    err = capsys.readouterr().err
+    assert f"--target X: skipped the header row of {folder / 'x_header.csv'} (line 1: 'feature 0,feature 1," in err
+    assert f"--target Y: skipped the header row of {folder / 'y_header.csv'} (line 1: 'label')" in err
+    (folder / "words.csv").write_text("a,b\nc,d\n")
+    with pytest.raises(SystemExit):
+        main(argv + [str(folder / "words.csv"), str(folder / "y.npy")])
+    assert (f"--target X: cannot read {folder / 'words.csv'} as a .npy array or a table of numbers after its header "
+            "row 'a,b' (could not convert string 'c'") in capsys.readouterr().err
+
+
 def test_choose_alpha_takes_w_s_from_a_config_and_source_data(files, capsys):
     folder, w_s, X, y, _ = files
     (folder / "config.json").write_text(json.dumps({"source_weights": "w.npy", "gamma": 0.5, "bootstrap": 10}))

@@ -28,15 +28,45 @@ _CONFIG_KEYS = set(DEFAULT_CONFIG) | {"source_mean", "target_mean"} | set(_ARRAY
 
 def load_array(name: str, path: str) -> np.ndarray:
     """A .npy file, or a .csv (comma-separated) / other text file (whitespace-separated) of numbers; errors name
-    the option it came from."""
+    the option it came from. A header row (a first line in which no field is a number) is skipped, and said so on
+    stderr."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{name}: no such file: {path}")
+    header = None
     try:
         if path.endswith(".npy"):
             return np.load(path, allow_pickle=False)
-        return np.loadtxt(path, delimiter="," if path.lower().endswith(".csv") else None, ndmin=1)
+        delimiter = "," if path.lower().endswith(".csv") else None
+        header = _header_line(path, delimiter)
+        array = np.loadtxt(path, delimiter=delimiter, ndmin=1, encoding="utf-8-sig",
+                           skiprows=0 if header is None else header[0] + 1)
     except (ValueError, OSError) as error:
-        raise ValueError(f"{name}: cannot read {path} as a .npy array or a table of numbers ({error})") from error
+        skipped = "" if header is None else f" after its header row {header[1]!r}"
+        raise ValueError(f"{name}: cannot read {path} as a .npy array or a table of numbers{skipped} ({error})"
+                         ) from error
+    if header is not None:
+        print(f"{name}: skipped the header row of {path} (line {header[0] + 1}: {header[1]!r})", file=sys.stderr)
+    return array
+
+
+def _header_line(path: str, delimiter) -> tuple[int, str] | None:
+    """`(index, text)` of the first line that is neither blank nor a '#' comment when none of its fields is a
+    number (a header such as `x1,x2,label`), else None."""
+    with open(path, encoding="utf-8-sig") as handle:
+        for index, line in enumerate(handle):
+            text = line.split("#", 1)[0].strip()
+            if text:
+                return (index, text if len(text) <= 60 else text[:57] + "...") if not any(
+                    _is_number(field) for field in text.split(delimiter)) else None
+    return None
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
 
 
 def _config_array(config: dict, key: str, folder: str):
