@@ -44,11 +44,34 @@ def test_choose_alpha_from_files_is_the_library_call(files, capsys):
     assert payload["alpha"] == pytest.approx(expected.alpha, rel=1e-9)
     assert payload["gain"] == pytest.approx(expected.gain, rel=1e-6, abs=1e-12)
     assert payload["covariance"] == expected.covariance == "covariance" and "s" in payload["sources"]
-    assert len(payload["grid"]) == len(payload["accuracy"])
     assert main(["choose-alpha", "--source-weights", str(folder / "w.npy"), "--target", str(folder / "x.npy"),
                  str(folder / "y.npy"), "--bootstrap", "20"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("alpha = ") and "why: " in text and "uncertainty: bootstrap: 20 replicates" in text
+
+
+def test_the_curve_is_printed_only_with_the_curve_flag(files, capsys):
+    """The default JSON holds the choice (a screenful); `--curve` adds the predicted accuracy on the 121-point grid,
+    in JSON and in the text."""
+    folder, w_s, X, y, _ = files
+    argv = ["choose-alpha", "--source-weights", str(folder / "w.npy"), "--target", str(folder / "x.npy"),
+            str(folder / "y.npy"), "--bootstrap", "10"]
+    assert main(argv + ["--json"]) == 0
+    printed = capsys.readouterr().out
+    payload = json.loads(printed)
+    assert "grid" not in payload and "accuracy" not in payload and len(printed.splitlines()) < 40
+    assert {"alpha", "gain", "alpha_interval", "gain_interval", "reason", "sources"} <= set(payload)
+    with_curve = _json(capsys, argv + ["--curve"])
+    expected = choose_alpha(w_s, X, y, bootstrap=10)
+    np.testing.assert_array_equal(with_curve.pop("grid"), expected.grid)
+    np.testing.assert_allclose(with_curve.pop("accuracy"), expected.accuracy, rtol=1e-12)
+    assert with_curve == payload
+    assert main(argv) == 0
+    assert "alpha      accuracy" not in capsys.readouterr().out
+    assert main(argv + ["--curve"]) == 0
+    table = capsys.readouterr().out.split("alpha      accuracy\n")[1].splitlines()
+    assert len(table) == expected.grid.size and table[0].split() == [f"{expected.grid[0]:.4f}",
+                                                                      f"{expected.accuracy[0]:.4f}"]
 
 
 def test_a_csv_header_row_is_skipped_and_said_on_stderr(files, capsys):

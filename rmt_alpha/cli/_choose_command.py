@@ -30,6 +30,8 @@ def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
     parser.add_argument("--confidence", type=float, help="level of the intervals and of do no harm (default 0.9)")
     parser.add_argument("--seed", type=int, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--curve", action="store_true", help="also the predicted accuracy on the grid of alphas "
+                        "(121 points; JSON: 'grid' and 'accuracy')")
 
 
 _CONFIG_KEYS = {"source_weights", "gamma", "source_gamma", "covariance", "bootstrap", "confidence", "seed"}
@@ -77,8 +79,12 @@ def cmd_choose_alpha(args) -> None:
                "gain_interval": list(choice.gain_interval), "confidence": choice.confidence,
                "shrunk": choice.shrunk, "reason": choice.reason, "uncertainty": choice.uncertainty,
                "covariance": choice.covariance, "covariance_reason": choice.covariance_reason,
-               "sources": choice.sources, "grid": choice.grid.tolist(), "accuracy": choice.accuracy.tolist()}
+               "sources": choice.sources}
+    if args.curve:
+        payload.update(grid=choice.grid.tolist(), accuracy=choice.accuracy.tolist())
     low, high = (100 * value for value in choice.gain_interval)
+    curve = ["", "alpha      accuracy", *(f"{a:8.4f}   {acc:.4f}" for a, acc in zip(choice.grid, choice.accuracy))
+             ] if args.curve else []
     emit(payload, args.json, [
         f"alpha = {choice.alpha:.4g}   (alpha* of the estimates {choice.alpha_estimate:.4g}, {level} interval "
         f"{choice.alpha_interval[0]:.4g} to {choice.alpha_interval[1]:.4g})",
@@ -87,4 +93,5 @@ def cmd_choose_alpha(args) -> None:
         f"why: {choice.reason}",
         f"theory: {choice.covariance} ({choice.covariance_reason})",
         f"uncertainty: {choice.uncertainty}",
-        "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items())])
+        "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items()),
+        *curve])
