@@ -12,6 +12,7 @@ from rmt_alpha._theory import ridge_scalars
 from rmt_alpha._validation import (
     as_signed_labels,
     check_vector,
+    describe_value,
 )
 
 
@@ -28,8 +29,8 @@ def check_rows(name: str, X, p: int | None = None, minimum: int = 1, width_of: s
         raise ValueError(f"{name} must have {p} columns (the width of {width_of}), got {X.shape[1]}")
     if not np.all(np.isfinite(X)):
         bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} must contain only finite numbers, got {X[tuple(bad)]!r} at row {bad[0]}, "
-                         f"column {bad[1]}")
+        raise ValueError(f"{name} must contain only finite numbers, got {describe_value(X[tuple(bad)])} at row "
+                         f"{bad[0]}, column {bad[1]}")
     return X
 
 

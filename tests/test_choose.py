@@ -244,7 +244,7 @@ def test_bootstrap_weights_keep_both_classes_and_their_sizes():
     (lambda a: {**a, "y": a["y"][:-1]}, r"y must have one label per row of X \(20\)"),
     (lambda a: {**a, "unlabelled": np.zeros((5, P - 1))}, r"unlabelled must have 400 columns \(the width of X\)"),
     (lambda a: {**a, "source": a["source"][:-1]}, r"source \(the classifier w_s\) must have length 400"),
-    (lambda a: {**a, "X": np.where(np.arange(P) == 3, np.nan, a["X"])}, "X must contain only finite numbers"),
+    (lambda a: {**a, "X": np.where(np.arange(P) == 3, np.nan, a["X"])}, "X must contain only finite numbers, got nan at row 0, column 3$"),
     (lambda a: {**a, "unlabelled": np.full((5, P), np.nan)}, "unlabelled must contain only finite numbers"),
     (lambda a: {**a, "y": np.where(np.arange(N) == 0, np.nan, a["y"])}, "y must not contain NaN"),
     (lambda a: {**a, "source": (np.zeros((10, P - 2)), np.ones(10))}, r"source X_s must have 400 columns"),

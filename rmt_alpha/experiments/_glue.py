@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha._validation import check_positive_float, check_sample_count
+from rmt_alpha._validation import check_positive_float, check_sample_count, describe_value
 from rmt_alpha.data._glue import read_task, task_spec
 from rmt_alpha.experiments._reporting import markdown_table, method_summaries
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
@@ -104,7 +104,7 @@ class GlueConfig:
             check_sample_count("max_train", self.max_train)
         for name in ("held_out_fraction", "val_fraction"):
             if not 0 < check_positive_float(name, getattr(self, name)) < 0.5:
-                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be in (0, 0.5), got {describe_value(getattr(self, name))}")
         object.__setattr__(self, "alpha_grid", tuple(float(a) for a in self.alpha_grid))
         if "alpha_fixed" in self.methods and not self.alpha_grid:
             raise ValueError("alpha_grid must hold at least one alpha when 'alpha_fixed' is run")
