@@ -103,3 +103,28 @@ def test_grid_size_below_one_is_refused_by_the_parser(command, capsys):
         main([command, "--num", "-3"])
     assert exit_info.value.code == 2
     assert "argument --num: must be a whole number >= 1, got -3" in capsys.readouterr().err
+
+
+def test_an_unusable_json_file_is_named_with_its_flag_and_what_is_wrong(tmp_path, capsys):
+    """A --config (or --results) path that does not exist, is a folder, is not UTF-8 or is not JSON: the message names
+    the flag, the path and the problem, not a bare [Errno 2] or a JSON parser's message alone."""
+    (tmp_path / "broken.json").write_text('{"beta": 0.5,}')
+    (tmp_path / "latin1.json").write_bytes(b'{"beta": "\xe9"}')
+    for argv, message in (
+            (["optimal-alpha", "--config", str(tmp_path / "missing.json")],
+             f"--config must be a JSON file, got {str(tmp_path / 'missing.json')!r}, which does not exist"),
+            (["choose-alpha", "--config", str(tmp_path / "missing.json"), "--target", "x.npy", "y.npy"],
+             f"--config must be a JSON file, got {str(tmp_path / 'missing.json')!r}, which does not exist"),
+            (["curve", "--config", str(tmp_path)], f"--config must be a JSON file, got {str(tmp_path)!r}, which is a "
+                                                   "folder"),
+            (["curve", "--config", str(tmp_path / "broken.json")],
+             f"--config must be a JSON file, got {str(tmp_path / 'broken.json')!r}, which is not valid JSON ("),
+            (["curve", "--config", str(tmp_path / "latin1.json")], "which is not UTF-8 text (byte 10: invalid "),
+            (["plot", "amazon-methods", "--out", str(tmp_path / "f.png"), "--results", str(tmp_path / "none.json")],
+             f"--results must be a JSON file, got {str(tmp_path / 'none.json')!r}, which does not exist")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Errno" not in err
+        assert "broken" not in message or "at line 1, column 1" in err   # where (the parser's words vary by Python)

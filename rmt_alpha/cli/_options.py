@@ -193,6 +193,37 @@ def _json_safe(value):
     return value
 
 
+def read_json_file(flag: str, path: str):
+    """The JSON value in the file `path` given to `flag`; errors name the flag, the path and what is wrong with it
+    (it does not exist, is a folder, cannot be read, or is not valid JSON: where).
+
+    Args:
+        flag: the option the path came from (`--config`, `--results`).
+        path: the file.
+
+    Returns:
+        The parsed JSON value.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, PermissionError, OSError, ValueError: as above.
+    """
+    expected = f"{flag} must be a JSON file, got {path!r}"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{expected}, which does not exist") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{expected}, which is a folder") from None
+    except OSError as error:
+        raise type(error)(f"{expected}, which cannot be read ({error.strerror or error})") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{expected}, which is not UTF-8 text (byte {error.start}: {error.reason})") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{expected}, which is not valid JSON ({error.msg} at line {error.lineno}, column "
+                         f"{error.colno})") from None
+
+
 def read_config(path: str, allowed) -> dict:
     """The JSON object in `--config` `path`, its keys checked against `allowed`.
 
@@ -204,10 +235,9 @@ def read_config(path: str, allowed) -> dict:
         dict: the object.
 
     Raises:
-        ValueError: not a JSON object, or a key outside `allowed` (named).
+        ValueError: not a JSON object, or a key outside `allowed` (named); the errors of `read_json_file`.
     """
-    with open(path, encoding="utf-8") as handle:
-        loaded = json.load(handle)
+    loaded = read_json_file("--config", path)
     if not isinstance(loaded, dict):
         raise ValueError(f"--config must hold a JSON object, got {type(loaded).__name__} in {path}")
     unknown = sorted(set(loaded) - set(allowed))

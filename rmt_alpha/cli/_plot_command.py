@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
-from rmt_alpha.cli._options import describe, emit, stats_from_args
+from rmt_alpha.cli._options import describe, emit, read_json_file, stats_from_args
 
 PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "amazon-methods", "alpha-stats")
 
@@ -15,8 +14,7 @@ PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "a
 def _load_json(path: str, what: str):
     if not path:
         raise ValueError(f"--results is required: the {what}")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_json_file("--results", path)
 
 
 def _curve(args, plots):
