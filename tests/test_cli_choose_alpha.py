@@ -114,15 +114,43 @@ def test_choose_alpha_takes_w_s_from_a_config_and_source_data(files, capsys):
     ([], "give the source exactly once"),
     (["--source-weights", "missing.npy"], "--source-weights: no such file"),
     (["--source-weights", "{w}", "--source-data", "{w}", "{w}"], "give the source exactly once"),
+    # the library's parameter names (gamma, X, ...) become the flags the user typed
+    (["--source-weights", "{w}", "--gamma", "-1"], "error: --gamma must be a finite number > 0, got -1.0"),
+    (["--source-data", "{x}", "{y}", "--source-gamma", "0"], "error: --source-gamma must be a finite number > 0, got 0.0"),
+    (["--source-weights", "{w}", "--bootstrap", "-3"], "error: --bootstrap must be a whole number of samples >= 0, got -3"),
+    (["--source-weights", "{w}", "--confidence", "2"], "error: --confidence must lie in (0.5, 1), got 2.0"),
+    (["--source-weights", "{w}", "--seed", "-1"], "argument --seed: must be a whole number in [0, 2**32), got -1"),
+    (["--source-weights", "{x}"], "error: --source-weights must be a classifier w_s (1-D)"),
+    (["--source-weights", "{w}", "--unlabelled", "{w}"], "error: --unlabelled must be a 2-D array (rows, features)"),
+    (["--source-weights", "{w}", "--target", "{nan}", "{y}"],
+     "error: --target X must contain only finite numbers, got nan at row 2, column 5"),
+    (["--source-weights", "{w}", "--target", "{x}", "{x}"], "error: --target Y must hold labels in {-1, +1} or"),
 ])
 def test_choose_alpha_errors_name_the_option(files, capsys, extra, message):
-    folder = files[0]
+    folder, X = files[0], files[2]
+    np.save(folder / "x_nan.npy", np.where((np.arange(20)[:, None] == 2) & (np.arange(P) == 5), np.nan, X))
     argv = ["choose-alpha", "--target", str(folder / "x.npy"), str(folder / "y.npy")]
-    argv += [item.format(w=folder / "w.npy") for item in extra]
+    argv += [item.format(w=folder / "w.npy", x=folder / "x.npy", y=folder / "y.npy", nan=folder / "x_nan.npy")
+             for item in extra]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_choose_alpha_settings_from_a_config_are_named_by_key_and_file(files, capsys):
+    folder = files[0]
+    (folder / "config.json").write_text(json.dumps({"source_weights": "w.npy", "seed": -4, "bootstrap": 2.5}))
+    argv = ["choose-alpha", "--config", str(folder / "config.json"), "--target", str(folder / "x.npy"),
+            str(folder / "y.npy")]
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert f"error: seed in --config {folder / 'config.json'} must be an integer in [0, 2**32), got -4" in (
+        capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        main(argv + ["--seed", "3"])
+    assert (f"error: bootstrap in --config {folder / 'config.json'} must be a whole number of samples >= 0, got 2.5"
+            in capsys.readouterr().err)
 
 
 def test_theory_commands_take_w_s_and_covariances_from_a_config(tmp_path, capsys):
