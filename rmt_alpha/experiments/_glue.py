@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -269,7 +270,7 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     runs, sizes = [], {}
     bar = tqdm(total=config.seeds * len(config.row_names()), desc=f"fine-tuning {config.task}",
-               disable=not progress)
+               disable=not progress, file=sys.stderr)
     for seed in range(config.seeds):
         rows = carve_train(len(y_all), config, seed)
         train, held_out, val = ((X_all[rows[k]], y_all[rows[k]]) for k in ("train", "held_out", "val"))

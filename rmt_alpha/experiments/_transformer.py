@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -320,7 +321,8 @@ def run_experiment(config: ExperimentConfig, out: str, progress: bool = True) ->
     params, source_accuracy, loaded = pretrained_params(config, out, progress)
     runs = []
     jobs = [(i, seed) for i in range(len(config.sharing)) for seed in range(config.seeds)]
-    bar = tqdm(total=len(jobs) * len(_row_names(config)), desc="fine-tuning", disable=not progress)
+    bar = tqdm(total=len(jobs) * len(_row_names(config)), desc="fine-tuning", disable=not progress,
+               file=sys.stderr)
     for level_index, seed in jobs:
         level = config.sharing[level_index]
         train, held_out, val, test = _target_splits(config, level_index, seed)
