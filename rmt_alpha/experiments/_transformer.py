@@ -290,7 +290,7 @@ def _figures(runs, summary, config, out) -> dict:
     )
 
     ax = plot_accuracy_vs_sharing(summary, _row_names(config))
-    ax.set_title(f"Fine-tuning methods vs domain sharing (flip fraction {config.flip_fraction})")
+    ax.set_title(f"Fine-tuning methods vs domain sharing (flip fraction {config.flip_fraction})", wrap=True)
     files = {"accuracy_figure": save_figure(ax.figure, os.path.join(out, "accuracy_vs_sharing.png"))}
     plt.close(ax.figure)
     if any(run["method"] == "alpha_lora" for run in runs):
