@@ -143,7 +143,7 @@ def monte_carlo_accuracy(source, target: TargetStats, alpha, *, trials: int, ran
         ValueError: when `trials` is not a positive integer, `alpha` is not finite or the dimensions differ.
 
     Example:
-        >>> target = TargetStats.from_alignment(20, 1.5, 0.8, 0.6, 40, 1.0)
+        >>> target = TargetStats.from_alignment(SourceStats.from_norm(20, 1.5, 100, 1.0), 0.8, 0.6, 40, 1.0)
         >>> curve = monte_carlo_accuracy(np.ones(20) / 20, target, [0.0, 1.0], trials=3, random_state=0)
         >>> curve.per_trial.shape
         (3, 2)
