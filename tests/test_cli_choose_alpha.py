@@ -116,8 +116,10 @@ def test_choose_alpha_takes_w_s_from_a_config_and_source_data(files, capsys):
     (["--source-weights", "{w}", "--source-data", "{w}", "{w}"], "give the source exactly once"),
     # the library's parameter names (gamma, X, ...) become the flags the user typed
     (["--source-weights", "{w}", "--gamma", "-1"], "error: --gamma must be a finite number > 0, got -1.0"),
-    (["--source-data", "{x}", "{y}", "--source-gamma", "0"], "error: --source-gamma must be a finite number > 0, got 0.0"),
-    (["--source-weights", "{w}", "--bootstrap", "-3"], "error: --bootstrap must be a whole number of samples >= 0, got -3"),
+    (["--source-data", "{x}", "{y}", "--source-gamma", "0"],
+     "error: --source-gamma must be a finite number > 0, got 0.0"),
+    (["--source-weights", "{w}", "--bootstrap", "-3"],
+     "error: --bootstrap must be a whole number of samples >= 0, got -3"),
     (["--source-weights", "{w}", "--confidence", "2"], "error: --confidence must lie in (0.5, 1), got 2.0"),
     (["--source-weights", "{w}", "--seed", "-1"], "argument --seed: must be a whole number in [0, 2**32), got -1"),
     (["--source-weights", "{x}"], "error: --source-weights must be a classifier w_s (1-D)"),
