@@ -29,6 +29,7 @@ STYLE = {
     "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5, "axes.grid": True, "grid.alpha": 0.3,
     "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.6,
 }
+"""The matplotlib rc settings every figure is drawn with."""
 
 
 def _axes(ax):
