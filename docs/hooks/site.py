@@ -5,7 +5,7 @@
   unchanged. A new notebook or note in theory/ is picked up here; add its line to the nav in mkdocs.yml (the strict
   build fails on a page missing from the nav).
 - MathJax 3 comes from the PyPI package django-static-mathjax (installed by the `docs` extra; it has no
-  dependency, Django included): its es5/tex-mml-chtml.js and CHTML fonts are copied to site/assets/mathjax/, so no
+  dependency, Django included): its es5/tex-chtml.js and CHTML fonts are copied to site/assets/mathjax/, so no
   page loads anything from a CDN.
 """
 
@@ -29,8 +29,8 @@ def _mathjax_es5() -> str:
     except ImportError as error:
         raise RuntimeError('MathJax is missing: pip install -e ".[docs]" (django-static-mathjax)') from error
     es5 = os.path.join(os.path.dirname(mathjax.__file__), "static", "mathjax", "es5")
-    if not os.path.isfile(os.path.join(es5, "tex-mml-chtml.js")):
-        raise RuntimeError(f"no es5/tex-mml-chtml.js under {es5}: reinstall django-static-mathjax")
+    if not os.path.isfile(os.path.join(es5, "tex-chtml.js")):
+        raise RuntimeError(f"no es5/tex-chtml.js under {es5}: reinstall django-static-mathjax")
     return es5
 
 
@@ -41,7 +41,7 @@ def on_files(files: Files, config) -> Files:
             relative = os.path.relpath(path, ROOT).replace(os.sep, "/")
             files.append(File(relative, ROOT, config.site_dir, config.use_directory_urls))
     es5 = _mathjax_es5()
-    wanted = ["tex-mml-chtml.js"] + [
+    wanted = ["tex-chtml.js"] + [
         os.path.relpath(font, es5) for font in sorted(glob.glob(os.path.join(es5, "output/chtml/fonts/woff-v2/*")))
     ]
     for relative in wanted:

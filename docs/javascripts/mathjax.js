@@ -1,4 +1,6 @@
 // MathJax 3 settings for pymdownx.arithmatex (generic mode): typeset only the spans and blocks it marks.
+// Each page is a full load (Material's instant navigation is off), so MathJax's own startup typesets it; typesetting
+// again on Material's document$ would clear the font cache and leave the formulas without glyphs.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
@@ -11,15 +13,3 @@ window.MathJax = {
     processHtmlClass: "arithmatex",
   },
 };
-
-// Material's instant navigation swaps pages without reloading: typeset each new page.
-if (typeof document$ !== "undefined") {
-  document$.subscribe(() => {
-    if (window.MathJax.typesetPromise) {
-      window.MathJax.startup.output.clearCache();
-      window.MathJax.typesetClear();
-      window.MathJax.texReset();
-      window.MathJax.typesetPromise();
-    }
-  });
-}
