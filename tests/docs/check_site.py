@@ -1,8 +1,9 @@
 """Check the built documentation site in a headless browser (CI runs it after `mkdocs build --strict`).
 
 Serves the site on 127.0.0.1 (a free port), opens pages with headless Chromium and checks what only a browser
-shows: that MathJax (served from the site itself, no CDN) typeset every formula of the THEORY page and of the
-theory-in-brief page, and that the API reference lists `choose_alpha`. Not a pytest test (it needs a browser and
+shows: that MathJax (served from the site itself, no CDN) typeset every formula, with its fonts, on the THEORY
+page, the theory-in-brief page and every other page with a formula, and that the API reference lists
+`choose_alpha`. Not a pytest test (it needs a browser and
 a built site):
 
     python tests/docs/check_site.py SITE_DIR [--screenshots DIR]
@@ -25,7 +26,7 @@ import threading
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 VIRTUAL_TIME_MS = 10000  # the page's own clock: MathJax loads and typesets well within it
-MATH_PAGES = ("theory/THEORY/", "guide/theory/")
+REQUIRED_MATH_PAGES = ("theory/THEORY/", "guide/theory/")  # and every other page with a formula
 API_PAGE = "api/"
 API_NAMES = ("choose_alpha",)
 SCREENSHOTS = {"theory.png": "theory/THEORY/", "api.png": "api/"}
@@ -71,6 +72,15 @@ def browse(browser: str, url: str, *extra: str) -> str:
     return result.stdout
 
 
+def math_pages(site: str) -> list[str]:
+    """The pages with a formula (REQUIRED_MATH_PAGES first, whether or not they have one), as site paths."""
+    found = []
+    for folder, _, names in sorted(os.walk(site)):
+        if "index.html" in names and count_math(site, os.path.relpath(folder, site)):
+            found.append(os.path.relpath(folder, site).replace(os.sep, "/") + "/")
+    return list(REQUIRED_MATH_PAGES) + [page for page in found if page not in REQUIRED_MATH_PAGES]
+
+
 def count_math(site: str, page: str) -> int:
     """How many formulas pymdownx.arithmatex marked in the built page (each must become one MathJax container)."""
     with open(os.path.join(site, page, "index.html"), encoding="utf-8") as file:
@@ -82,7 +92,7 @@ def check(site: str, screenshots: str | None = None) -> list[str]:
     server, base = serve(site)
     failures = []
     try:
-        for page in MATH_PAGES:
+        for page in math_pages(site):
             formulas = count_math(site, page)
             _QuietHandler.requested.clear()
             dom = browse(browser, base + page)
