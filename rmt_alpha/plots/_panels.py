@@ -29,6 +29,7 @@ STYLE = {  # 8 x 5 inches saved at 150 dpi: 1200 x 750 pixels (titles are set wi
     "axes.titlesize": 10, "axes.labelsize": 10, "legend.fontsize": 8.5, "axes.grid": True, "grid.alpha": 0.3,
     "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.6,
 }
+"""The matplotlib rc settings every figure is drawn with."""
 
 
 def _axes(ax):
