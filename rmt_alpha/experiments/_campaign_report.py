@@ -37,35 +37,46 @@ def format_honest(rows, n: int, splits) -> list[str]:
     return lines
 
 
+LAW_LABELS = {"whole-domain": "in-sample", "held-out-half": "held-out", "pseudo-labelled-pool": "pseudo"}
+"""How the text tables name each law mode (`rmt_alpha.experiments._laws`)."""
+
+
 def format_prediction(rows, semi_note: str = "") -> list[str]:
-    """Theory vs measurement: per pair, n, centring and preprocessing, the measured and predicted accuracy at
-    alpha = 1, the mean and largest |gap| over the alpha grid (isotropic, covariance-aware; semi-empirical where
-    computed, else `-` and a footnote saying why: `semi_note`), alpha* of the covariance theory and the measured
+    """Theory vs measurement: per pair, n, centring, preprocessing and law (in-sample or out-of-sample), the
+    measured and predicted accuracy at alpha = 1, the mean and largest |gap| over the alpha grid (isotropic,
+    covariance-aware; semi-empirical where computed, else `-` and a footnote saying why: `semi_note`), the
+    sampling-noise floor (out-of-sample rows; `-` in-sample), alpha* of the covariance theory and the measured
     curve's best alpha."""
     at_one = [row for row in rows if row["alpha"] == 1.0]
     width = max([18] + [len(_pair_name(row["source"], row["target"])) + 2 for row in at_one])
-    lines = ["Prediction vs measurement (whole-target statistics: a check of the theory, not a method); |gap| in "
-             "accuracy over the alpha grid 0..6",
-             f"{'pair':{width}s}{'n':>4s}{'centre':>9s}{'prep':>9s}{'a=1 measured':>15s}{'iso':>7s}{'cov':>7s}"
-             f"{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'semi':>7s}{'a* cov':>8s}"
-             f"{'best a':>7s}"]
+    lines = ["Prediction vs measurement; |gap| in accuracy over the alpha grid 0..6. law: in-sample = the theory is "
+             "given the whole target domain (the scored rows included: a check of the theory, not a method); "
+             "held-out = law from a random half A, measured on the other half B; pseudo = law from a pool of A "
+             "pseudo-labelled by alpha = 1 (per split), measured on B. floor: the largest |difference| of the "
+             "measured curve on A less the training rows and on B",
+             f"{'pair':{width}s}{'n':>4s}{'centre':>9s}{'prep':>9s}{'law':>10s}{'a=1 measured':>15s}{'iso':>7s}"
+             f"{'cov':>7s}{'mean|gap| iso':>14s}{'cov':>7s}{'max|gap| iso':>13s}{'cov':>7s}{'semi':>7s}{'floor':>7s}"
+             f"{'a* cov':>8s}{'best a':>7s}"]
     for row in at_one:
+        law = LAW_LABELS[row.get("law", "whole-domain")]
         lines.append(f"{_pair_name(row['source'], row['target']):{width}s}{row.get('n', 20):4d}"
-                     f"{row.get('centre', 'mean'):>9s}{'whitened' if row['whiten'] else 'standard':>9s}"
+                     f"{row.get('centre', 'mean'):>9s}{'whitened' if row['whiten'] else 'standard':>9s}{law:>10s}"
                      f"{row['measured']:9.3f}+-{row['stderr']:.3f}{row['predicted_isotropic']:7.3f}"
                      f"{row['predicted_covariance']:7.3f}{row['mean_abs_gap_isotropic_over_grid']:14.3f}"
                      f"{row['mean_abs_gap_covariance_over_grid']:7.3f}{row['max_abs_gap_isotropic_over_grid']:13.3f}"
                      f"{row['max_abs_gap_covariance_over_grid']:7.3f}"
-                     f"{_semi_gap(row):>7s}{row['alpha_star_covariance']:8.2f}{row['measured_best_alpha']:7.1f}")
-    if any(_semi_gap(row) == "-" for row in at_one):
+                     f"{_number(row, 'max_abs_gap_semi_empirical_over_grid'):>7s}"
+                     f"{_number(row, 'noise_floor_max_over_grid'):>7s}"
+                     f"{row['alpha_star_covariance']:8.2f}{row['measured_best_alpha']:7.1f}")
+    if any(_number(row, "max_abs_gap_semi_empirical_over_grid") == "-" for row in at_one):
         lines.append("semi: " + (semi_note or "- where the semi-empirical theory (theory/THEORY.md section 9) was "
                                               "not computed"))
     return lines
 
 
-def _semi_gap(row) -> str:
-    gap = row.get("max_abs_gap_semi_empirical_over_grid", float("nan"))
-    return "-" if np.isnan(gap) else f"{gap:.3f}"
+def _number(row, key: str) -> str:
+    value = row.get(key, float("nan"))
+    return "-" if np.isnan(value) else f"{value:.3f}"
 
 
 def format_campaign(experiment: CampaignResult) -> str:
@@ -151,6 +162,7 @@ def write_campaign(experiment: CampaignResult, out_dir, prefix: str, *, curve_pa
     atomic_write(path, json.dumps(payload, indent=1, default=float, allow_nan=True))
     paths.append(path)
     checks = [c for c in experiment.checks if not c.whiten and c.centre == "mean"]
+    checks = [c for c in checks if c.law == checks[0].law] if checks else checks   # one law per figure
     checks = [c for c in checks if c.n == checks[0].n] if checks else checks
     chosen = [c for c in checks if (c.source, c.target) in set(curve_pairs)] or checks[:3]
     figure, axes = plt.subplots(1, len(chosen), figsize=(5.0 * len(chosen), 3.8), squeeze=False)
