@@ -77,6 +77,7 @@ def _check_rows(checks) -> list[dict]:
         over_grid = {f"{kind}_{theory}_over_grid": gaps[theory][i] for i, kind in ((0, "mean_abs_gap"),
                                                                                    (1, "max_abs_gap"))
                      for theory in ("isotropic", "covariance")}
+        signed = {f"mean_gap_{theory}_over_grid": gaps[theory][2] for theory in THEORIES}
         for alpha in (0.0, 1.0):
             index = int(np.argmin(np.abs(check.alpha - alpha)))
             measured, stderr = measured_curve[index], check.measured.stderr[index]
@@ -97,7 +98,7 @@ def _check_rows(checks) -> list[dict]:
                                                               - check.predicted_covariance[one]),
                          "measured_gain_at_alpha_star_covariance": at_star(measured_curve[star] - measured_curve[one]),
                          "measured_gain_best": float(measured_curve[best] - measured_curve[one]),
-                         **_semi_empirical_columns(check, index, measured, gaps["semi_empirical"]),
+                         **_semi_empirical_columns(check, index, measured, gaps["semi_empirical"]), **signed,
                          "pseudo_label_accuracy": check.pseudo_label_accuracy})
     return rows
 
