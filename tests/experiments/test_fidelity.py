@@ -8,7 +8,7 @@ import pytest
 
 from rmt_alpha.data._domains import Domain
 from rmt_alpha.experiments import LAWS, campaign_tables, law_rows, predict_vs_measure, prediction_gaps
-from rmt_alpha.experiments._campaign_report import format_prediction
+from rmt_alpha.experiments._campaign_report import fidelity_summary, format_fidelity, format_prediction
 from rmt_alpha.simulate._reference import fit_finetuned, fit_ridge_classifier, make_gaussian_mixture
 from tests.conftest import K_SE
 
@@ -142,6 +142,13 @@ def test_gaps_are_taken_split_by_split_in_the_pseudo_labelled_mode(small_pair):
     assert rows[0]["noise_floor_max_over_grid"] == held.noise_floor
     text = "\n".join(format_prediction(rows))
     assert "held-out" in text and "pseudo" in text and "nan" not in text
+    summary = fidelity_summary(rows + campaign_tables([], [held])["prediction"])   # the held-out pair twice
+    assert [(row["law"], row["pairs"]) for row in summary] == [("held-out-half", 2), ("pseudo-labelled-pool", 1)]
+    assert summary[0]["max_abs_gap_covariance"] == pytest.approx(prediction_gaps(held, "covariance")[1])
+    assert summary[1]["noise_floor_max"] == pytest.approx(pseudo.noise_floor)
+    assert summary[1]["loss_at_alpha_star_covariance"] == pytest.approx(
+        pseudo.measured.mean.max() - pseudo.measured_at_alpha_star_covariance)
+    assert len(format_fidelity(summary)) == 4
 
 
 def test_every_mode_agrees_with_the_in_sample_one_on_large_gaussian_data():
