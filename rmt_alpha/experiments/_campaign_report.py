@@ -8,7 +8,9 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES
 from rmt_alpha.experiments._campaign import CURVE_PAIRS, CampaignResult
 
-TABLE_METHODS = ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "pool covariance", "oracle")
+TABLE_METHODS = ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "pool covariance")
+REFERENCES = ("oracle", "best fixed alpha", "split-half oracle")
+"""The honest table's references (they saw test labels: `rmt_alpha.experiments._references`), its last columns."""
 
 
 def _pair_name(source: str, target: str) -> str:
@@ -17,22 +19,25 @@ def _pair_name(source: str, target: str) -> str:
 
 def format_honest(rows, n: int, splits) -> list[str]:
     """The honest table at `n` labelled rows, gammas (1, 1), not whitened: one line per pair, one column per
-    method (mean +- standard error over splits), and the mean over pairs."""
+    method and then per reference (mean +- standard error over splits), the mean over pairs, and the data each saw."""
     honest = [row for row in rows
               if row["n"] == n and row["source_gamma"] == 1 and row["gamma"] == 1 and not row["whiten"]]
-    methods = [m for m in TABLE_METHODS if any(row["method"] == m for row in honest)]
-    methods += [m for m in dict.fromkeys(row["method"] for row in honest) if m not in methods
-                and not m.startswith("pool (N=")]
+    present = dict.fromkeys(row["method"] for row in honest)
+    methods = [m for m in TABLE_METHODS if m in present]
+    methods += [m for m in present if m not in methods and m not in REFERENCES and not m.startswith("pool (N=")]
+    methods += [m for m in REFERENCES if m in present]
     pairs = list(dict.fromkeys((row["source"], row["target"]) for row in honest))
     cell = {(row["source"], row["target"], row["method"]): row for row in honest}
     width = max([18] + [len(_pair_name(*pair)) + 2 for pair in pairs])
+    columns = [max(16, len(m) + 1) for m in methods]
     lines = [f"Honest protocol: n = {n}, gammas (1, 1), {splits} splits per pair, plain test accuracy, "
-             "mean +- standard error", f"{'pair':{width}s}" + "".join(f"{m:>16s}" for m in methods)]
+             "mean +- standard error", f"{'pair':{width}s}" + "".join(f"{m:>{c}s}" for m, c in zip(methods, columns))]
     for pair in pairs:
         lines.append(f"{_pair_name(*pair):{width}s}" + "".join(
-            f"{cell[pair + (m,)]['accuracy']:9.3f}+-{cell[pair + (m,)]['stderr']:.3f}" for m in methods))
+            f"{cell[pair + (m,)]['accuracy']:{c - 7}.3f}+-{cell[pair + (m,)]['stderr']:.3f}"
+            for m, c in zip(methods, columns)))
     lines.append(f"{'mean':{width}s}" + "".join(
-        f"{np.mean([cell[p + (m,)]['accuracy'] for p in pairs]):16.3f}" for m in methods))
+        f"{np.mean([cell[p + (m,)]['accuracy'] for p in pairs]):{c}.3f}" for m, c in zip(methods, columns)))
     lines.append("Data used: " + "; ".join(f"{m}: {ALPHA_CHOICES[m]}" for m in methods if m in ALPHA_CHOICES))
     return lines
 
