@@ -24,11 +24,14 @@ def _git(*args) -> str:
 
 
 def provenance(argv=None) -> dict:
-    """Where a result came from: `{"package_version", "git_commit", "git_uncommitted_changes", "python", "numpy",
-    "scipy", "jax", "command", "date_utc"}` (the commit is "" outside a git checkout)."""
-    changed = _git("status", "--porcelain", "--untracked-files=no")
+    """Where a result came from: `{"package_version", "git_commit", "git_uncommitted_changes", "git_changed_files",
+    "python", "numpy", "scipy", "jax", "command", "date_utc"}` (the commit is "" outside a git checkout; the changed
+    files are the tracked files that differ from it when the run started)."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    changed = [line.split(maxsplit=1)[-1] for line in status.splitlines()]
     return {"package_version": rmt_alpha.__version__, "git_commit": _git("rev-parse", "HEAD"),
-            "git_uncommitted_changes": bool(changed), "python": platform.python_version(), "numpy": np.__version__,
+            "git_uncommitted_changes": bool(changed), "git_changed_files": changed,
+            "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "jax": jax.__version__,
             "command": "python " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + list(sys.argv[1:] if argv is None
                                                                                        else argv)),
