@@ -12,7 +12,7 @@ from rmt_alpha.data._domains import AMAZON_DOMAINS, amazon_directory, load_amazo
 from rmt_alpha.experiments import (
     ALPHA_GRID,
     check_pairs,
-    format_experiment,
+    format_campaign,
     predict_vs_measure,
     run_amazon_experiment,
 )
@@ -104,5 +104,5 @@ def test_amazon_campaign_quick_on_the_subset(subset):
     row = next(r for r in tables["prediction"] if (r["source"], r["target"], r["alpha"]) == ("books", "dvd", 1.0))
     index = int(np.argmin(np.abs(ALPHA_GRID - 1.0)))
     assert row["measured"] == pytest.approx(by_hand[:, index].mean(), abs=1e-12)
-    text = format_experiment(experiment)           # the semi-empirical column is empty in --quick, and says why
+    text = format_campaign(experiment)           # the semi-empirical column is empty in --quick, and says why
     assert "nan" not in text and "\nsemi: not computed in a quick run (--quick): the semi-empirical theory" in text
