@@ -118,6 +118,29 @@ class RowMargins(NamedTuple):
             ratio = np.where(self.var2 > 0, self.mean1 / np.sqrt(np.maximum(self.var2, 0.0)), np.sign(self.mean1) * np.inf)
         return (float(scipy.special.ndtr(-ratio) @ self.weights), float(scipy.special.ndtr(ratio) @ self.weights))
 
+    def optimal_alpha(self) -> float:
+        """alpha* maximising `accuracy`: a grid on the quantiles of the rows' stationary points (between two
+        consecutive ones every term is monotone), Brent's method between the best point's neighbours, then the limits
+        at -+inf (returned as -+inf when higher, as section 3 does)."""
+        points = self.stationary_points()
+        points = points[np.isfinite(points)]
+        if points.size == 0:
+            points = np.zeros(1)
+        grid = np.unique(np.r_[np.quantile(points, np.linspace(0.0, 1.0, SEARCH_QUANTILES)), 0.0, 1.0])
+        values = self.accuracy(grid)
+        best = int(np.argmax(values))
+        alpha, value = float(grid[best]), float(values[best])
+        if grid.size >= 3:
+            low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+            found = scipy.optimize.minimize_scalar(lambda a: -float(self.accuracy(a)), bounds=(low, high),
+                                                   method="bounded", options={"xatol": 1e-8 * max(1.0, abs(alpha))})
+            if -found.fun >= value:
+                alpha, value = float(found.x), float(-found.fun)
+        below, above = self.limits()
+        if max(below, above) > value + 1e-12:
+            return -np.inf if below > above else np.inf
+        return alpha
+
 
 def check_rows(rows, p: int):
     """Validate `rows = (X, y)` or `(X, y, weights)`: X (N, p) finite, y (N,) in {-1, +1}, weights (N,) >= 0 with a
@@ -295,7 +318,7 @@ class SemiEmpiricalProblem:
         """alpha* maximising `predicted_accuracy` (module docstring), per gamma (`-+inf` when the accuracy rises
         towards its limit there)."""
         gammas = self._gammas("optimal_alpha", gamma)
-        found = np.array([self._optimal_alpha(self.row_margins(g)) for g in gammas.ravel()]).reshape(gammas.shape)
+        found = np.array([self.row_margins(g).optimal_alpha() for g in gammas.ravel()]).reshape(gammas.shape)
         return found[()]
 
     def _gammas(self, name, gamma) -> np.ndarray:
@@ -316,29 +339,6 @@ class SemiEmpiricalProblem:
             chosen = gammas == value
             out[chosen] = function(self.row_margins(float(value)), alpha[chosen])
         return out
-
-    @staticmethod
-    def _optimal_alpha(margins: RowMargins) -> float:
-        """Grid on the quantiles of the rows' stationary points, Brent's method between the best point's
-        neighbours, then the limits at -+inf (returned as -+inf when higher, as section 3 does)."""
-        points = margins.stationary_points()
-        points = points[np.isfinite(points)]
-        if points.size == 0:
-            points = np.zeros(1)
-        grid = np.unique(np.r_[np.quantile(points, np.linspace(0.0, 1.0, SEARCH_QUANTILES)), 0.0, 1.0])
-        values = margins.accuracy(grid)
-        best = int(np.argmax(values))
-        alpha, value = float(grid[best]), float(values[best])
-        if grid.size >= 3:
-            low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-            found = scipy.optimize.minimize_scalar(lambda a: -float(margins.accuracy(a)), bounds=(low, high),
-                                                   method="bounded", options={"xatol": 1e-8 * max(1.0, abs(alpha))})
-            if -found.fun >= value:
-                alpha, value = float(found.x), float(-found.fun)
-        below, above = margins.limits()
-        if max(below, above) > value + 1e-12:
-            return -np.inf if below > above else np.inf
-        return alpha
 
     def _unsupported(self, name):
         raise TypeError(f"{name} is not defined by the semi-empirical theory (rows=): its margin is a different "
