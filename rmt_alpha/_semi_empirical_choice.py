@@ -103,10 +103,11 @@ def pool_alpha(w_s, X, y, U, *, gamma: float = 1.0, relabel: int = 0, **law_opti
         `PoolChoice`.
     """
     n = y.size
-    law = pool_law(w_s, X, y, U, gamma=gamma, **law_options)
+    law, initial = pool_law(w_s, X, y, U, gamma=gamma, **law_options), None
     for round_ in range(relabel + 1):
         V = np.concatenate([law.y[:, None] * law.X, np.ones((law.y.size, 1))], axis=1)
-        margins = row_margins(w_s, V, law.weights, n, gamma)
+        margins = row_margins(w_s, V, law.weights, n, gamma, initial=initial)
+        initial = margins.fixed_point.delta   # the re-labelled law is close: warm start
         alpha = margins.optimal_alpha()
         if round_ < relabel:
             labeller_alpha = float(np.clip(np.nan_to_num(alpha, nan=1.0), -LABELLER_ALPHA_BOUND, LABELLER_ALPHA_BOUND))
