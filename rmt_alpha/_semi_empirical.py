@@ -58,6 +58,9 @@ from rmt_alpha._validation import (
 FIXED_POINT_TOLERANCE = 1e-10  # relative change of every delta_j between two steps
 FIXED_POINT_MAX_ITERATIONS = 500
 SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' stationary points
+DENSE_ROWS = 2000              # above, row_margins forms no N x N matrix (second order through the features)
+CG_TOLERANCE = 1e-13           # relative residual of the second order's conjugate gradients
+CG_MAX_ITERATIONS = 1000
 
 
 class RowFixedPoint(NamedTuple):
@@ -230,17 +233,27 @@ def _quadratic_forms(V, row_weights, ridge) -> np.ndarray:
     return np.einsum("ij,ij->j", solved, solved)
 
 
-def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None) -> RowMargins:
+def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
+                dense_rows: int = DENSE_ROWS) -> RowMargins:
     """The per-row margin coefficients of the module docstring (leave-self-out), for one gamma.
+
+    Up to `dense_rows` rows the second order holds the N x N matrix `v_j^T Rbar v_k` and solves `t = a + K t`
+    directly (O(N^2) memory, one O(N^3) solve). Above it, nothing of size N x N is formed: every sum over rows
+    `sum_k f_k (v_j^T Rbar v_k)^2` is the quadratic form `z_j^T (V^T diag(f) V) z_j`, `z_j = Rbar v_j`, of a
+    (p + 1) x (p + 1) matrix, and `t = a + K t` is solved by conjugate gradients on its symmetric form
+    `(I - C^1/2 G2 C^1/2 / n) C^1/2 t = C^1/2 a` (`G2 = (v_j^T Rbar v_k)^2`, `C = diag(c)`; positive definite as
+    the spectral radius of K is below 1), to a relative residual of `CG_TOLERANCE`: O(N p) memory, O(N p^2) per
+    step. Both agree to 1e-8 (tests/test_semi_empirical_choice.py).
 
     Args:
         w_s: (p,) source classifier.
         V: (N, p + 1) rows `(y_j x_j, 1)`.
-        weights: (N,) row weights summing to 1.
+        weights: (N,) row weights summing to 1 (zero weights allowed: such a row is predicted, not in the law).
         n: training sample size (the largest weight times n must stay below 1: the rows outnumber the training
             points).
         gamma: ridge strength.
         initial: (N,) warm start of the row fixed point (`solve_row_fixed_point`).
+        dense_rows: the largest N handled with N x N matrices (0: always through the features).
     Returns:
         `RowMargins`.
     """
@@ -253,8 +266,9 @@ def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None) -> RowMa
     corner = rbar[p, p]
     rg0 = -rbar[:, p] / corner                                          # Rbar g0
     rg1 = gamma * (rbar[:, :p] @ w_s - rbar[:, p] * (rbar[:p, p] @ w_s) / corner)  # Rbar g1
-    gram = V @ rbar @ V.T                                               # v_j^T Rbar v_k
-    own = np.diag(gram).copy()                                          # n delta_j
+    Z = V @ rbar                                                        # z_j = Rbar v_j
+    own = np.einsum("ij,ij->i", Z, V)                                   # v_j^T Rbar v_j = n delta_j
+    last = Z[:, p]                                                      # e^T Rbar v_j
     removal = 1.0 - beta * own
     if np.any(removal <= 0):
         raise ValueError(f"the rows' weights are too uneven: every weight times n must stay below 1, got "
@@ -262,20 +276,86 @@ def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None) -> RowMa
     # second order for B = g g^T: t = a + K t, a_k = (v_k^T Rbar g)^2 / n, quadratic in alpha
     c = weights / (1.0 + delta) ** 2
     h0, h1 = V @ rg0, V @ rg1
-    system = np.eye(V.shape[0]) - (gram * gram) * (c / n)[None, :]
-    ct = c[:, None] * scipy.linalg.solve(system, np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n)
-    last = V @ rbar[p]                                                  # e^T Rbar v_k
-    along = gram - last[None, :]                                        # (y_j x_j, 0)^T Rbar v_k
+    rhs = np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n
+    if V.shape[0] <= dense_rows:
+        ct, (squares, cross, own_squares) = _second_order_dense(V, Z, last, c, rhs, n)
+    else:
+        ct, (squares, cross, own_squares) = _second_order_through_features(V, Z, rbar[:, p], c, rhs, n)
     # leave-self-out mean: E[w] = A11^-1 (A12 + alpha gamma w_s) with row j's share beta_j (u_j u_j^T, u_j) removed
     shrink = 1.0 - beta * (own - last**2 / corner)                      # 1 - beta_j u_j^T A11^-1 u_j
     mean0 = (V[:, :p] @ rg0[:p] - (1.0 - shrink)) / shrink
     mean1 = (V[:, :p] @ rg1[:p]) / shrink
     # leave-self-out variance: (x_j, 0)^T Rbar' v_k = along_jk + rho_j along_jj gram_jk, and no k = j term
-    lift = (beta / removal) * np.diag(along)
-    var = ((along * along) @ ct + 2.0 * lift[:, None] * ((along * gram) @ ct)
-           + (lift**2)[:, None] * ((gram * gram) @ ct)
-           - ct * (np.diag(along) * (1.0 + beta / removal * own))[:, None] ** 2)
+    along_own = own - last                                              # along_jj
+    lift = (beta / removal) * along_own
+    var = (squares + 2.0 * lift[:, None] * cross + (lift**2)[:, None] * own_squares
+           - ct * (along_own * (1.0 + beta / removal * own))[:, None] ** 2)
     return RowMargins(mean0, mean1, *var.T, weights, fixed_point)
+
+
+def _second_order_dense(V, Z, last, c, rhs, n: int):
+    """`ct = c * t` (N, 3) and the sums `sum_k ct_k along_jk^2`, `sum_k ct_k along_jk gram_jk`,
+    `sum_k ct_k gram_jk^2` (each (N, 3)), with the N x N matrices `gram_jk = v_j^T Rbar v_k` and
+    `along_jk = gram_jk - e^T Rbar v_k`."""
+    gram = Z @ V.T
+    squared = gram * gram
+    system = np.eye(V.shape[0]) - squared * (c / n)[None, :]
+    ct = c[:, None] * scipy.linalg.solve(system, rhs)
+    along = gram - last[None, :]
+    return ct, ((along * along) @ ct, (along * gram) @ ct, squared @ ct)
+
+
+def _second_order_through_features(V, Z, rbar_e, c, rhs, n: int):
+    """`_second_order_dense` without N x N matrices (`row_margins`' docstring): with `S = V^T diag(f) V`,
+    `sum_k f_k gram_jk^2 = z_j^T S z_j`, `sum_k f_k along_jk gram_jk = (z_j - Rbar e)^T S z_j` and
+    `sum_k f_k along_jk^2 = (z_j - Rbar e)^T S (z_j - Rbar e)`."""
+
+    def spread(f):   # S = V^T diag(f) V, (p + 1) x (p + 1)
+        return (V.T * f) @ V
+
+    def own_squares(f):   # (N,) sum_k f_k gram_jk^2
+        return np.einsum("ij,ij->i", Z @ spread(f), Z)
+
+    root = np.sqrt(c)
+    ct = np.zeros_like(rhs)
+    for column in range(rhs.shape[1]):
+        solved = _conjugate_gradients(lambda u: u - root * own_squares(root * u) / n, root * rhs[:, column])
+        ct[:, column] = root * solved
+    squares, cross, grams = (np.empty_like(ct) for _ in range(3))
+    for column in range(ct.shape[1]):
+        S = spread(ct[:, column])
+        Y = Z @ S
+        grams[:, column] = np.einsum("ij,ij->i", Y, Z)
+        towards = Y @ rbar_e
+        cross[:, column] = grams[:, column] - towards
+        squares[:, column] = grams[:, column] - 2.0 * towards + rbar_e @ S @ rbar_e
+    return ct, (squares, cross, grams)
+
+
+def _conjugate_gradients(apply, b, *, tolerance: float = CG_TOLERANCE, max_iterations: int = CG_MAX_ITERATIONS):
+    """Solve `A u = b` for a symmetric positive definite operator `apply` (plain conjugate gradients, to a
+    relative residual `|b - A u| / |b| <= tolerance`; a `RuntimeWarning` when `max_iterations` is reached)."""
+    scale = float(np.linalg.norm(b))
+    u = np.zeros_like(b)
+    if scale == 0.0:
+        return u
+    residual = b.copy()
+    direction = residual.copy()
+    squared = float(residual @ residual)
+    for _ in range(max_iterations):
+        image = apply(direction)
+        step = squared / float(direction @ image)
+        u += step * direction
+        residual -= step * image
+        new = float(residual @ residual)
+        if np.sqrt(new) <= tolerance * scale:
+            return u
+        direction = residual + (new / squared) * direction
+        squared = new
+    warnings.warn(f"conjugate gradients of the semi-empirical second order did not reach the relative residual "
+                  f"{tolerance:g} in {max_iterations} steps (reached {np.sqrt(squared) / scale:.3g})",
+                  RuntimeWarning, stacklevel=3)
+    return u
 
 
 class SemiEmpiricalProblem:
