@@ -53,7 +53,7 @@ from rmt_alpha._validation import (
 
 PSEUDO_LABELS = ("hard", "soft")
 REPLICATES = ("rows", "exact")
-GOLDEN_STEPS = 30       # golden-section steps of each replicate's alpha* (bracket shrunk 0.618^30 = 5e-7 times)
+GOLDEN_STEPS = 16       # golden-section steps of each replicate's alpha* (bracket shrunk 0.618^16 = 5e-4 times)
 
 
 class PoolLaw(NamedTuple):
@@ -196,13 +196,12 @@ class ReplicateMargins(NamedTuple):
         """Predicted accuracy of every replicate at every alpha: (B + 1, k) for alpha of k values,
         `sum_j agree_bj Phi(ratio_bj) + disagree_bj Phi(-ratio_bj)`."""
         alpha = np.asarray(alpha, np.float64).ravel()
-        if self.mean0.shape[0] == 1:
-            ratio = self.ratio(alpha)[0]
-            return self.agree @ scipy.special.ndtr(ratio) + self.disagree @ scipy.special.ndtr(-ratio)
+        if self.mean0.shape[0] == 1:   # Phi(-r) = 1 - Phi(r): one Phi per row and alpha
+            flipped = self.disagree.sum(axis=1, keepdims=True)
+            return flipped + (self.agree - self.disagree) @ scipy.special.ndtr(self.ratio(alpha)[0])
         out = np.empty((self.agree.shape[0], alpha.size))
         for b in range(out.shape[0]):            # one replicate at a time: (N, k) arrays only
-            ratio = self._row(b).ratio(alpha)[0]
-            out[b] = self.agree[b] @ scipy.special.ndtr(ratio) + self.disagree[b] @ scipy.special.ndtr(-ratio)
+            out[b] = self._row(b).accuracy(alpha)[0]
         return out
 
     def optimal_alpha(self, data_alpha: float) -> np.ndarray:
@@ -249,9 +248,8 @@ class ReplicateMargins(NamedTuple):
 
     def _at(self, alpha) -> np.ndarray:
         """Accuracy of replicate b at its own alpha[b] (shared coefficients): (B + 1,)."""
-        ratio = self.ratio(alpha)[0]           # (N, B + 1)
-        return (np.einsum("bj,jb->b", self.agree, scipy.special.ndtr(ratio))
-                + np.einsum("bj,jb->b", self.disagree, scipy.special.ndtr(-ratio)))
+        probability = scipy.special.ndtr(self.ratio(alpha)[0])           # (N, B + 1)
+        return self.disagree.sum(axis=1) + np.einsum("bj,jb->b", self.agree - self.disagree, probability)
 
     def _limit_ratio(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
