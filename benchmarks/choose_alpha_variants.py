@@ -193,8 +193,70 @@ def measure(args):
                 print(f"{dataset} {source}->{target} n={n}: {unit['seconds']:.0f} s", file=sys.stderr, flush=True)
 
 
+def interpolated(unit: dict, alpha) -> np.ndarray:
+    """Test accuracy of each split at its alpha, interpolated on the split's 0.05-spaced test curve (for rules
+    whose alpha the unit did not score)."""
+    curve = np.asarray(unit["test_curve"])
+    return np.array([np.interp(a, GRID, row) for a, row in zip(np.clip(alpha, GRID[0], GRID[-1]), curve)])
+
+
+def gain_argmax(curves) -> np.ndarray:
+    """Per row, the grid alpha maximising a predicted curve (ties towards 1)."""
+    return GRID[closest_to_one_argmax(np.asarray(curves))]
+
+
+def auto_rules(unit: dict) -> dict:
+    """alpha per split of each candidate rule deciding between the covariance-aware and the semi-empirical theory
+    from what a user has (labelled rows and pool only; the test rows are not used)."""
+    one = int(np.argmin(np.abs(GRID - 1.0)))
+    cov, se = (np.asarray(unit["predicted_curve"][k]) for k in ("covariance", "se"))
+    loo = np.asarray(unit["loo_curve"])
+    a_cov, a_se = (np.asarray(unit["alpha"][k]) for k in ("covariance", "se"))
+    closer_at_one = np.abs(se[:, one] - loo[:, one]) <= np.abs(cov[:, one] - loo[:, one])
+    closer_curve = np.mean((se - loo) ** 2, axis=1) <= np.mean((cov - loo) ** 2, axis=1)
+    return {"mean of the two alphas": 0.5 * (a_cov + a_se), "smaller alpha": np.minimum(a_cov, a_se),
+            "argmax of the mean predicted gain": gain_argmax(0.5 * ((cov - cov[:, one:one + 1])
+                                                                     + (se - se[:, one:one + 1]))),
+            "theory closer to LOO at alpha=1": np.where(closer_at_one, a_se, a_cov),
+            "theory closer to the LOO curve": np.where(closer_curve, a_se, a_cov)}
+
+
 def print_summary(folder: str) -> None:
-    raise NotImplementedError
+    """Per data set and n: each method's mean test accuracy over pairs (each pair: mean over splits), its gain over
+    alpha = 1 in points (+- the standard error over pairs), the pairs where it beats alpha = 1, the gap to the best
+    fixed alpha, seconds per split; then the candidate auto rules."""
+    units = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                units.append(json.load(handle))
+    groups = {}
+    for unit in units:
+        groups.setdefault((unit["dataset"], unit["n"]), []).append(unit)
+    for (dataset, n), group in sorted(groups.items()):
+        rows = {}
+        for unit in group:
+            base = np.mean(unit["accuracy"]["alpha=1"])
+            best = float(np.max(np.mean(unit["test_curve"], axis=0)))
+            scores = {name: (np.mean(value), unit["seconds_per_split"][name]) for name, value in
+                      unit["accuracy"].items()}
+            scores["split-half oracle (test labels)"] = (np.mean(unit["split_half_oracle"]), np.nan)
+            scores["best fixed alpha (test labels)"] = (best, np.nan)
+            if "covariance" in unit["alpha"] and "se" in unit["alpha"]:
+                for rule, alpha in auto_rules(unit).items():
+                    scores["auto: " + rule] = (np.mean(interpolated(unit, alpha)), np.nan)
+            for name, (accuracy, seconds) in scores.items():
+                rows.setdefault(name, []).append((accuracy - base, accuracy, best - accuracy, seconds))
+        print(f"\n{dataset}, n = {n}: {len(group)} pairs, {group[0]['splits']} splits each\n")
+        print("| method | accuracy | gain over alpha=1 (pt) | pairs better | below best fixed (pt) | s per split |")
+        print("|---|---|---|---|---|---|")
+        for name, values in rows.items():
+            gain, accuracy, below, seconds = np.array(values).T
+            spread = 100 * gain.std(ddof=1) / np.sqrt(gain.size) if gain.size > 1 else np.nan
+            print(f"| {name} | {accuracy.mean():.4f} | {100 * gain.mean():+.2f} +- {spread:.2f} | "
+                  f"{int(np.sum(gain > 1e-12))}/"
+                  f"{gain.size} | {100 * below.mean():.2f} | " + ("" if np.isnan(seconds).all() else
+                                                                   f"{np.nanmean(seconds):.2f}") + " |")
 
 
 def main():
