@@ -17,7 +17,9 @@ only its split's labelled rows and pool. Recorded per split:
   a ceiling, never a method). Chosen alphas are clipped to the grid's range [0, 6] (as `choose_alpha` does with
   this grid);
 - the predicted accuracy curves of the covariance-aware and semi-empirical choices over the grid, the labelled
-  rows' leave-one-out accuracy curve, and diagnostics of the pool (for rules deciding between the theories);
+  rows' leave-one-out accuracy curve, and label-free diagnostics of the pool (the spread of its row norms,
+  `row_norm_spread`; the excess kurtosis of its margins) for rules deciding between the theories (`auto_rules`:
+  scored on each split's test curve interpolated at the rule's alpha);
 - seconds per method.
 
 One JSON file per unit in `--out` (written atomically, skipped when present: a run started again resumes; a unit of
@@ -40,7 +42,7 @@ import rmt_alpha
 from rmt_alpha import choose_alpha
 from rmt_alpha._io import atomic_write
 from rmt_alpha._semi_empirical import row_margins
-from rmt_alpha._semi_empirical_choice import PoolChoice, pool_alpha
+from rmt_alpha._semi_empirical_choice import NORM_SPREAD_LIMIT, PoolChoice, pool_alpha, row_norm_spread
 from rmt_alpha.experiments._splits import draw_splits, fit_splits, preprocess, split_accuracy
 
 GRID = np.round(np.arange(0.0, 6.0001, 0.05), 10)
@@ -105,14 +107,13 @@ def pool_diagnostics(w_s, X, y, U, gamma: float) -> dict:
     classifier's margins within each pseudo-class (0 for Gaussian rows)."""
     w = fit_splits(w_s, X[None], y[None], gamma).at(np.ones(1))[0]
     margin = U @ w
-    norms = np.linalg.norm(U, axis=1)
     kurtosis = []
     for side in (margin >= 0, margin < 0):
         part = margin[side]
         if part.size > 3:
             centred = part - part.mean()
             kurtosis.append(float(np.mean(centred**4) / np.mean(centred**2) ** 2 - 3.0))
-    return {"norm_cv": float(norms.std() / norms.mean()), "margin_kurtosis": float(np.mean(kurtosis)),
+    return {"norm_cv": row_norm_spread(U), "margin_kurtosis": float(np.mean(kurtosis)),
             "pseudo_positive": float(np.mean(margin >= 0)), "labelled_positive": float(np.mean(y > 0))}
 
 
@@ -214,7 +215,11 @@ def auto_rules(unit: dict) -> dict:
     a_cov, a_se = (np.asarray(unit["alpha"][k]) for k in ("covariance", "se"))
     closer_at_one = np.abs(se[:, one] - loo[:, one]) <= np.abs(cov[:, one] - loo[:, one])
     closer_curve = np.mean((se - loo) ** 2, axis=1) <= np.mean((cov - loo) ** 2, axis=1)
-    return {"mean of the two alphas": 0.5 * (a_cov + a_se), "smaller alpha": np.minimum(a_cov, a_se),
+    spread = np.array([d["norm_cv"] for d in unit["diagnostics"]])
+    return {f"semi-empirical unless the pool's row-norm spread > {NORM_SPREAD_LIMIT:g} (chosen)":
+            np.where(spread > NORM_SPREAD_LIMIT, a_cov, a_se),
+            "semi-empirical unless it exceeds the covariance-aware alpha by > 0.7":
+            np.where(a_se - a_cov > 0.7, a_cov, a_se),"mean of the two alphas": 0.5 * (a_cov + a_se), "smaller alpha": np.minimum(a_cov, a_se),
             "argmax of the mean predicted gain": gain_argmax(0.5 * ((cov - cov[:, one:one + 1])
                                                                      + (se - se[:, one:one + 1]))),
             "theory closer to LOO at alpha=1": np.where(closer_at_one, a_se, a_cov),

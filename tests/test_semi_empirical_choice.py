@@ -9,7 +9,13 @@ import scipy.special
 
 from rmt_alpha import TargetStats, optimal_alpha
 from rmt_alpha._semi_empirical import RowMargins, row_margins, solve_row_fixed_point
-from rmt_alpha._semi_empirical_choice import pool_alpha, semi_empirical_choice
+from rmt_alpha._semi_empirical_choice import (
+    NORM_SPREAD_LIMIT,
+    choose_theory,
+    pool_alpha,
+    row_norm_spread,
+    semi_empirical_choice,
+)
 from rmt_alpha._target_estimators import bootstrap_weights, fit_labeller
 from rmt_alpha.simulate._reference import make_gaussian_mixture
 
@@ -155,6 +161,31 @@ def test_choice_near_the_true_alpha_star_on_theory_example():
     assert abs(np.median(alpha) / true_alpha - 1) <= 0.35, (np.median(alpha), true_alpha)
     assert chosen.mean() >= at_true.mean() - 0.002, (chosen.mean(), at_true.mean())
     assert chosen.mean() > at_one.mean(), (chosen.mean(), at_one.mean())
+
+
+# ------------------------------------------------------------------------------------ which theory
+
+def test_choose_theory_follows_the_spread_of_the_row_norms():
+    """Rows with a log-normal scale each (sigma 0.5: norm spread about 0.5, as bag-of-words rows whose norm follows
+    the review's length) go to the covariance-aware theory; Gaussian rows in p = 384 (spread about 1 / sqrt(2 p) =
+    0.04, below MiniLM's 0.17 to 0.25) to the semi-empirical one; the spread is the closed form on two rows."""
+    rng = np.random.default_rng(0)
+    even = rng.standard_normal((1000, 384))
+    uneven = even * rng.lognormal(0.0, 0.5, (1000, 1))
+    assert choose_theory(even).theory == "semi-empirical" and row_norm_spread(even) < 0.1
+    assert choose_theory(uneven).theory == "covariance" and row_norm_spread(uneven) > NORM_SPREAD_LIMIT
+    assert row_norm_spread(np.array([[3.0, 4.0], [0.0, 10.0]])) == pytest.approx(2.5 / 7.5, abs=1e-15)
+    assert "0.3" in choose_theory(uneven).reason
+
+
+@pytest.mark.parametrize("U, limit, message", [
+    (np.ones(5), 0.3, "U must be a 2-D array of at least 2 rows"),
+    (np.full((3, 2), np.inf), 0.3, "U"),
+    (np.ones((3, 2)), 0.0, "limit"),
+])
+def test_choose_theory_refuses_bad_input(U, limit, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        choose_theory(U, limit=limit)
 
 
 # ------------------------------------------------------------------------------------ bad input
