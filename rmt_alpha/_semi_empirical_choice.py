@@ -345,8 +345,8 @@ class SemiEmpiricalChoice(NamedTuple):
 
 
 def semi_empirical_choice(w_s, X, y, U, *, gamma: float = 1.0, bootstrap: int = 200, replicates: str = "rows",
-                          grid=None, labels: str = "hard", include_labelled: bool = False,
-                          random_state=0) -> SemiEmpiricalChoice:
+                          grid=None, labels: str = "hard", include_labelled: bool = False, random_state=0,
+                          bootstrap_counts: Weights | None = None) -> SemiEmpiricalChoice:
     """alpha* of the semi-empirical theory with the pseudo-labelled pool as the law, and bootstrap replicates of it
     (module docstring), ready for a do-no-harm rule.
 
@@ -365,7 +365,11 @@ def semi_empirical_choice(w_s, X, y, U, *, gamma: float = 1.0, bootstrap: int = 
         labels: "hard" or "soft" pseudo-labels (`pool_law`; the soft weights are held at the data's in every
             replicate).
         include_labelled: the labelled rows join the law (true labels).
-        random_state: seed or `numpy.random.Generator` of the bootstrap.
+        random_state: seed or `numpy.random.Generator` of the bootstrap (`choose_alpha` draws
+            `bootstrap_weights(y, N, bootstrap, numpy.random.default_rng(random_state))` first too, so the same seed
+            gives the same replicates).
+        bootstrap_counts: the replicates as a `Weights` of `bootstrap_weights(y, N, B, rng)` to reuse (e.g. those
+            of the covariance-aware theory); then `bootstrap` and `random_state` are not used.
     Returns:
         `SemiEmpiricalChoice`.
 
@@ -403,7 +407,15 @@ def semi_empirical_choice(w_s, X, y, U, *, gamma: float = 1.0, bootstrap: int = 
         raise ValueError("grid must hold at least one alpha, got an empty array")
     n = y.size
 
-    counts = bootstrap_weights(y, U.shape[0], bootstrap, np.random.default_rng(random_state))
+    if bootstrap_counts is None:
+        counts = bootstrap_weights(y, U.shape[0], bootstrap, np.random.default_rng(random_state))
+    else:
+        counts = bootstrap_counts
+        if (not isinstance(counts, Weights) or counts.unlabelled is None or counts.labelled.shape[1:] != (y.size,)
+                or counts.unlabelled.shape != (counts.labelled.shape[0], U.shape[0])):
+            raise ValueError(f"bootstrap_counts must be the Weights of bootstrap_weights(y, {U.shape[0]}, B, rng): "
+                             f"labelled counts (B + 1, {y.size}) and unlabelled counts (B + 1, {U.shape[0]})")
+        bootstrap = counts.labelled.shape[0] - 1
     labeller = fit_labeller(X, y, w_s, gamma, counts.labelled)
     margin = labeller.margins(U, X, np.ones(bootstrap + 1))
     pseudo = np.where(margin >= 0, 1.0, -1.0)                      # (B + 1, N)

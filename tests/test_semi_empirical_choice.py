@@ -114,6 +114,8 @@ def test_batched_replicates_equal_one_at_a_time(small_pool):
         else:
             assert choice.alpha[b] == alone.optimal_alpha()
     assert choice.alpha[0] == pool_alpha(w_s, X, y, U).alpha
+    shared = semi_empirical_choice(w_s, X, y, U, bootstrap_counts=weights)   # the same replicates, passed in
+    np.testing.assert_array_equal(shared.accuracy, choice.accuracy)
 
 
 def test_exact_replicates_equal_separate_solves(small_pool):
@@ -201,6 +203,7 @@ def test_choose_theory_refuses_bad_input(U, limit, message):
     ({"replicates": "linear"}, "replicates must be one of"),
     ({"labels": "fuzzy"}, "labels must be one of"),
     ({"grid": []}, "grid must hold at least one alpha"),
+    ({"bootstrap_counts": np.ones((3, 20))}, "bootstrap_counts must be the Weights"),
 ])
 def test_bad_input_is_refused_naming_the_parameter(small_pool, change, message):
     w_s, X, y, U = small_pool
