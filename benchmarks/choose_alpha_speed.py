@@ -20,7 +20,8 @@ import threadpoolctl
 from _timing import median_seconds
 
 from rmt_alpha import choose_alpha
-from rmt_alpha._semi_empirical_choice import pool_alpha, semi_empirical_choice
+from rmt_alpha._pool_law import pool_alpha
+from rmt_alpha._semi_empirical_choice import semi_empirical_choice
 
 
 def data(p: int, n: int, pool: int, seed: int = 0):

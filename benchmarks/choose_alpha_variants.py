@@ -41,8 +41,9 @@ import numpy as np
 import rmt_alpha
 from rmt_alpha import choose_alpha
 from rmt_alpha._io import atomic_write
+from rmt_alpha._pool_law import PoolChoice, pool_alpha
 from rmt_alpha._semi_empirical import row_margins
-from rmt_alpha._semi_empirical_choice import NORM_SPREAD_LIMIT, PoolChoice, pool_alpha, row_norm_spread
+from rmt_alpha._semi_empirical_choice import NORM_SPREAD_LIMIT, row_norm_spread
 from rmt_alpha.experiments._splits import draw_splits, fit_splits, preprocess, split_accuracy
 
 GRID = np.round(np.arange(0.0, 6.0001, 0.05), 10)

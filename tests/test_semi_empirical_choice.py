@@ -8,11 +8,11 @@ import pytest
 import scipy.special
 
 from rmt_alpha import TargetStats, optimal_alpha
+from rmt_alpha._pool_law import pool_alpha
 from rmt_alpha._semi_empirical import RowMargins, row_margins, solve_row_fixed_point
 from rmt_alpha._semi_empirical_choice import (
     NORM_SPREAD_LIMIT,
     choose_theory,
-    pool_alpha,
     row_norm_spread,
     semi_empirical_choice,
 )
