@@ -64,9 +64,12 @@ def main():
     parser.add_argument("--n", type=int, default=20)
     args = parser.parse_args()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from choose_alpha_variants import load
+    from choose_alpha_variants import git_commit, load
+
+    import rmt_alpha
 
     os.makedirs(args.out, exist_ok=True)
+    stamp = {"version": rmt_alpha.__version__, "commit": git_commit(), "bootstrap": args.bootstrap, "n": args.n}
     loaded = {}
     for unit in args.units:
         dataset, pair, split = unit.split(":")
@@ -80,7 +83,8 @@ def main():
                                int(split) + 1, 0, labels=target.y)
             w_s, data = preprocess(source, target, rows, source_gamma=1.0)
             X, y, U = (part[int(split)] for part in (data.X_train, data.y_train, data.X_pool))
-            record = {"source": source.name, "target": target.name, "split": int(split), "alpha": None}
+            record = {"source": source.name, "target": target.name, "split": int(split), "alpha": None, **stamp,
+                      "load_average": os.getloadavg()}
             for how in ("rows", "exact"):
                 start = time.perf_counter()
                 choice = semi_empirical_choice(w_s, X, y, U, bootstrap=args.bootstrap, replicates=how)

@@ -172,6 +172,7 @@ def run_unit(source, target, n: int, splits: int, seed: int, gamma: float, metho
 
 def measure(args):
     os.makedirs(args.out, exist_ok=True)
+    commit = git_commit()     # the code this process runs (not HEAD when a unit is written)
     settings = {"splits": args.splits, "seed": args.seed, "gamma": args.gamma, "source_gamma": 1.0,
                 "methods": list(args.methods), "grid": [GRID[0], GRID[-1], 0.05],
                 "pool_size": "min(1000, (rows - n) // 2)", "version": rmt_alpha.__version__}
@@ -189,7 +190,7 @@ def measure(args):
                     continue
                 start = time.perf_counter()
                 unit = run_unit(domains[source], domains[target], n, args.splits, args.seed, args.gamma, args.methods)
-                unit.update(dataset=dataset, settings=settings, commit=git_commit(),
+                unit.update(dataset=dataset, settings=settings, commit=commit,
                             seconds=time.perf_counter() - start, load_average=os.getloadavg())
                 atomic_write(path, json.dumps(unit))
                 print(f"{dataset} {source}->{target} n={n}: {unit['seconds']:.0f} s", file=sys.stderr, flush=True)

@@ -22,8 +22,8 @@ Measured agreement ("rows" against "exact" on real splits): theory/choose_alpha_
 Which theory (`choose_theory`): the semi-empirical pool choice when the pool's rows have nearly equal norms (the
 coefficient of variation of `|u_j|` at most `NORM_SPREAD_LIMIT`), the covariance-aware one otherwise. Measured at
 n = 20 (theory/choose_alpha_rule.md): on MiniLM features of review text (spread 0.17 to 0.25 per split) the
-semi-empirical choice gains +0.85 pt over alpha = 1 where the covariance-aware one gains +0.28; on the Amazon
-bag-of-words features (spread 0.33 to 0.40, the norm following the review's length) +0.91 against +1.03.
+semi-empirical choice gains +0.85 pt over alpha = 1 where the covariance-aware one gains +0.29; on the Amazon
+bag-of-words features (spread 0.33 to 0.40, the norm following the review's length) +0.91 against +1.02.
 Reference: theory/THEORY.md section 9; theory/choose_alpha_rule.md.
 """
 
