@@ -29,8 +29,9 @@ form. Each row's ratio has one stationary point in alpha (section 3; a maximum o
 between consecutive stationary points every term is monotone: the accuracy is evaluated on the quantiles of the
 rows' stationary points, refined by Brent's method (scipy) between the best point's neighbours, and compared with
 its limits at alpha -> -+inf (returned as -+inf when higher, as section 3 does).
-Cost per gamma: a dozen O(N p^2) fixed-point steps and one N x N solve with three right-hand sides; O(N^2)
-memory. gamma must be a concrete number (one fixed point per value).
+Cost per gamma: a dozen O(N p^2) fixed-point steps, then up to `DENSE_ROWS` rows one N x N solve with three
+right-hand sides (O(N^2) memory), above it conjugate gradients through (p + 1) x (p + 1) matrices (O(N p) memory;
+`row_margins`). gamma must be a concrete number (one fixed point per value).
 Reference: theory/THEORY.md sections 8 and 9; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
 """
 
