@@ -57,6 +57,7 @@ HEAD_KERNEL = ("head/kernel",)
 HEAD_METHODS = ("head_only", "head_lora", "head_alpha", "head_alpha_null")
 ENCODER_METHODS = ("lora", "alpha_lora", "alpha_lora_null", "dora", LORA_MORE_DATA)
 METHODS = HEAD_METHODS + ENCODER_METHODS
+FROZEN_METHODS = ("frozen_ridge_alpha1", "frozen_ridge_choose_alpha")
 NULLS = {"head_alpha_null": "head_alpha", "alpha_lora_null": "alpha_lora"}
 COMPARISONS = (("head_alpha", "head_lora"), ("alpha_lora", "lora"), ("alpha_lora", LORA_MORE_DATA), ("dora", "lora"),
                ("lora", "head_only"), ("head_lora", "head_only"), ("head_alpha", "head_alpha_null"),
@@ -291,6 +292,7 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
 __all__ = [
     "COMPARISONS",
     "ENCODER_METHODS",
+    "FROZEN_METHODS",
     "HEAD_METHODS",
     "METHODS",
     "NULLS",
