@@ -2,7 +2,7 @@
 the test evaluation, tokenisation and the rest, on the real MiniLM and the real review text.
 
     python benchmarks/text_finetune_profile.py [--pair vader-tweets:vader-editorials] [--pair-index 0]
-        [--seeds 3] [--methods lora alpha_lora lora_more_data] [--n-train 50] [--json FILE]
+        [--seeds 3] [--methods lora alpha_lora lora_more_data] [--n-train 50] [--compile-cache] [--json FILE]
 
 Needs `rmt-alpha fetch minilm reviews-text`. Four parts:
 
@@ -15,6 +15,8 @@ Needs `rmt-alpha fetch minilm reviews-text`. Four parts:
 4. per run, the pieces times their counts (steps, alpha updates and epochs the runs record) against the measured
    CPU seconds per run after the first seed.
 
+With `--compile-cache`, XLA's compiled programs are read from (and kept in) the on-disk cache that a resumed
+`rmt-alpha text-transfer` uses (`enable_compilation_cache`): the first seed's compile seconds become load seconds.
 CPU seconds are reported beside wall seconds because the machine is shared: wall time grows with the other jobs,
 CPU time much less. The load average is printed with the numbers.
 """
@@ -64,8 +66,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--methods", nargs="+", default=["lora", "alpha_lora", "lora_more_data"])
     parser.add_argument("--n-train", type=int, default=50)
+    parser.add_argument("--compile-cache", action="store_true", help="use the on-disk compilation cache")
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args(argv)
+    if args.compile_cache:
+        from rmt_alpha._io import enable_compilation_cache
+
+        enable_compilation_cache()
     source_name, target_name = args.pair.split(":")
 
     compiled = collections.Counter()

@@ -270,8 +270,8 @@ def pair_inputs(model, source, target, target_texts, settings: FinetuneSettings)
 
 
 def seed_inputs(pair: PairInputs, settings: FinetuneSettings, seed: int, pair_index: int = 0) -> SeedInputs:
-    """One seed's rows, source head, shuffled held-out rows and key; they depend on the seed and the pair index
-    alone, so a seed run again (in another process, on another machine) gets the same ones."""
+    """One seed's rows, source head, shuffled held-out rows and key; they depend on the seed, the pair index and the
+    settings' row counts alone, so a seed run again (in another process, on another machine) gets the same ones."""
     rows = split_rows(len(pair.y), settings, seed, pair_index)
     unlabelled = pair.target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
     shuffled = np.random.default_rng([seed, pair_index, 16]).permutation(rows["held_out"])
