@@ -31,17 +31,13 @@ import time
 
 import jax
 import numpy as np
+from _timing import median_seconds
 
 
 def _cpu_seconds(function, repeats: int = 3) -> float:
     """Median process CPU seconds of `function()` after one warm-up call (compilation excluded)."""
     function()
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        function()
-        times.append(time.process_time() - start)
-    return float(np.median(times))
+    return median_seconds(function, repeats, clock=time.process_time)
 
 
 def main(argv=None) -> dict:
