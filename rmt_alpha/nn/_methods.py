@@ -17,8 +17,11 @@ TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "d
 
 _ADAPTER_METHODS = ("lora", "alpha_fixed", "alpha_lora", "dora")
 # Compute settings of a run (FinetuneConfig.width_multiple, .eval_chunk): they change the cost, never the result.
-# Measured on all-MiniLM-L6-v2 and the review text (benchmarks/text_finetune_profile.py): widths in multiples of 8
-# instead of 16, 32, 64 and evaluation in chunks of 16 rows instead of 64.
+# Measured on all-MiniLM-L6-v2, vader-tweets -> vader-editorials, n_train = 50 (benchmarks/text_finetune_profile.py,
+# CPU seconds on two shared cores, load 7 to 10), against 16, 32, 64 tokens and chunks of 64 rows: a warm run of
+# LoRA, alpha-LoRA or the data control 23.7 -> 16.4 s (the test pass 5.6 -> 3.0 s, the validation pass 1.25 -> 0.60 s,
+# a step 0.47 -> 0.35 s: 97% of the batches were cut at 64 tokens, now at 40 to 56); the same 9 runs, number for
+# number, as the stored ones.
 WIDTH_MULTIPLE = 8
 EVAL_CHUNK = 16
 
