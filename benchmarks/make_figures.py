@@ -1,4 +1,4 @@
-"""Regenerate the README figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on theory/THEORY.md's example.
+"""Regenerate the docs' figures in docs/figures/ (small PNGs) with `rmt-alpha plot` on theory/THEORY.md's example.
 
 Usage: python benchmarks/make_figures.py [--amazon] [--text-transfer DIR] [--out docs/figures]
 `--amazon` also draws the Amazon Review curves (needs the data folder; about a minute on two CPU cores) and the
@@ -54,7 +54,7 @@ def run(argv=None) -> int:
 
 
 def shrink_png(path: str, colors: int = 256) -> None:
-    """Re-tokenize a PNG with an adaptive palette (README figures: a third of the size, no visible change);
+    """Re-tokenize a PNG with an adaptive palette (the figures: a third of the size, no visible change);
     atomically."""
     with Image.open(path) as image:
         small = image.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)

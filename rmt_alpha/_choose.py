@@ -12,7 +12,7 @@ them to the isotropic or the covariance-aware theory, and repeats both on bootst
    better, and never a choice most replicates call harmful. The result says which happened and why.
 
 Measured (THEORY's example at p = 400, n = 20, true alpha* = 1.709, 200 draws; Amazon, 12 pairs, 20 splits): see
-the tests and the README.
+the tests and the documentation's Results page (docs/results.md).
 """
 
 from __future__ import annotations

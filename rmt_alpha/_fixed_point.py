@@ -8,7 +8,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rmt_alpha._validation import describe_value
+
 FIXED_POINT_TOLERANCE = 1e-12  # every fixed point of the package (sections 8 and 9): the relative step that stops it
+
 FIXED_POINT_MAX_ITERATIONS = 100
 
 
@@ -63,7 +66,7 @@ def solve_fixed_point(eigenvalues, mean_sq, n: int, gamma, *, tolerance: float =
         `FixedPoint(d, iterations, step, converged)`, d of gamma's shape.
     """
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
-        raise ValueError(f"max_iterations must be a whole number >= 1, got {max_iterations!r}")
+        raise ValueError(f"max_iterations must be a whole number >= 1, got {describe_value(max_iterations)}")
     gamma = np.asarray(gamma, dtype=np.float64)
     d = (eigenvalues.sum() + mean_sq.sum()) / (gamma * n) + 1.0 / n  # tr(Sigma D^-1) / n >= the root
     step = np.full(gamma.shape, np.inf)

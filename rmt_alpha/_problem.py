@@ -40,7 +40,7 @@ from rmt_alpha._theory import (
     source_invariants,
     standard_normal_cdf,
 )
-from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float, describe_value
 
 GAMMA_SEARCH_RANGE = (1e-6, 1e6)
 
@@ -189,10 +189,10 @@ class ProblemMethods:
 
 def _maximise_over_gamma(accuracy_and_alpha, search_range) -> GammaOptimum:
     if np.ndim(search_range) != 1 or np.size(search_range) != 2:
-        raise ValueError(f"search_range must be a pair (low, high), got {search_range!r}")
+        raise ValueError(f"search_range must be a pair (low, high), got {describe_value(search_range)}")
     low, high = (check_positive_float("search_range", bound) for bound in search_range)
     if not low < high:
-        raise ValueError(f"search_range must be (low, high) with low < high, got {tuple(search_range)!r}")
+        raise ValueError(f"search_range must be (low, high) with low < high, got ({low!r}, {high!r})")
     grid = np.geomspace(low, high, 241)
     accuracy, _ = accuracy_and_alpha(grid)
     best = int(np.argmax(accuracy))

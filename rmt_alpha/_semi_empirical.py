@@ -54,6 +54,7 @@ from rmt_alpha._validation import (
     check_rows,
     check_signed_labels,
     check_vector,
+    describe_value,
 )
 
 FIXED_POINT_MAX_ITERATIONS = 500
@@ -159,7 +160,7 @@ def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float 
         `RowFixedPoint`.
     """
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
-        raise ValueError(f"max_iterations must be a whole number >= 1, got {max_iterations!r}")
+        raise ValueError(f"max_iterations must be a whole number >= 1, got {describe_value(max_iterations)}")
     ridge = np.r_[np.full(V.shape[1] - 1, gamma), 1.0]
     delta, step, iteration = np.zeros(V.shape[0]), np.inf, 0
     for iteration in range(1, max_iterations + 1):

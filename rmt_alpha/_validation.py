@@ -7,10 +7,21 @@ import numbers
 import numpy as np
 
 
-def _describe(value) -> str:
-    """A short description of a received value for error messages."""
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
+def describe_value(value) -> str:
+    """A received value as error messages print it: a number plainly (numpy and jax scalars as the Python number,
+    so `nan` or `-5`, never `np.float64(nan)`), an array by its shape and dtype, anything else by its repr cut at
+    60 characters.
+
+    Example:
+        >>> import numpy as np
+        >>> from rmt_alpha._validation import describe_value
+        >>> [describe_value(v) for v in (np.float64("nan"), np.int64(-5), 0.5, "x", np.zeros((2, 3)))]
+        ['nan', '-5', '0.5', "'x'", 'array of shape (2, 3) and dtype float64']
+    """
+    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type):
+        if np.shape(value) != ():
+            return f"array of shape {tuple(np.shape(value))} and dtype {value.dtype}"
+        value = np.asarray(value).item()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -19,7 +30,7 @@ def check_positive_float(name: str, value, *, allow_zero: bool = False) -> float
     """Return `value` as a finite float > 0 (>= 0 with `allow_zero`), or raise naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         if not (isinstance(value, np.ndarray) and value.ndim == 0):
-            raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+            raise TypeError(f"{name} must be a real number, got {describe_value(value)}")
     value = float(value)
     bound = "a finite number >= 0" if allow_zero else "a finite number > 0"
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
@@ -31,9 +42,9 @@ def check_count(name: str, value, *, minimum: int = 1) -> int:
     """Return `value` as an int >= `minimum` (a count: samples, trials, layers, epochs, a dimension); integral floats
     such as 1e7 are accepted."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a whole number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a whole number, got {describe_value(value)}")
     if not np.isfinite(value) or float(value) != int(value):
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {describe_value(value)}")
     if int(value) < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, got {int(value)}")
     return int(value)
@@ -44,7 +55,7 @@ def check_vector(name: str, value, *, length: int | None = None) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a 1-D array of real numbers, got {_describe(value)}") from error
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got {describe_value(value)}") from error
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array, got an array of shape {array.shape}")
     if length is not None and array.size != length:
@@ -78,10 +89,11 @@ def check_real_array(name: str, value) -> np.ndarray:
     try:
         received = np.asarray(value)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a real number or array of real numbers, got {_describe(value)}") from error
+        raise TypeError(f"{name} must be a real number or array of real numbers, got {describe_value(value)}"
+                        ) from error
     problem = _not_real(value, received)
     if problem is not None:
-        raise TypeError(f"{name} must be a real number or an array of real numbers, got {_describe(value)} "
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {describe_value(value)} "
                         f"({problem})")
     array = np.asarray(received, dtype=np.float64)
     if np.any(np.isnan(array)):
@@ -108,7 +120,7 @@ def check_positive_array(name: str, value) -> np.ndarray:
 def check_finite_float(name: str, value) -> float:
     """Return `value` as a finite float, or raise naming `name` (TypeError for a non-number)."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+        raise TypeError(f"{name} must be a real number, got {describe_value(value)}")
     if not np.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {float(value)!r}")
     return float(value)
@@ -117,7 +129,7 @@ def check_finite_float(name: str, value) -> float:
 def check_seed(seed) -> np.uint32:
     """A seed for `jax.random.key`: an integer in [0, 2**32)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {describe_value(seed)}")
     return np.uint32(seed)
 
 

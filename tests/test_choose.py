@@ -81,7 +81,7 @@ def test_with_labelled_rows_only_the_choice_does_no_harm(source_classifier):
     _check_labelled_only(chosen, at_one)
 
 
-@pytest.mark.slow
+@pytest.mark.headline
 def test_the_full_200_draws(source_classifier):
     """The check as specified: 200 independent draws of 20 labelled rows, with and without 1000 unlabelled."""
     _check_with_unlabelled(*_study(source_classifier, draws=200, pool=True, seed=3))
@@ -185,7 +185,8 @@ def test_estimate_target_stats_carries_the_unbiased_invariants(source_classifier
     (lambda a: {**a, "y": a["y"][:-1]}, r"y must have one label per row of X \(20\)"),
     (lambda a: {**a, "unlabelled": np.zeros((5, P - 1))}, r"unlabelled must have 400 columns \(the width of X\)"),
     (lambda a: {**a, "source": a["source"][:-1]}, r"source \(the classifier w_s\) must have length 400"),
-    (lambda a: {**a, "X": np.where(np.arange(P) == 3, np.nan, a["X"])}, "X must contain only finite numbers"),
+    (lambda a: {**a, "X": np.where(np.arange(P) == 3, np.nan, a["X"])},
+     "X must contain only finite numbers, got nan at row 0, column 3$"),
     (lambda a: {**a, "unlabelled": np.full((5, P), np.nan)}, "unlabelled must contain only finite numbers"),
     (lambda a: {**a, "y": np.where(np.arange(N) == 0, np.nan, a["y"])}, "y must not contain NaN"),
     (lambda a: {**a, "source": (np.zeros((10, P - 2)), np.ones(10))}, r"source X_s must have 400 columns"),

@@ -57,7 +57,7 @@ def test_errors_name_the_problem(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["curve", "--gamma", "-1"])
     assert exit_info.value.code == 2
-    assert "gamma must be a finite number > 0, got -1.0" in capsys.readouterr().err
+    assert "--gamma must be a finite number > 0, got -1.0" in capsys.readouterr().err
     (tmp_path / "vectors.json").write_text(json.dumps({"source_mean": [1.0, 0.0], "target_mean": [0.5, 0.5]}))
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"beta": 0.5, "colour": "red"}))
@@ -94,6 +94,57 @@ def test_errors_name_the_problem(tmp_path, capsys):
         assert "--trials must be >= 2 (a standard error needs two trials), got 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag, value, message", [
+    ("--p", "-5", "--p must be a whole number >= 1, got -5"),
+    ("--p", "1", "--p must be >= 2 when perp_norm > 0 (mu_perp needs its own direction), got p=1"),
+    ("--source-norm", "nan", "--source-norm must be a finite number >= 0, got nan"),
+    ("--source-norm", "1e60", "--source-norm must have norm <= 1e+50, got |mean| = 1e+60"),
+    ("--beta", "inf", "--beta must be a finite number, got inf"),
+    ("--perp-norm", "-1", "--perp-norm must be a finite number >= 0, got -1.0"),
+    ("--source-n", "-5", "--source-n must be a whole number >= 1, got -5"),
+    ("--n", "0", "--n must be a whole number >= 1, got 0"),
+    ("--source-gamma", "0", "--source-gamma must be a finite number > 0, got 0.0"),
+    ("--gamma", "-2", "--gamma must be a finite number > 0, got -2.0"),
+    ("--source-n", "2.5", "argument --source-n: invalid int value: '2.5'"),
+])
+def test_every_statistics_flag_is_named_in_its_error(flag, value, message, capsys):
+    """The library names its parameters (n, mean_norm); the command line names the flag the user typed, what was
+    expected and what was received."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["optimal-alpha", flag, value])
+    assert exit_info.value.code == 2
+    assert f"rmt-alpha optimal-alpha: error: {message}" in capsys.readouterr().err
+
+
+def test_a_statistic_from_a_config_file_is_named_by_its_key_and_the_file(tmp_path, capsys):
+    config = tmp_path / "pair.json"
+    config.write_text(json.dumps({"source_n": -3, "gamma": "x"}))
+    with pytest.raises(SystemExit):
+        main(["curve", "--config", str(config), "--gamma", "2"])
+    assert f"error: source_n in --config {config} must be a whole number >= 1, got -3" in (
+        capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        main(["curve", "--config", str(config), "--source-n", "50"])
+    assert f"error: gamma in --config {config} must be a real number, got 'x'" in capsys.readouterr().err
+    config.write_text(json.dumps({"source_mean": [1.0, 0.0], "target_mean": [0.5, 0.5], "n": 0}))
+    with pytest.raises(SystemExit):
+        main(["curve", "--config", str(config)])
+    assert f"error: n in --config {config} must be a whole number >= 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--seed", "-1"], "argument --seed: must be a whole number in [0, 2**32), got -1"),
+    (["curve", "--alpha-min", "nan"], "argument --alpha-min: must be a finite number, got 'nan'"),
+    (["validate", "--trials", "2", "--num", "2", "--n-test", "0"], "--n-test must be a whole number >= 1"),
+    (["plot", "alpha-map", "--out", "map.png", "--grid", "1"], "--grid must be a whole number >= 2, got 1"),
+])
+def test_other_flags_are_named_in_their_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_json_is_strict_and_explains_a_missing_alpha_bar(capsys):
     """beta = 0: alpha_bar is infinite, which JSON cannot hold: null, with the reason next to it."""
     assert main(["optimal-alpha", "--beta", "0", "--json"]) == 0
@@ -111,3 +162,28 @@ def test_grid_size_below_one_is_refused_by_the_parser(command, capsys):
         main([command, "--num", "-3"])
     assert exit_info.value.code == 2
     assert "argument --num: must be a whole number >= 1, got -3" in capsys.readouterr().err
+
+
+def test_an_unusable_json_file_is_named_with_its_flag_and_what_is_wrong(tmp_path, capsys):
+    """A --config (or --results) path that does not exist, is a folder, is not UTF-8 or is not JSON: the message names
+    the flag, the path and the problem, not a bare [Errno 2] or a JSON parser's message alone."""
+    (tmp_path / "broken.json").write_text('{"beta": 0.5,}')
+    (tmp_path / "latin1.json").write_bytes(b'{"beta": "\xe9"}')
+    for argv, message in (
+            (["optimal-alpha", "--config", str(tmp_path / "missing.json")],
+             f"--config must be a JSON file, got {str(tmp_path / 'missing.json')!r}, which does not exist"),
+            (["choose-alpha", "--config", str(tmp_path / "missing.json"), "--target", "x.npy", "y.npy"],
+             f"--config must be a JSON file, got {str(tmp_path / 'missing.json')!r}, which does not exist"),
+            (["curve", "--config", str(tmp_path)],
+             f"--config must be a JSON file, got {str(tmp_path)!r}, which is a folder"),
+            (["curve", "--config", str(tmp_path / "broken.json")],
+             f"--config must be a JSON file, got {str(tmp_path / 'broken.json')!r}, which is not valid JSON ("),
+            (["curve", "--config", str(tmp_path / "latin1.json")], "which is not UTF-8 text (byte 10: invalid "),
+            (["plot", "amazon-methods", "--out", str(tmp_path / "f.png"), "--results", str(tmp_path / "none.json")],
+             f"--results must be a JSON file, got {str(tmp_path / 'none.json')!r}, which does not exist")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Errno" not in err
+        assert "broken" not in message or "at line 1, column 1" in err   # where (the parser's words vary by Python)

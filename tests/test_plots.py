@@ -186,6 +186,39 @@ def test_cli_plot_curve_histogram_and_maps(tmp_path, capsys):
         _written(capsys, path, magic)
 
 
+def _inside(artist, figure):
+    """Whether `artist` is drawn inside `figure` (display pixels, from the renderer after a draw)."""
+    figure.canvas.draw()
+    box = artist.get_window_extent(figure.canvas.get_renderer())
+    return (0 <= box.x0 and box.x1 <= figure.bbox.width and 0 <= box.y0 and box.y1 <= figure.bbox.height
+            and box.width > 0)
+
+
+def test_cli_figures_are_readable_and_their_titles_fit(tmp_path, capsys):
+    """The saved curve is about 1200 pixels wide (8 inches at 150 dpi; bbox_inches='tight' trims the margins), and
+    each title lies inside its figure: the curve's title (wider than the old 5.5-inch figure), a title far longer
+    than the axes (wrapped), and the maps' two-line title."""
+    from matplotlib.image import imread
+
+    from rmt_alpha.cli import build_parser
+    from rmt_alpha.cli._plot_command import _FIGURES
+
+    path = tmp_path / "curve.png"
+    assert main(["plot", "curve", "--out", str(path), *SMALL, "--trials", "0"]) == 0
+    height, width = imread(path).shape[:2]
+    assert 1150 <= width <= 1250 and 700 <= height <= 800
+    for kind, extra in (("curve", [*SMALL, "--trials", "0"]), ("alpha-map", [*SMALL, "--grid", "8", "--over",
+                                                                             "gamma"])):
+        args = build_parser().parse_args(["plot", kind, "--out", str(path), *extra])
+        with plt.rc_context(plots.STYLE):
+            figure, _ = _FIGURES[kind](args, plots)
+        title = figure.axes[0].title if kind == "curve" else figure._suptitle
+        assert title.get_text() and _inside(title, figure), kind
+    ax = plots.plot_accuracy_curve(np.linspace(0, 1, 5), np.linspace(0.6, 0.8, 5))
+    title = ax.set_title("a title far longer than the axes are wide, " * 4, wrap=True)
+    assert _inside(title, ax.figure)
+
+
 @pytest.mark.slow
 def test_cli_plot_curve_with_simulation(tmp_path, capsys):
     path = str(tmp_path / "curve.png")

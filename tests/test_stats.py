@@ -12,6 +12,12 @@ from rmt_alpha import SourceStats, TargetStats, alignment, optimal_alpha, predic
     (dict(mean=[1.0, 0.0], n=-5, gamma=1.0), ValueError, r"n must be .* got -5"),
     (dict(mean=[1.0, 0.0], n=2.5, gamma=1.0), ValueError, r"n must be a whole number .* got 2.5"),
     (dict(mean=[1.0, 0.0], n="10", gamma=1.0), TypeError, r"n must be a whole number, got '10'"),
+    # numpy scalars are printed as plain numbers, never as np.float64(nan)
+    (dict(mean=[1.0, 0.0], n=np.float64("nan"), gamma=1.0), ValueError, r"n must be .* >= 1, got nan$"),
+    (dict(mean=[1.0, 0.0], n=np.int64(-5), gamma=1.0), ValueError, r"n must be .* >= 1, got -5$"),
+    (dict(mean=[1.0, 0.0], n=np.float32(2.5), gamma=1.0), ValueError, r"n must be .* >= 1, got 2.5$"),
+    (dict(mean=[1.0, 0.0], n=np.ones(3), gamma=1.0), TypeError, r"n must be .*, got array of shape \(3,\) and dtype"),
+    (dict(mean=[1.0, 0.0], n=10, gamma=np.float64("nan")), ValueError, r"gamma must be .* > 0, got nan$"),
     (dict(mean=[1.0, 0.0], n=10, gamma=0.0), ValueError, r"gamma must be a finite number > 0, got 0.0"),
     (dict(mean=[1.0, 0.0], n=10, gamma=-1.0), ValueError, r"gamma must be .* got -1.0"),
     (dict(mean=[1.0, 0.0], n=10, gamma=float("nan")), ValueError, r"gamma must be .* got nan"),

@@ -19,21 +19,29 @@ from rmt_alpha.cli._experiment_commands import (
     cmd_text_transfer,
     cmd_transformer,
 )
-from rmt_alpha.cli._options import add_stats_arguments, grid_size, source_target, unit_count
+from rmt_alpha.cli._options import (
+    add_stats_arguments,
+    finite_number,
+    flag_names,
+    grid_size,
+    seed,
+    source_target,
+    unit_count,
+)
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
 
 
 def _add_alpha_grid(parser: argparse.ArgumentParser, *, num: int, what: str = "alphas") -> None:
-    parser.add_argument("--alpha-min", type=float, default=-1.0, help="smallest alpha (default -1)")
-    parser.add_argument("--alpha-max", type=float, default=4.0, help="largest alpha (default 4)")
+    parser.add_argument("--alpha-min", type=finite_number, default=-1.0, help="smallest alpha (default -1)")
+    parser.add_argument("--alpha-max", type=finite_number, default=4.0, help="largest alpha (default 4)")
     parser.add_argument("--num", type=grid_size, default=num, help=f"number of {what} (default {num})")
 
 
 def _add_monte_carlo(parser: argparse.ArgumentParser, *, trials: int, zero_allowed: bool = False) -> None:
     parser.add_argument("--trials", type=int, default=trials, help=f"Monte-Carlo trials (default {trials}"
                         + ("; 0 for theory only)" if zero_allowed else ")"))
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
 
 
 def _glue_arguments(glue: argparse.ArgumentParser) -> None:
@@ -108,8 +116,8 @@ def _plot_arguments(plot: argparse.ArgumentParser) -> None:
     plot.add_argument("--n-test", type=int, default=4000, help="histogram: test points (default 4000)")
     plot.add_argument("--over", choices=["n_over_p", "gamma", "both"], default="both",
                       help="maps: vertical axis (default both, two panels)")
-    plot.add_argument("--beta-min", type=float, default=-0.5, help="maps: smallest beta (default -0.5)")
-    plot.add_argument("--beta-max", type=float, default=1.5, help="maps: largest beta (default 1.5)")
+    plot.add_argument("--beta-min", type=finite_number, default=-0.5, help="maps: smallest beta (default -0.5)")
+    plot.add_argument("--beta-max", type=finite_number, default=1.5, help="maps: largest beta (default 1.5)")
     plot.add_argument("--grid", type=int, default=121, help="maps: grid points per axis (default 121)")
     plot.add_argument("--pairs", nargs="+", type=source_target,
                       default=[("books", "dvd"), ("dvd", "elec"), ("kitchen", "books")],
@@ -181,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         real = command(name, handler, text)
         real.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV, JSON and PNG outputs")
         real.add_argument("--quick", action="store_true", help="a reduced run of under a minute")
-        real.add_argument("--seed", type=int, default=0, help="seed of the target splits (default 0)")
+        real.add_argument("--seed", type=seed, default=0, help="seed of the target splits (default 0)")
         if name == "amazon":
             real.add_argument("--data", metavar="DIR", help="Amazon data folder (default: the fetched copy, "
                               "`rmt-alpha fetch amazon`)")
@@ -198,11 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# library parameters that come from one flag only, whatever the command (the statistics are named where they are
+# built, in stats_from_args, and choose-alpha's settings in its command)
+_LIBRARY_FLAGS = {"n_test": "--n-test", "grid": "--grid", "trials": "--trials", "seed": "--seed"}
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.handler(args)
+        with flag_names(_LIBRARY_FLAGS):
+            args.handler(args)
     except (ValueError, TypeError, OSError) as error:
         parser.exit(2, f"rmt-alpha {args.command}: error: {error}\n")
     return 0

@@ -7,7 +7,8 @@ import argparse
 import os
 
 from rmt_alpha._choose import COVARIANCE_MODES, choose_alpha
-from rmt_alpha.cli._options import emit, load_array, read_config
+from rmt_alpha._validation import check_seed
+from rmt_alpha.cli._options import emit, flag_names, load_array, origin, read_config, seed
 
 
 def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,9 @@ def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
                         "covariance")
     parser.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
     parser.add_argument("--confidence", type=float, help="level of the intervals and of do no harm (default 0.9)")
-    parser.add_argument("--seed", type=int, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--seed", type=seed, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--curve", action="store_true", help="also the predicted accuracy on the grid of alphas "
+                        "(121 points; JSON: 'grid' and 'accuracy')")
 
 
 _CONFIG_KEYS = {"source_weights", "gamma", "source_gamma", "covariance", "bootstrap", "confidence", "seed"}
@@ -37,20 +40,22 @@ _DEFAULTS = {"gamma": 1.0, "source_gamma": 1.0, "covariance": "auto", "bootstrap
              "seed": 0}
 
 
-def _settings(args) -> dict:
-    settings = dict(_DEFAULTS)
+def _settings(args) -> tuple[dict, dict]:
+    """The settings (defaults, then --config, then the flags) and what --config held."""
+    settings, loaded = dict(_DEFAULTS), {}
     if args.config:
-        settings.update(read_config(args.config, _CONFIG_KEYS))
+        loaded = read_config(args.config, _CONFIG_KEYS)
+        settings.update(loaded)
         if isinstance(settings.get("source_weights"), str):
             settings["source_weights"] = os.path.join(os.path.dirname(args.config), settings["source_weights"])
     for key in _DEFAULTS:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
-    return settings
+    return settings, loaded
 
 
 def cmd_choose_alpha(args) -> None:
-    settings = _settings(args)
+    settings, loaded = _settings(args)
     given = [name for name, value in (("--source-weights", args.source_weights), ("--source-data", args.source_data),
                                       ("source_weights in --config", settings.get("source_weights")))
              if value is not None]
@@ -65,11 +70,16 @@ def cmd_choose_alpha(args) -> None:
     else:
         weights = settings["source_weights"]
         source = load_array("source_weights in --config", weights) if isinstance(weights, str) else weights
-    choice = choose_alpha(source, load_array("--target X", args.target[0]), load_array("--target Y", args.target[1]),
-                          unlabelled=None if args.unlabelled is None else load_array("--unlabelled", args.unlabelled),
-                          gamma=settings["gamma"], covariance=settings["covariance"],
-                          source_gamma=settings["source_gamma"], bootstrap=settings["bootstrap"],
-                          confidence=settings["confidence"], random_state=settings["seed"])
+    X, y = load_array("--target X", args.target[0]), load_array("--target Y", args.target[1])
+    unlabelled = None if args.unlabelled is None else load_array("--unlabelled", args.unlabelled)
+    names = {"X": "--target X", "y": "--target Y", "unlabelled": "--unlabelled", "source": given[0],
+             **{key: origin(key, args, loaded) for key in _DEFAULTS}}
+    with flag_names(names):
+        check_seed(settings["seed"])
+        choice = choose_alpha(source, X, y, unlabelled=unlabelled, gamma=settings["gamma"],
+                              covariance=settings["covariance"], source_gamma=settings["source_gamma"],
+                              bootstrap=settings["bootstrap"], confidence=settings["confidence"],
+                              random_state=settings["seed"])
     level = f"{100 * choice.confidence:.0f}%"
     payload = {"alpha": choice.alpha, "alpha_estimate": choice.alpha_estimate,
                "alpha_interval": list(choice.alpha_interval), "accuracy_at_alpha": choice.accuracy_at_alpha,
@@ -77,8 +87,12 @@ def cmd_choose_alpha(args) -> None:
                "gain_interval": list(choice.gain_interval), "confidence": choice.confidence,
                "shrunk": choice.shrunk, "reason": choice.reason, "uncertainty": choice.uncertainty,
                "covariance": choice.covariance, "covariance_reason": choice.covariance_reason,
-               "sources": choice.sources, "grid": choice.grid.tolist(), "accuracy": choice.accuracy.tolist()}
+               "sources": choice.sources}
+    if args.curve:
+        payload.update(grid=choice.grid.tolist(), accuracy=choice.accuracy.tolist())
     low, high = (100 * value for value in choice.gain_interval)
+    curve = ["", "alpha      accuracy", *(f"{a:8.4f}   {acc:.4f}" for a, acc in zip(choice.grid, choice.accuracy))
+             ] if args.curve else []
     emit(payload, args.json, [
         f"alpha = {choice.alpha:.4g}   (alpha* of the estimates {choice.alpha_estimate:.4g}, {level} interval "
         f"{choice.alpha_interval[0]:.4g} to {choice.alpha_interval[1]:.4g})",
@@ -87,4 +101,5 @@ def cmd_choose_alpha(args) -> None:
         f"why: {choice.reason}",
         f"theory: {choice.covariance} ({choice.covariance_reason})",
         f"uncertainty: {choice.uncertainty}",
-        "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items())])
+        "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items()),
+        *curve])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
-from rmt_alpha.cli._options import describe, emit, stats_from_args
+from rmt_alpha.cli._options import describe, emit, read_json_file, stats_from_args
 
 PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "amazon-methods", "alpha-stats")
 
@@ -15,8 +14,7 @@ PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "a
 def _load_json(path: str, what: str):
     if not path:
         raise ValueError(f"--results is required: the {what}")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_json_file("--results", path)
 
 
 def _curve(args, plots):
@@ -35,7 +33,7 @@ def _curve(args, plots):
                                    measured_label=f"simulation ({args.trials} trials, +-1 s.e.)")
     config = describe(source, target)
     ax.set_title(f"p = {config['p']}, N = {config['source_n']}, n = {config['n']}, beta = {config['beta']:.3g}, "
-                 f"|mu_s| = {config['source_norm']:.3g}, |mu_perp| = {config['perp_norm']:.3g}")
+                 f"|mu_s| = {config['source_norm']:.3g}, |mu_perp| = {config['perp_norm']:.3g}", wrap=True)
     return ax.figure, {"alpha_star": best}
 
 
@@ -49,7 +47,7 @@ def _histogram(args, plots):
     moments = margin_moments(source, target, chosen)
     ax = plots.plot_decision_histogram(values, moments.mean, moments.variance)
     ax.set_title(f"one trial, p = {source.p}, n = {target.n}, {args.n_test} test points"
-                 + (" (alpha = alpha*)" if args.alpha is None else ""))
+                 + (" (alpha = alpha*)" if args.alpha is None else ""), wrap=True)
     return ax.figure, {"alpha": chosen, "predicted_mean": float(moments.mean),
                        "predicted_variance": float(moments.variance)}
 
@@ -62,7 +60,7 @@ def _phase_maps(args, plots):
     maps = phase_maps_around(source, target, np.linspace(args.beta_min, args.beta_max, args.grid), over=over,
                              grid=args.grid)
     config = describe(source, target)
-    title = (f"n / p = {target.n / target.p:.3g} (gamma panel), gamma = {target.gamma:.3g} (n / p panel), "
+    title = (f"n / p = {target.n / target.p:.3g} (gamma panel), gamma = {target.gamma:.3g} (n / p panel)\n"
              f"|mu_s| = {config['source_norm']:.3g}, |mu_perp| = {config['perp_norm']:.3g}, "
              f"N / p = {source.n / source.p:.3g}")
     return plots.figure_phase_maps(maps, kind=args.kind, title=title), {"over": over}
@@ -90,17 +88,17 @@ def _amazon_methods(args, plots):
                          "not whitened")
     methods = [m for m in ("alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "oracle")
                if any(row["method"] == m for row in rows)]
-    figure, ax = plt.subplots(figsize=(8.0, 4.0))
+    figure, ax = plt.subplots(figsize=(8.0, 4.0), layout="constrained")
     plots.plot_method_comparison(rows, methods=methods, ax=ax)
     ax.set_title(f"Amazon Review, n = {args.n_labelled} labelled target reviews, "
-                 f"{payload['settings']['splits']} splits")
+                 f"{payload['settings']['splits']} splits", wrap=True)
     return figure, {"methods": methods}
 
 
 def _alpha_stats(args, plots):
     payload = _load_json(args.results, "results.json written by `rmt-alpha transformer --out DIR`")
     ax = plots.plot_alpha_statistics(payload["runs"])
-    ax.set_title("alpha-LoRA in a transformer: learned alphas per adapted weight")
+    ax.set_title("alpha-LoRA in a transformer: learned alphas per adapted weight", wrap=True)
     return ax.figure, {}
 
 

@@ -26,6 +26,7 @@ import sklearn.datasets
 from rmt_alpha.data._cache import find_item
 
 AMAZON_DOMAINS = ("books", "dvd", "elec", "kitchen")
+"""The four Amazon Review domains (400 features each)."""
 AMAZON_FILE = "{domain}_400.mat"
 AMAZON_ORIGIN = ("the 400-feature Amazon Review domains (Blitzer et al. 2007; Chen et al., ICML 2012, mSDA), public "
                  "in the data folder of the scikit-adaptation (skada) benchmark")

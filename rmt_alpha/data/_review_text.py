@@ -47,6 +47,7 @@ _VADER_FILES = {"vader-movies": "vader/movieReviewSnippets_GroundTruth.txt",
                 "vader-tweets": "vader/tweets_GroundTruth.txt"}
 _UCI_FILES = {"uci-amazon": "uci/amazon.json", "uci-imdb": "uci/imdb.json", "uci-yelp": "uci/yelp.json"}
 REVIEW_TEXT_DOMAINS = tuple(_VADER_FILES) + tuple(_UCI_FILES)
+"""The seven review-text domains: VADER's four, then UCI's three."""
 VADER_RATING_LIMIT = 4.0   # ratings lie in [-4, 4]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rmt_alpha._validation import check_count
+from rmt_alpha._validation import check_count, describe_value
 
 DOMAINS = ("source", "target")
 
@@ -68,7 +68,7 @@ class ReviewTask:
         for name in ("sharing", "flip_fraction", "negation_rate", "domain_filler_rate"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.floating)) and 0.0 <= float(value) <= 1.0):
-                raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+                raise ValueError(f"{name} must be a number in [0, 1], got {describe_value(value)}")
         for name in ("n_sentiment_words", "n_common", "n_domain_words", "n_negators"):
             check_count(name, getattr(self, name))
         check_count("n_sentiment", self.n_sentiment)

@@ -20,6 +20,7 @@ from rmt_alpha._validation import check_count
 from rmt_alpha.experiments._splits import fit_splits, split_accuracy
 
 ALPHA_GRID = np.round(np.arange(0.0, 6.0001, 0.1), 10)  # CV and oracle choose from it
+"""The alphas 0, 0.1, ..., 6 that cross-validation and the test-set oracle choose from."""
 ALPHA_CHOICES = {
     "alpha=0": "target training rows only (no source)",
     "alpha=1": "source classifier + target training rows (plain fine-tuning, LoRA)",
@@ -30,6 +31,7 @@ ALPHA_CHOICES = {
     "pool covariance": "+ unlabelled target pool: choose_alpha with the covariance-aware theory (sec. 8)",
     "oracle": "TEST labels: best alpha of ALPHA_GRID on the test rows (a ceiling, never a method)",
 }
+"""Each way of choosing alpha in the transfer tables, and the data it sees."""
 
 
 class Choices(NamedTuple):

@@ -37,10 +37,11 @@ def format_honest(rows, n: int, splits) -> list[str]:
     return lines
 
 
-def format_prediction(rows) -> list[str]:
+def format_prediction(rows, semi_note: str = "") -> list[str]:
     """Theory vs measurement: per pair, n, centring and preprocessing, the measured and predicted accuracy at
-    alpha = 1, the mean and largest |gap| over the alpha grid (isotropic, covariance-aware), alpha* of the
-    covariance theory and the measured curve's best alpha."""
+    alpha = 1, the mean and largest |gap| over the alpha grid (isotropic, covariance-aware; semi-empirical where
+    computed, else `-` and a footnote saying why: `semi_note`), alpha* of the covariance theory and the measured
+    curve's best alpha."""
     at_one = [row for row in rows if row["alpha"] == 1.0]
     width = max([18] + [len(_pair_name(row["source"], row["target"])) + 2 for row in at_one])
     lines = ["Prediction vs measurement (whole-target statistics: a check of the theory, not a method); |gap| in "
@@ -55,10 +56,16 @@ def format_prediction(rows) -> list[str]:
                      f"{row['predicted_covariance']:7.3f}{row['mean_abs_gap_isotropic_over_grid']:14.3f}"
                      f"{row['mean_abs_gap_covariance_over_grid']:7.3f}{row['max_abs_gap_isotropic_over_grid']:13.3f}"
                      f"{row['max_abs_gap_covariance_over_grid']:7.3f}"
-                     f"{row.get('max_abs_gap_semi_empirical_over_grid', float('nan')):7.3f}"
-                     f"{row['alpha_star_covariance']:8.2f}"
-                     f"{row['measured_best_alpha']:7.1f}")
+                     f"{_semi_gap(row):>7s}{row['alpha_star_covariance']:8.2f}{row['measured_best_alpha']:7.1f}")
+    if any(_semi_gap(row) == "-" for row in at_one):
+        lines.append("semi: " + (semi_note or "- where the semi-empirical theory (theory/THEORY.md section 9) was "
+                                              "not computed"))
     return lines
+
+
+def _semi_gap(row) -> str:
+    gap = row.get("max_abs_gap_semi_empirical_over_grid", float("nan"))
+    return "-" if np.isnan(gap) else f"{gap:.3f}"
 
 
 def format_campaign(experiment: CampaignResult) -> str:
@@ -90,11 +97,17 @@ def format_campaign(experiment: CampaignResult) -> str:
                                                                                        "alpha_star"))
                 + f"{row['alpha_star']:8.2f}{row['alpha_star_plain']:9.3f}")
         lines.append("")
-    lines += format_prediction(experiment.tables["prediction"])
-    lines += ["", "Averages over pairs (per configuration)"]
-    for row in experiment.tables["honest_average"]:
-        config = {k: row[k] for k in row if k not in ("method", "pairs", "accuracy", "stderr_over_pairs")}
-        lines.append(f"  {config!s:70s} {row['method']:16s} {row['accuracy']:.4f}")
+    lines += format_prediction(experiment.tables["prediction"], experiment.settings.get("semi_empirical", ""))
+    lines += ["", "Averages over pairs (per configuration): mean accuracy +- standard error over the pairs"]
+    averages = experiment.tables["honest_average"]
+    keys = [k for k in averages[0] if k not in ("method", "pairs", "accuracy", "stderr_over_pairs")]
+    cells = [[f"{row[k]:g}" if isinstance(row[k], float) else str(row[k]) for k in keys] for row in averages]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    method = max(len("method"), *(len(row["method"]) for row in averages))
+    lines.append("  " + "".join(f"{k:>{w}s}  " for k, w in zip(keys, widths)) + f"{'method':{method}s}  accuracy")
+    for row, cell in zip(averages, cells):
+        lines.append("  " + "".join(f"{c:>{w}s}  " for c, w in zip(cell, widths)) + f"{row['method']:{method}s}  "
+                     f"{row['accuracy']:.4f} +- {row['stderr_over_pairs']:.4f}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -30,7 +31,7 @@ import jax
 import numpy as np
 
 from rmt_alpha._io import atomic_write
-from rmt_alpha._validation import check_count, check_positive_float
+from rmt_alpha._validation import check_count, check_positive_float, describe_value
 from rmt_alpha.data._glue import read_task, task_spec
 from rmt_alpha.experiments._finetune_report import markdown_table, method_summaries
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
@@ -105,7 +106,7 @@ class GlueConfig:
             check_count("max_train", self.max_train)
         for name in ("held_out_fraction", "val_fraction"):
             if not 0 < check_positive_float(name, getattr(self, name)) < 0.5:
-                raise ValueError(f"{name} must be in (0, 0.5), got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be in (0, 0.5), got {describe_value(getattr(self, name))}")
         object.__setattr__(self, "alpha_grid", tuple(float(a) for a in self.alpha_grid))
         if "alpha_fixed" in self.methods and not self.alpha_grid:
             raise ValueError("alpha_grid must hold at least one alpha when 'alpha_fixed' is run")
@@ -274,7 +275,7 @@ def run_glue(checkpoint: str, data_dir: str, config: GlueConfig, out: str, progr
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     runs, sizes = [], {}
     bar = tqdm(total=config.seeds * len(config.row_names()), desc=f"fine-tuning {config.task}",
-               disable=not progress)
+               disable=not progress, file=sys.stderr)
     for seed in range(config.seeds):
         rows = carve_train(len(y_all), config, seed)
         train, held_out, val = ((X_all[rows[k]], y_all[rows[k]]) for k in ("train", "held_out", "val"))

@@ -185,7 +185,10 @@ def run_text_theory(domains: dict, config: TextTransferConfig, progress=None, st
         f"of the last hidden states, {config.finetune.max_length} tokens at most",
         "preprocessing": "honest protocol: source standardised with its own rows, target with its training + pool "
                          "rows; theory check: each domain with all its rows, centred at its overall mean or at the "
-                         "midpoint of its class means (the symmetric mixture the theory assumes)"})
+                         "midpoint of its class means (the symmetric mixture the theory assumes)",
+        "semi_empirical": f"the semi-empirical theory (theory/THEORY.md section 9) is computed at n = {config.ns[0]}, "
+                          "centred at the mean, only" if config.semi_empirical else "not computed "
+                          "(TextTransferConfig.semi_empirical is False)"})
 
 
 def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = True, model=None,
@@ -236,7 +239,8 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
         theory.tables["prediction"], settings.n_train,
         min_rows=({name: len(domain.y) for name, domain in domains.items()}, settings.rows()))
     methods = [m for m in settings.methods if m in METHODS]
-    bar = tqdm(total=len(pairs) * settings.seeds * len(methods), desc="fine-tuning MiniLM", disable=not progress)
+    bar = tqdm(total=len(pairs) * settings.seeds * len(methods), desc="fine-tuning MiniLM", disable=not progress,
+               file=sys.stderr)
     runs, resources = [], {}
     for index, (source, target) in enumerate(pairs):
         started = time.perf_counter()

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -293,7 +294,7 @@ def _figures(runs, summary, config, out) -> dict:
     )
 
     ax = plot_accuracy_vs_sharing(summary, _row_names(config))
-    ax.set_title(f"Fine-tuning methods vs domain sharing (flip fraction {config.flip_fraction})")
+    ax.set_title(f"Fine-tuning methods vs domain sharing (flip fraction {config.flip_fraction})", wrap=True)
     files = {"accuracy_figure": save_figure(ax.figure, os.path.join(out, "accuracy_vs_sharing.png"))}
     plt.close(ax.figure)
     if any(run["method"] == "alpha_lora" for run in runs):
@@ -326,7 +327,8 @@ def run_transformer_experiment(config: TransformerExperimentConfig, out: str, pr
     params, source_accuracy, loaded = pretrained_params(config, out, progress)
     runs = []
     jobs = [(i, seed) for i in range(len(config.sharing)) for seed in range(config.seeds)]
-    bar = tqdm(total=len(jobs) * len(_row_names(config)), desc="fine-tuning", disable=not progress)
+    bar = tqdm(total=len(jobs) * len(_row_names(config)), desc="fine-tuning", disable=not progress,
+               file=sys.stderr)
     for level_index, seed in jobs:
         level = config.sharing[level_index]
         train, held_out, val, test = _target_splits(config, level_index, seed)

@@ -59,7 +59,6 @@ __all__ = [
     "apply",
     "apply_head",
     "embed",
-    "encode",
     "evaluate",
     "finetune_network",
     "fit_and_select",
@@ -74,5 +73,6 @@ __all__ = [
     "pooled_features",
     "pretrain",
     "save_tree",
+    "tokenize",
     "unmerge",
 ]

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha._validation import check_finite_float, check_positive_float
+from rmt_alpha._validation import check_finite_float, check_positive_float, describe_value
 from rmt_alpha.nn._trees import flatten_tree, unflatten_tree
 
 KINDS = ("alpha_lora", "dora")
@@ -84,7 +84,7 @@ class AdapterConfig:
         if not self.targets:
             raise ValueError("targets must name at least one weight pattern, got an empty set")
         if isinstance(self.rank, bool) or not isinstance(self.rank, (int, np.integer)) or self.rank < 1:
-            raise ValueError(f"rank must be an integer >= 1, got {self.rank!r}")
+            raise ValueError(f"rank must be an integer >= 1, got {describe_value(self.rank)}")
         check_positive_float("lora_alpha", self.lora_alpha)
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 from pathlib import Path
 
 import jax
@@ -164,7 +165,7 @@ def embed(model: Pretrained, texts, *, pooling: str = "mean", normalize: bool = 
     starts = range(0, len(texts), batch_size)
     out = np.empty((len(texts), d), np.float32)
     show = len(starts) > 20 if progress is None else bool(progress)
-    for start in tqdm(starts, desc="embed", unit="batch", disable=not show):
+    for start in tqdm(starts, desc="embed", unit="batch", disable=not show, file=sys.stderr):
         rows = order[start: start + batch_size]
         width = next(rung for rung in rungs if rung >= lengths[rows].max())
         batch = np.full((batch_size, width), model.config.pad_token_id, np.int32)

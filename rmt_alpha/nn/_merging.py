@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha._validation import check_positive_float
+from rmt_alpha._validation import check_positive_float, describe_value
 from rmt_alpha.nn._adapters import (
     AdapterConfig,
     _adapter_at,
@@ -108,7 +108,7 @@ def unmerge(merged: dict, adapters: dict, config: AdapterConfig, *, rtol: float 
         alpha = np.asarray(adapter["alpha"])
         if not np.all(np.isfinite(alpha)):
             worst = int(np.flatnonzero(~np.isfinite(alpha))[0])
-            raise ValueError(f"cannot unmerge {path!r}: alpha[{worst}] = {alpha[worst]!r} is not finite")
+            raise ValueError(f"cannot unmerge {path!r}: alpha[{worst}] = {describe_value(alpha[worst])} is not finite")
         weight = np.asarray(flat[path])
         update = np.asarray(config.lora_scale * _lora_delta(adapter, config.layout))
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,6 +13,7 @@ from rmt_alpha._validation import check_count, check_finite_float, check_positiv
 from rmt_alpha.nn._adapters import AdapterConfig, adapter_paths
 
 TRAINING_METHODS = ("head_only", "full", "lora", "alpha_fixed", "alpha_lora", "dora")
+"""The fine-tuning methods a `FinetuneConfig` accepts."""
 
 
 _ADAPTER_METHODS = ("lora", "alpha_fixed", "alpha_lora", "dora")

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rmt_alpha._validation import check_count, check_positive_float
+from rmt_alpha._validation import check_count, check_positive_float, describe_value
 from rmt_alpha.nn._trees import unflatten_tree
 
 _NORM_POSITIONS = ("pre", "post")   # post: BERT/RoBERTa
@@ -119,10 +119,11 @@ class TransformerConfig:
         for name in ("pad_token_id", "sep_token_id"):
             value = getattr(self, name)
             if value is not None and not 0 <= check_count(name, value, minimum=0) < self.vocab_size:
-                raise ValueError(f"{name} must be None or a token id in [0, {self.vocab_size}), got {value!r}")
+                raise ValueError(f"{name} must be None or a token id in [0, {self.vocab_size}), got "
+                                 f"{describe_value(value)}")
         if self.position_offset and self.pad_token_id != self.position_offset - 1:
             raise ValueError(f"position_offset = {self.position_offset} needs pad_token_id = position_offset - 1 "
-                             f"(RoBERTa's padding_idx), got pad_token_id={self.pad_token_id!r}")
+                             f"(RoBERTa's padding_idx), got pad_token_id={describe_value(self.pad_token_id)}")
         if self.position_offset >= self.max_len:
             raise ValueError(f"position_offset must be < max_len = {self.max_len}, got {self.position_offset}")
         check_positive_float("init_scale", self.init_scale)

@@ -3,6 +3,7 @@ selection on a validation split (theory/THEORY.md section 7)."""
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import jax
@@ -66,7 +67,8 @@ def pretrain(key, model_config: TransformerConfig, X, y, *, epochs: int = 8, bat
         return optax.apply_updates(params, updates), opt_state, value
 
     opt_state, rng, losses = optimizer.init(params), np.random.default_rng(_seed_from(key_order)), []
-    for _ in tqdm(range(epochs), desc="pre-training", disable=not progress, leave=False):
+    for _ in tqdm(range(epochs), desc="pre-training", disable=not progress, leave=False,
+                  file=sys.stderr):
         order, total_loss = rng.permutation(len(y)), 0.0
         for index in range(batches):
             rows = order[index * batch_size: (index + 1) * batch_size]

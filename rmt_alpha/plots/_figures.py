@@ -11,6 +11,8 @@ from rmt_alpha._results import EmpiricalCurve
 from rmt_alpha.plots._maps import plot_alpha_map, plot_gain_map
 from rmt_alpha.plots._panels import STYLE, plot_accuracy_curve, plot_amazon_curve, save_figure
 
+WIDTH = STYLE["figure.figsize"][0]  # no figure is narrower than a single panel of the style
+
 
 def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
     """One panel per `PhaseMap` of `maps`: alpha* ("alpha-map") or the gain of alpha* over alpha = 1 ("gain-map").
@@ -32,11 +34,12 @@ def figure_phase_maps(maps: dict, *, kind: str = "alpha-map", title: str = ""):
         raise ValueError(f"kind must be 'alpha-map' or 'gain-map', got {kind!r}")
     draw = plot_alpha_map if kind == "alpha-map" else plot_gain_map
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(1, len(maps), figsize=(5.6 * len(maps), 4.2), squeeze=False)
+        figure, axes = plt.subplots(1, len(maps), figsize=(max(WIDTH, 5.6 * len(maps)), 4.2),
+                                    squeeze=False)
         for ax, (name, phase) in zip(axes[0], maps.items()):
             draw(phase, y=name, ax=ax)
         if title:
-            figure.suptitle(title, fontsize=10)
+            figure.suptitle(title, fontsize=10, wrap=True)
         figure.tight_layout()
     return figure
 
@@ -61,13 +64,14 @@ def figure_amazon_curves(checks, *, splits: int, n: int = 20, columns: int | Non
     columns = len(checks) if columns is None else max(1, min(int(columns), len(checks)))
     rows = -(-len(checks) // columns)
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False)
+        figure, axes = plt.subplots(rows, columns, figsize=(max(WIDTH, 4.6 * columns), 3.8 * rows),
+                                    squeeze=False)
         for ax, check in zip(axes.ravel(), checks):
             plot_amazon_curve(check, ax=ax, isotropic=isotropic)
         for ax in axes.ravel()[len(checks):]:
             ax.set_visible(False)
         figure.suptitle(f"Amazon Review: n = {n} labelled target reviews, {splits} random draws; theory from "
-                        "whole-domain statistics (a check of the theory, not a method)", fontsize=10)
+                        "whole-domain statistics (a check of the theory, not a method)", fontsize=10, wrap=True)
         figure.tight_layout()
     return figure
 
@@ -97,7 +101,7 @@ def figure_theory_check(rows: list, *, trials: int):
     ax = plot_accuracy_curve(alpha, [row["predicted"] for row in rows], measured,
                              label="theory (deterministic equivalent)",
                              measured_label=f"simulation ({trials} trials, +-1 s.e.)")
-    ax.set_title("alpha-fine-tuning: theory vs simulation")
+    ax.set_title("alpha-fine-tuning: theory vs simulation", wrap=True)
     return ax.figure
 
 

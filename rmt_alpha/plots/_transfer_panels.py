@@ -41,7 +41,7 @@ def figure_prediction_grid(checks, *, columns: int = 6):
         figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.9 * rows), squeeze=False)
     for ax, check in zip(axes.flat, checks):
         plot_amazon_curve(check, ax=ax)
-        ax.set_title(f"{check.source} -> {check.target} (n={check.n})", fontsize=8)
+        ax.set_title(f"{check.source} -> {check.target} (n={check.n})", fontsize=8, wrap=True)
         ax.legend().set_visible(ax is axes.flat[0])
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(checks):]:
@@ -89,7 +89,7 @@ def plot_paired_gains(paired, link, *, ax=None):
     ax.axhline(0.0, color="k", lw=0.8)
     ax.set_xticks(range(len(pairs)), [f"{s}\n-> {t}" for s, t in pairs], fontsize=8)
     ax.set_ylabel("accuracy gain (points), 95% CI")
-    ax.set_title("Gain of alpha: linear prediction vs paired fine-tuning runs")
+    ax.set_title("Gain of alpha: linear prediction vs paired fine-tuning runs", wrap=True)
     ax.legend(fontsize=7)
     return ax
 
@@ -120,6 +120,6 @@ def plot_alpha_spread_vs_null(alpha_null, *, ax=None):
         names = [row["weight"].replace("blocks/", "").replace("/kernel", "").replace("attn/", "") for row in chosen]
         ax.set_xticks(x, names, rotation=60, fontsize=7)
     ax.set_ylabel("alpha: spread and shift")
-    ax.set_title("Learned alphas per adapted weight: real held-out labels vs shuffled (null)")
+    ax.set_title("Learned alphas per adapted weight: real held-out labels vs shuffled (null)", wrap=True)
     ax.legend(fontsize=7, ncol=2)
     return ax

@@ -9,7 +9,13 @@ import pytest
 import scipy.io
 
 from rmt_alpha.data._domains import AMAZON_DOMAINS, amazon_directory, load_amazon
-from rmt_alpha.experiments import ALPHA_GRID, check_pairs, predict_vs_measure, run_amazon_experiment
+from rmt_alpha.experiments import (
+    ALPHA_GRID,
+    check_pairs,
+    format_campaign,
+    predict_vs_measure,
+    run_amazon_experiment,
+)
 from rmt_alpha.experiments._paper_mode import run_paper_table
 from rmt_alpha.experiments._splits import draw_splits
 from rmt_alpha.simulate._reference import fit_finetuned, fit_ridge_classifier
@@ -98,3 +104,5 @@ def test_amazon_campaign_quick_on_the_subset(subset):
     row = next(r for r in tables["prediction"] if (r["source"], r["target"], r["alpha"]) == ("books", "dvd", 1.0))
     index = int(np.argmin(np.abs(ALPHA_GRID - 1.0)))
     assert row["measured"] == pytest.approx(by_hand[:, index].mean(), abs=1e-12)
+    text = format_campaign(experiment)           # the semi-empirical column is empty in --quick, and says why
+    assert "nan" not in text and "\nsemi: not computed in a quick run (--quick): the semi-empirical theory" in text

@@ -147,6 +147,25 @@ def test_digits_command_writes_tables_and_figures(tmp_path, capsys):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_digits_command_text_is_readable_and_progress_stays_on_stderr(tmp_path, capsys):
+    """The printed tables: no bare nan (the semi-empirical column is '-' with a footnote saying why), the averages as
+    aligned columns rather than a Python dict; the progress bar and the status lines on stderr only, each status
+    line on a line of its own (the bar is cleared before it, not run into it)."""
+    assert main(["digits", "--quick", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "nan" not in captured.out and "{" not in captured.out
+    assert "\nsemi: not computed for the digit tasks: the semi-empirical theory" in captured.out
+    assert not any(mark in captured.out for mark in ("transfer campaign", "it/s", "\r"))
+    assert "transfer campaign" in captured.err
+    before = captured.err.split("prediction vs measurement: n=20")[:-1]
+    assert before and all(text == "" or text[-1] in "\r\n" for text in before)
+    averages = [line for line in captured.out.split("Averages over pairs")[1].splitlines() if line.startswith("  ")]
+    column = averages[0].index("accuracy")
+    assert averages[0].split() == ["n", "source_gamma", "gamma", "whiten", "method", "accuracy"]
+    assert len(averages) == 9 and {len(line) for line in averages[1:]} == {column + len("0.9797 +- 0.0008")}
+    assert all(0.5 < float(line[column:column + 6]) <= 1 for line in averages[1:])
+
+
 def test_amazon_command_names_a_missing_folder(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["amazon", "--quick", "--out", str(tmp_path), "--data", str(tmp_path / "absent")])

@@ -135,7 +135,7 @@ def test_unmerge_refuses_a_small_alpha_relative_to_the_update_and_a_nan_alpha():
     np.testing.assert_allclose(unmerge(merge({"w": w0}, no_update, config), no_update, config)["w"], w0,
                                rtol=1e-6)
     broken = {"w": dict(large["w"], alpha=alpha.at[2].set(jnp.nan))}
-    with pytest.raises(ValueError, match=r"cannot unmerge 'w': alpha\[2\] = .*nan.* is not finite"):
+    with pytest.raises(ValueError, match=r"cannot unmerge 'w': alpha\[2\] = nan is not finite"):
         unmerge(merged, broken, config)
     with pytest.raises(ValueError, match=r"merging the adapter at 'w' gives non-finite values in 'w' \(non-finite "
                                          r"adapter entries: \['alpha'\]\)"):

@@ -38,13 +38,12 @@ TIMEOUT_S = 480  # far above a normal run (all of this module's processes togeth
 ALPHA = [-1.0, 0.0, 1.0, 2.0, 4.0]
 TRIALS, SEED = 10, 6  # 10 trials: padded to 12 over 4 devices
 
-# name: (SourceStats.from_norm arguments, TargetStats.from_alignment arguments, n_test)
+# name: (SourceStats.from_norm arguments, TargetStats.from_alignment arguments after the source, n_test)
 FORMS = {
-    "source N<p (dual), target n>p (primal)": ((200, 2.0, 150, 1.0), (200, 2.0, 0.6, 0.5, 300, 1.0), None),
-    "source N>p (Wishart draw), target n<p (dual), test set": ((200, 1.5, 800, 0.5), (200, 1.5, -0.5, 0.8, 60, 2.0),
-                                                               50),
+    "source N<p (dual), target n>p (primal)": ((200, 2.0, 150, 1.0), (0.6, 0.5, 300, 1.0), None),
+    "source N>p (Wishart draw), target n<p (dual), test set": ((200, 1.5, 800, 0.5), (-0.5, 0.8, 60, 2.0), 50),
 }
-BOTH_DUAL = ((200, 2.0, 150, 1.0), (200, 2.0, 0.6, 0.5, 100, 1.0), None)
+BOTH_DUAL = ((200, 2.0, 150, 1.0), (0.6, 0.5, 100, 1.0), None)
 MULTI_PROCESS_FORM = "source N<p (dual), target n>p (primal)"
 
 CHILD = textwrap.dedent("""
@@ -62,7 +61,8 @@ CHILD = textwrap.dedent("""
     shards = len(_sharding.shard_trials(np.arange(4 * mesh.size, dtype=np.uint32), mesh).sharding.device_set)
     runs = []
     for source, target, n_test in request["forms"]:
-        result = simulate(SourceStats.from_norm(*source), TargetStats.from_alignment(*target), request["alpha"],
+        source = SourceStats.from_norm(*source)
+        result = simulate(source, TargetStats.from_alignment(source, *target), request["alpha"],
                           trials=request["trials"], seed=request["seed"], n_test=n_test)
         runs.append({name: curve.per_trial.tolist() for name, curve in result._asdict().items()})
     print(json.dumps({"devices": jax.device_count(), "local_devices": jax.local_device_count(),
@@ -132,7 +132,8 @@ def children():
 @functools.cache
 def _one_device(name):
     source, target, n_test = FORMS[name]
-    result = simulate(SourceStats.from_norm(*source), TargetStats.from_alignment(*target), ALPHA, trials=TRIALS,
+    source = SourceStats.from_norm(*source)
+    result = simulate(source, TargetStats.from_alignment(source, *target), ALPHA, trials=TRIALS,
                       seed=SEED, n_test=n_test, devices=1)
     return {field: curve.per_trial for field, curve in result._asdict().items()}
 
@@ -146,7 +147,8 @@ def test_one_device_with_both_dual_forms_finishes_and_matches_the_closed_forms(c
     """One device, the source (N = 150) and the target (n = 100) both fitted in the dual form, 300 trials at
     p = 200 (hung 3 times out of 3 before): accuracy, E[y g] and E[g^2] within K_SE standard errors of theory."""
     (report,) = children["one device, both dual"].reports()
-    source, target = SourceStats.from_norm(*BOTH_DUAL[0]), TargetStats.from_alignment(*BOTH_DUAL[1])
+    source = SourceStats.from_norm(*BOTH_DUAL[0])
+    target = TargetStats.from_alignment(source, *BOTH_DUAL[1])
     moments = margin_moments(source, target, ALPHA)
     run = report["runs"][0]
     for field, predicted in [("accuracy", predicted_accuracy(source, target, ALPHA)),
