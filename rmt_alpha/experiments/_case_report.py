@@ -134,7 +134,8 @@ def case_markdown(tables: dict, method_table: list, status: dict) -> str:
              f"INCOMPLETE ({status['units_done']} of {status['units_total']} units): progress only, no claim")
     lines = ["# The transformer case: alpha-LoRA inside all-MiniLM-L6-v2 (registered plan)", "",
              f"Plan: theory/transformer_registration.md. Status: {state}. Code: version {status['version']}, "
-             f"commit {status['commit']}.", "",
+             f"commit {status['commit']}; the units were computed on {', '.join(status['platforms'])} by "
+             f"{len(status['unit_commits'])} commit(s) (each unit records its own).", "",
              "Pooled over arms (mean of per-arm means; Welch–Satterthwaite t interval), in points of test accuracy:",
              "", "| comparison | seeds per arm | mean | 95% CI | half-width | p | precision <= 0.5 pt |",
              "|---|---|---|---|---|---|---|"]

@@ -39,7 +39,8 @@ class CaseResult(NamedTuple):
         resources: per method, its parameter counts and step memory (`method_resources`).
         predictions: `plan_predictions` (one row per arm).
         tables: `case_tables` ("paired", "pooled") and "methods" (`method_rows`).
-        status: units done and in all, units computed by this call, seconds it spent computing, version, commit.
+        status: units done and in all, units computed by this call, seconds it spent computing, the version and
+            commit of this call, and the platforms and commits that computed the units.
         files: {name: path} written.
         new_units: the names of the units this call computed.
     """
@@ -153,7 +154,8 @@ def run_transformer_case(plan: CasePlan = REGISTERED_PLAN, units: str = "theory/
     status = {"complete": len(runs) == len(order), "units_done": len(runs), "units_total": len(order),
               "units_computed_now": len(new_units), "seconds_computing_now": seconds, "version": here["version"],
               "commit": here["commit"], "dirty": here["dirty"],
-              "platforms": sorted({run["computed_by"]["platform"] for run in runs})}
+              "platforms": sorted({run["computed_by"]["platform"] for run in runs}),
+              "unit_commits": sorted({str(run["computed_by"]["commit"]) for run in runs})}
     files = {}
     if out is not None:
         payload = {"registration": REGISTRATION, "status": status, "plan": dataclasses.asdict(plan),

@@ -129,6 +129,7 @@ def test_a_stopped_case_resumes_with_the_same_tables(tmp_path):
     with open(resumed.files["results"], encoding="utf-8") as handle:
         stored = json.load(handle)
     assert stored["status"]["version"] and "commit" in stored["status"] and stored["plan"]["seeds"] == [10, 11]
+    assert stored["status"]["unit_commits"] == sorted({str(r["computed_by"]["commit"]) for r in stored["runs"]})
     assert all(run["computed_by"]["platform"] == "cpu" for run in stored["runs"])
     frozen = [r for r in stored["runs"] if r["method"] == "frozen_ridge_choose_alpha"]
     assert all(r["trainable"] == 385 and np.isfinite(r["frozen_alpha"]) for r in frozen)
