@@ -85,6 +85,17 @@ def source_target(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def unit_count(text: str) -> int:
+    """argparse type of `--max-units`: a whole number >= 0 (0: compute nothing, only report)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
+    return value
+
+
 def grid_size(text: str) -> int:
     """argparse type of counts (`--num`, `--seeds`): a whole number >= 1 (argparse names the flag in its error)."""
     try:
