@@ -28,14 +28,21 @@ from rmt_alpha.experiments._glue import (
     GlueConfig as GlueConfig,
     run_glue as run_glue,
 )
+from rmt_alpha.experiments._laws import (
+    LAWS as LAWS,
+    CheckRows as CheckRows,
+    law_rows as law_rows,
+)
 from rmt_alpha.experiments._paper_mode import (
     run_paper_mode as run_paper_mode,
     run_paper_table as run_paper_table,
 )
 from rmt_alpha.experiments._prediction import (
     PredictionCheck as PredictionCheck,
+    SplitPredictions as SplitPredictions,
     check_pairs as check_pairs,
     predict_vs_measure as predict_vs_measure,
+    prediction_gaps as prediction_gaps,
 )
 from rmt_alpha.experiments._text_domains import (
     encoder_domains as encoder_domains,
@@ -74,12 +81,15 @@ __all__ = [
     "ALPHA_CHOICES",
     "ALPHA_GRID",
     "Check",
+    "CheckRows",
     "CampaignResult",
     "TransformerExperimentConfig",
     "FinetuneSettings",
     "GlueConfig",
+    "LAWS",
     "PredictionCheck",
     "Setting",
+    "SplitPredictions",
     "TextTransferConfig",
     "TextTransferResult",
     "TransferResult",
@@ -90,7 +100,9 @@ __all__ = [
     "cross_validated_alpha",
     "encoder_domains",
     "format_campaign",
+    "law_rows",
     "predict_vs_measure",
+    "prediction_gaps",
     "run_amazon_experiment",
     "run_campaign",
     "run_digits_experiment",

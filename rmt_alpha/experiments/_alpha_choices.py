@@ -3,8 +3,9 @@
 `ALPHA_CHOICES` names each method and the data it sees: alpha = 0 (target only), alpha = 1 (plain fine-tuning,
 what LoRA does), `rmt_alpha.choose_alpha` on the labelled rows alone (unbiased estimators, do no harm), alpha by
 k-fold cross-validation on the labelled rows, `choose_alpha` with the unlabelled pool (isotropic theory; one
-pseudo-labelling round, and `pool_rounds` rounds), the same with the covariance-aware theory, and the oracle (best
-grid alpha on the test rows: a ceiling, never a method). `alphas_by_method` has no test data in its signature.
+pseudo-labelling round, and `pool_rounds` rounds), the same with the covariance-aware theory; and the references
+that look at the test labels (`rmt_alpha.experiments._references`: the test-set oracle, the best fixed alpha, the
+split-half oracle; never methods). `alphas_by_method` has no test data in its signature.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ ALPHA_CHOICES = {
     "pool": "+ unlabelled target pool: choose_alpha, re-labelled at the current alpha* for pool_rounds rounds",
     "pool covariance": "+ unlabelled target pool: choose_alpha with the covariance-aware theory (sec. 8)",
     "oracle": "TEST labels: best alpha of ALPHA_GRID on the test rows (a ceiling, never a method)",
+    "best fixed alpha": "TEST labels of every split: the alpha of ALPHA_GRID best on the split-averaged test curve, "
+                        "one per pair (a reference without per-split selection noise, never a method)",
+    "split-half oracle": "TEST labels: per split, the alpha of ALPHA_GRID best on a random half of its test rows, "
+                         "scored on the other half (a reference without selection bias, never a method)",
 }
-"""Each way of choosing alpha in the transfer tables, and the data it sees."""
+"""Each way of choosing alpha in the transfer tables and each reference beside them, and the data it sees."""
 
 
 class Choices(NamedTuple):

@@ -13,12 +13,13 @@ from typing import NamedTuple
 import numpy as np
 
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES, ALPHA_GRID
+from rmt_alpha.experiments._laws import check_law
 from rmt_alpha.experiments._paper_mode import (
     PAPER_METHODS,
     PAPER_TABLE1,
     run_paper_table,
 )
-from rmt_alpha.experiments._prediction import predict_vs_measure
+from rmt_alpha.experiments._prediction import THEORIES, predict_vs_measure, prediction_gaps
 from rmt_alpha.experiments._transfer import run_transfer, summary_rows
 
 CURVE_PAIRS = (("books", "dvd"), ("dvd", "elec"), ("kitchen", "books"))
@@ -59,9 +60,10 @@ def _paper_rows(results) -> list[dict]:
 
 
 def _check_rows(checks) -> list[dict]:
-    """One row per check and alpha in (0, 1): the measured and predicted accuracy there, and over the whole alpha
-    grid the mean and largest |predicted - measured| (isotropic and covariance-aware), alpha* of both theories,
-    the measured curve's best grid alpha, and the predicted and measured gains of alpha* over alpha = 1."""
+    """One row per check and alpha in (0, 1): the law's mode (in-sample or not), the measured and predicted accuracy
+    there, and over the whole alpha grid the mean and largest |predicted - measured| (`prediction_gaps`: split by
+    split in the pseudo-labelled-pool mode) beside the sampling-noise floor (out-of-sample modes), alpha* of each
+    theory, the measured curve's best grid alpha, and the predicted and measured gains of alpha* over alpha = 1."""
     rows = []
     for check in checks:
         measured_curve = check.measured.mean
@@ -71,24 +73,24 @@ def _check_rows(checks) -> list[dict]:
         finite = np.isfinite(check.alpha_star_covariance)
         star = int(np.argmin(np.abs(check.alpha - check.alpha_star_covariance))) if finite else one
         at_star = (lambda value: float(value)) if finite else (lambda value: float("nan"))
+        gaps = {theory: prediction_gaps(check, theory) for theory in THEORIES}
+        over_grid = {f"{kind}_{theory}_over_grid": gaps[theory][i] for i, kind in ((0, "mean_abs_gap"),
+                                                                                   (1, "max_abs_gap"))
+                     for theory in ("isotropic", "covariance")}
+        signed = {f"mean_gap_{theory}_over_grid": gaps[theory][2] for theory in THEORIES}
         for alpha in (0.0, 1.0):
             index = int(np.argmin(np.abs(check.alpha - alpha)))
             measured, stderr = measured_curve[index], check.measured.stderr[index]
             rows.append({"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
-                         "whiten": check.whiten, "alpha": alpha,
+                         "whiten": check.whiten, "law": check.law, "in_sample": check.in_sample, "alpha": alpha,
                          "measured": float(measured), "stderr": float(stderr),
                          "predicted_isotropic": float(check.predicted_isotropic[index]),
                          "predicted_covariance": float(check.predicted_covariance[index]),
                          "gap_isotropic": float(check.predicted_isotropic[index] - measured),
                          "gap_covariance": float(check.predicted_covariance[index] - measured),
-                         "mean_abs_gap_isotropic_over_grid": float(np.mean(np.abs(check.predicted_isotropic
-                                                                                  - measured_curve))),
-                         "mean_abs_gap_covariance_over_grid": float(np.mean(np.abs(check.predicted_covariance
-                                                                                   - measured_curve))),
-                         "max_abs_gap_isotropic_over_grid": float(np.max(np.abs(check.predicted_isotropic
-                                                                                - measured_curve))),
-                         "max_abs_gap_covariance_over_grid": float(np.max(np.abs(check.predicted_covariance
-                                                                                 - measured_curve))),
+                         **over_grid,
+                         "noise_floor_max_over_grid": check.noise_floor,
+                         "noise_floor_mean_over_grid": check.noise_floor_mean,
                          "alpha_star_isotropic": check.alpha_star_isotropic,
                          "alpha_star_covariance": check.alpha_star_covariance,
                          "measured_best_alpha": float(check.alpha[best]),
@@ -96,19 +98,19 @@ def _check_rows(checks) -> list[dict]:
                                                               - check.predicted_covariance[one]),
                          "measured_gain_at_alpha_star_covariance": at_star(measured_curve[star] - measured_curve[one]),
                          "measured_gain_best": float(measured_curve[best] - measured_curve[one]),
-                         **_semi_empirical_columns(check, index, measured)})
+                         **_semi_empirical_columns(check, index, measured, gaps["semi_empirical"]), **signed,
+                         "pseudo_label_accuracy": check.pseudo_label_accuracy})
     return rows
 
 
-def _semi_empirical_columns(check, index: int, measured: float) -> dict:
+def _semi_empirical_columns(check, index: int, measured: float, gaps) -> dict:
     """The semi-empirical prediction's columns (theory/THEORY.md section 9; NaN when it was not computed) and the
     measured loss at each theory's alpha* against the best grid alpha."""
     semi = check.predicted_semi_empirical
     semi = np.full(check.alpha.shape, np.nan) if semi is None else np.asarray(semi)
     best = float(np.max(check.measured.mean))
     return {"predicted_semi_empirical": float(semi[index]), "gap_semi_empirical": float(semi[index] - measured),
-            "mean_abs_gap_semi_empirical_over_grid": float(np.mean(np.abs(semi - check.measured.mean))),
-            "max_abs_gap_semi_empirical_over_grid": float(np.max(np.abs(semi - check.measured.mean))),
+            "mean_abs_gap_semi_empirical_over_grid": gaps[0], "max_abs_gap_semi_empirical_over_grid": gaps[1],
             "alpha_star_semi_empirical": check.alpha_star_semi_empirical,
             "loss_at_alpha_star_covariance": best - check.measured_at_alpha_star_covariance,
             "loss_at_alpha_star_semi_empirical": best - check.measured_at_alpha_star_semi_empirical}
@@ -155,12 +157,15 @@ class Check(NamedTuple):
         whiten: whiten with the source covariance.
         centre: "mean" or "midpoint" (as `predict_vs_measure`).
         semi_empirical: also the semi-empirical prediction (theory/THEORY.md section 9).
+        law: where the theory's law comes from: "whole-domain" (in-sample), "held-out-half" or
+            "pseudo-labelled-pool" (as `predict_vs_measure`).
     """
 
     n: int = 20
     whiten: bool = False
     centre: str = "mean"
     semi_empirical: bool = False
+    law: str = "whole-domain"
 
 
 def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: int = 20, seed: int = 0,
@@ -200,6 +205,8 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
         raise ValueError(f"pairs must be (source, target) names of the given domains {sorted(domains)}, got "
                          f"{pairs}" + (f" (unknown: {missing})" if missing else ""))
     settings, checks = [Setting(*s) for s in settings], [Check(*c) for c in checks]
+    for check in checks:
+        check_law(check.law)
     bar = tqdm(total=len(pairs) * (len(settings) + len(checks)), desc="transfer campaign",
                disable=progress is None, leave=False, file=sys.stderr)
     unit = store if store is not None else (lambda name, compute: compute())
@@ -214,11 +221,12 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
                 pool_sizes=setting.pool_sizes)))
             bar.update(1)
     for index, check in enumerate(checks):
-        say(f"prediction vs measurement: n={check.n}, whiten={check.whiten}, centre={check.centre}")
+        say(f"prediction vs measurement: n={check.n}, whiten={check.whiten}, centre={check.centre}, law={check.law}")
         for source, target in pairs:
             done.append(unit(f"check_{index}_{source}_{target}", functools.partial(
                 predict_vs_measure, domains[source], domains[target], ALPHA_GRID, n=check.n, splits=splits,
-                seed=seed, whiten=check.whiten, centre=check.centre, semi_empirical=check.semi_empirical)))
+                seed=seed, whiten=check.whiten, centre=check.centre, semi_empirical=check.semi_empirical,
+                law=check.law)))
             bar.update(1)
     bar.close()
     return results, done
@@ -226,7 +234,8 @@ def run_campaign(domains: dict, pairs, settings, checks=(Check(),), *, splits: i
 
 def campaign_tables(results, checks) -> dict:
     """The tables every campaign writes: "honest" (per pair, setting and method), "honest_average" (over pairs)
-    and "prediction" (theory vs measurement).
+    and "prediction" (theory vs measurement; each row says its law's mode, "law" and "in_sample", so in-sample and
+    out-of-sample rows are never mixed silently).
 
     Args:
         results: `TransferResult`s (the first list `run_campaign` returns).

@@ -150,7 +150,8 @@ class TextTransferResult(NamedTuple):
 
 def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=None) -> list[tuple[str, str]]:
     """The pair with the largest and the pair with the smallest predicted gain of alpha* over alpha = 1
-    (covariance-aware theory, whole-target statistics, centred at the mean) at the n of step 1 closest to `n`.
+    (covariance-aware theory, whole-target statistics: the in-sample law, centred at the mean) at the n of step 1
+    closest to `n`.
 
     Args:
         prediction_rows: step 1's "prediction" table. candidates: allowed pairs (default: all in the table).
@@ -158,7 +159,7 @@ def choose_finetune_pairs(prediction_rows, n: int, candidates=None, *, min_rows=
             small are skipped.
     """
     rows = [r for r in prediction_rows if r["alpha"] == 1.0 and r.get("centre", "mean") == "mean"
-            and not r["whiten"]]
+            and not r["whiten"] and r.get("law", "whole-domain") == "whole-domain"]
     closest = min({r["n"] for r in rows}, key=lambda k: abs(k - n))
     rows = [r for r in rows if r["n"] == closest and (candidates is None or (r["source"], r["target"]) in candidates)
             and np.isfinite(r["predicted_gain_covariance"])]
@@ -261,10 +262,13 @@ def run_text_transfer(config: TextTransferConfig, out: str, *, progress: bool = 
 
 
 def curve_record(check) -> dict:
-    """A `PredictionCheck` as plain lists (for JSON): the alpha grid, the measured mean and standard error, the
-    predictions and alpha* of each theory (the semi-empirical ones None / NaN when not computed)."""
+    """A `PredictionCheck` as plain lists (for JSON): the law's mode, the alpha grid, the measured mean and standard
+    error, the predictions and alpha* of each theory (the semi-empirical ones None / NaN when not computed) and the
+    sampling-noise floor (NaN in-sample)."""
     return {"source": check.source, "target": check.target, "n": check.n, "centre": check.centre,
-            "whiten": check.whiten, "alpha": check.alpha.tolist(), "measured_mean": check.measured.mean.tolist(),
+            "whiten": check.whiten, "law": check.law, "in_sample": check.in_sample,
+            "noise_floor": check.noise_floor, "noise_floor_mean": check.noise_floor_mean,
+            "alpha": check.alpha.tolist(), "measured_mean": check.measured.mean.tolist(),
             "measured_stderr": check.measured.stderr.tolist(),
             "predicted_isotropic": check.predicted_isotropic.tolist(),
             "predicted_covariance": check.predicted_covariance.tolist(),
@@ -283,7 +287,7 @@ def check_from_record(record: dict):
     Returns:
         PredictionCheck: the measured curve (without its per-split accuracies) and the predictions; the fields a
         record does not hold keep their defaults (NaN measured accuracy at each alpha*; no semi-empirical
-        prediction in a record written before it was stored).
+        prediction in a record written before it was stored; the whole-domain law in a record without one).
     """
     import numpy as np
 
@@ -297,7 +301,9 @@ def check_from_record(record: dict):
                            np.asarray(record["predicted_isotropic"]), np.asarray(record["predicted_covariance"]),
                            record["alpha_star_isotropic"], record["alpha_star_covariance"], record["n"],
                            record["centre"], None if semi is None else np.asarray(semi),
-                           record.get("alpha_star_semi_empirical", float("nan")))
+                           record.get("alpha_star_semi_empirical", float("nan")),
+                           law=record.get("law", "whole-domain"), noise_floor=record.get("noise_floor", float("nan")),
+                           noise_floor_mean=record.get("noise_floor_mean", float("nan")))
 
 
 def write_text_transfer(theory: CampaignResult, tables: dict, runs: list, resources: dict, timings: dict,
@@ -311,7 +317,7 @@ def write_text_transfer(theory: CampaignResult, tables: dict, runs: list, resour
     os.makedirs(out, exist_ok=True)
     files = {f"theory_{i}": path for i, path in enumerate(write_campaign(theory, out, "text_theory",
                                                                            curve_pairs=pairs))}
-    first_n = [c for c in theory.checks if c.centre == "mean" and c.n == config.ns[0]]
+    first_n = [c for c in theory.checks if c.centre == "mean" and c.n == config.ns[0] and c.law == "whole-domain"]
     figure = figure_prediction_grid(first_n)
     files["theory_grid"] = save_figure(figure, os.path.join(out, "text_theory_grid.png"))
     plt.close(figure)

@@ -1,7 +1,9 @@
 """The honest transfer protocol on real features, one source/target configuration at a time
 (theory/THEORY.md sections 4 and 5): source ridge classifier, alpha-fine-tuning on `n` labelled target rows, every
 way of choosing alpha (`rmt_alpha.experiments._alpha_choices`), scored on test rows disjoint from everything used to
-choose. Plain accuracy, never `max(acc, 1 - acc)`.
+choose, beside three references that look at the test labels (`rmt_alpha.experiments._references`: the test-set
+oracle, the best fixed alpha and the split-half oracle; ceilings, never methods). Plain accuracy, never
+`max(acc, 1 - acc)`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rmt_alpha.experiments._alpha_choices import (
     alphas_by_method,
 )
 from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._references import best_fixed_alpha, per_split_oracle, split_half_oracle
 from rmt_alpha.experiments._splits import draw_splits, fit_splits, split_accuracy
 
 
@@ -39,7 +42,8 @@ class TransferResult(NamedTuple):
         source_gamma: ridge strength of the source classifier.
         gamma: fine-tuning ridge strength.
         whiten: whether the features were whitened with the source covariance.
-        methods: per-method results.
+        methods: per-method results, the three references included ("oracle", "best fixed alpha",
+            "split-half oracle": they saw test labels; `ALPHA_CHOICES` says what each saw).
         curve: the measured accuracy curve over `ALPHA_GRID` (an `EmpiricalCurve` over splits).
         seconds: each method's estimation time (seconds per split).
         fits: each method's factorisations per split.
@@ -97,8 +101,11 @@ def run_transfer(source: Domain, target: Domain, *, n: int = 20, source_gamma: f
                              np.concatenate([chosen, np.broadcast_to(ALPHA_GRID, (splits, ALPHA_GRID.size))], 1))
     methods = {name: MethodResult(chosen[:, i], accuracy[:, i]) for i, name in enumerate(names)}
     grid_accuracy = accuracy[:, len(names):]
-    best = np.argmax(grid_accuracy, axis=1)
-    methods["oracle"] = MethodResult(ALPHA_GRID[best], grid_accuracy[np.arange(splits), best])
+    # the references: alphas chosen by looking at test labels (ceilings, never methods; _references)
+    methods["oracle"] = MethodResult(*per_split_oracle(grid_accuracy, ALPHA_GRID))
+    methods["best fixed alpha"] = MethodResult(*best_fixed_alpha(grid_accuracy, ALPHA_GRID))
+    halves = split_half_oracle(fitted, data.X_test, data.y_test, ALPHA_GRID, seed=seed)
+    methods["split-half oracle"] = MethodResult(halves.alpha, halves.accuracy)
     return TransferResult(source.name, target.name, n, source_gamma, gamma, whiten, methods,
                           summarize(ALPHA_GRID, grid_accuracy), choices.seconds, choices.fits)
 

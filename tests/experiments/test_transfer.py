@@ -11,6 +11,7 @@ from rmt_alpha.data._domains import Domain, amazon_directory, load_amazon
 from rmt_alpha.experiments._alpha_choices import ALPHA_GRID, alphas_by_method, cross_validated_alpha
 from rmt_alpha.experiments._paper_mode import PAPER_TABLE1, run_paper_mode
 from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._references import split_half_oracle
 from rmt_alpha.experiments._splits import accuracy_outside, draw_splits, fit_splits, split_accuracy
 from rmt_alpha.experiments._transfer import run_transfer, summary_rows
 from rmt_alpha.simulate._reference import fit_finetuned, make_gaussian_mixture
@@ -112,11 +113,17 @@ def test_end_to_end_on_synthetic_data(synthetic_pair):
     source, target = synthetic_pair
     result = run_transfer(source, target, n=20, splits=4, pool_size=150, covariance=True, pool_sizes=(50,))
     assert set(result.methods) >= {"alpha=0", "alpha=1", "alpha* theory", "CV", "pool", "pool covariance",
-                                   "pool (N=50)", "oracle"}
+                                   "pool (N=50)", "oracle", "best fixed alpha", "split-half oracle"}
     oracle = result.methods["oracle"].accuracy
     for name in ("alpha=0", "alpha=1", "CV"):  # grid alphas: the oracle is at least as good on every split
         assert np.all(oracle >= result.methods[name].accuracy - 1e-12)
     assert result.curve.mean.max() <= oracle.mean() + 1e-12  # mean of per-split maxima >= max of the mean
+    # best fixed alpha: the grid argmax of the split-averaged test curve, one alpha for every split
+    fixed = result.methods["best fixed alpha"]
+    best = int(np.argmax(result.curve.mean))
+    np.testing.assert_array_equal(fixed.alpha, np.full(4, ALPHA_GRID[best]))
+    np.testing.assert_array_equal(fixed.accuracy, result.curve.per_trial[:, best])
+    assert fixed.accuracy.mean() == pytest.approx(result.curve.mean.max(), abs=1e-12)
     rows = summary_rows([result])
     assert all(0.0 <= row["accuracy"] <= 1.0 and row["data_used"] for row in rows)
     assert next(r for r in rows if r["method"] == "CV")["factorisations"] == 6
@@ -162,7 +169,7 @@ def test_digits_command_text_is_readable_and_progress_stays_on_stderr(tmp_path, 
     averages = [line for line in captured.out.split("Averages over pairs")[1].splitlines() if line.startswith("  ")]
     column = averages[0].index("accuracy")
     assert averages[0].split() == ["n", "source_gamma", "gamma", "whiten", "method", "accuracy"]
-    assert len(averages) == 9 and {len(line) for line in averages[1:]} == {column + len("0.9797 +- 0.0008")}
+    assert len(averages) == 11 and {len(line) for line in averages[1:]} == {column + len("0.9797 +- 0.0008")}
     assert all(0.5 < float(line[column:column + 6]) <= 1 for line in averages[1:])
 
 
@@ -190,3 +197,29 @@ def test_accuracy_outside_the_training_rows_equals_scoring_the_rest():
     rest = np.stack([np.setdiff1d(np.arange(50), rows) for rows in train])
     np.testing.assert_allclose(accuracy_outside(fitted, X, y, train, alpha),
                                split_accuracy(fitted, X[rest], y[rest], alpha), atol=1e-12)
+
+
+def test_split_half_oracle_chooses_on_one_half_and_scores_on_the_other():
+    """Against a numpy hand computation: the two halves of each split's test rows are disjoint and cover them, alpha
+    is the grid argmax on the first half, and the score is the accuracy on the second half at that alpha; scoring on
+    the other half is what moves it below the per-split oracle on the same rows."""
+    rng = np.random.default_rng(9)
+    p, splits, rows = 6, 3, 41
+    w_s = rng.standard_normal(p)
+    X, y = rng.standard_normal((splits, 10, p)) + 0.3, rng.choice([-1.0, 1.0], size=(splits, 10))
+    fitted = fit_splits(w_s, X, y, 1.0)
+    X_test, y_test = rng.standard_normal((splits, rows, p)), rng.choice([-1.0, 1.0], size=(splits, rows))
+    grid = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    oracle = split_half_oracle(fitted, X_test, y_test, grid, seed=3)
+    assert oracle.chosen_on.shape == (splits, 20) and oracle.scored_on.shape == (splits, 21)
+    for split in range(splits):
+        first, second = oracle.chosen_on[split], oracle.scored_on[split]
+        assert not set(first.tolist()) & set(second.tolist())
+        assert sorted(first.tolist() + second.tolist()) == list(range(rows))
+        w = fit_finetuned(X[split], y[split], 1.0, w_s, grid)                           # (grid, p)
+        correct = y_test[split][:, None] * (X_test[split] @ w.T) > 0                   # (rows, grid)
+        chosen = int(np.argmax(correct[first].mean(0)))
+        assert oracle.alpha[split] == grid[chosen]
+        assert oracle.accuracy[split] == pytest.approx(correct[second, chosen].mean(), abs=1e-12)
+    again = split_half_oracle(fitted, X_test, y_test, grid, seed=3)
+    np.testing.assert_array_equal(again.chosen_on, oracle.chosen_on)                    # seeded
