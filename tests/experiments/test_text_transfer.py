@@ -268,6 +268,7 @@ def test_frozen_ridge_rows_are_the_linear_protocol_on_the_seeds_rows():
         frozen_ridge(source, target, rows, "frozen_ridge_alpha2")
 
 
+@pytest.mark.slow   # tests/nn/test_training.py::test_the_speedups_keep_a_seeds_numbers covers the same code
 @needs_data
 def test_the_speedups_keep_a_minilm_seed():
     """One seed of LoRA and alpha-LoRA inside the real MiniLM, with the batches cut to multiples of 8 tokens and
