@@ -56,3 +56,24 @@ def data_roots() -> list[Path]:
 def cache_root() -> Path:
     """The folder `fetch` writes into: the first of `data_roots()`."""
     return data_roots()[0]
+
+
+def enable_compilation_cache(folder=None) -> str:
+    """Keep XLA's compiled programs on disk (JAX's persistent compilation cache), so that a process started again
+    (a resumed long run) loads them instead of compiling again. Every program is kept, however fast it compiled.
+
+    Args:
+        folder: where (default: `<cache_root()>/jax_compilation`).
+
+    Returns:
+        str: the folder.
+    """
+    import jax
+
+    folder = os.fspath(folder if folder is not None else cache_root() / "jax_compilation")
+    os.makedirs(folder, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
+

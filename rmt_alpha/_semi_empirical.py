@@ -29,8 +29,9 @@ form. Each row's ratio has one stationary point in alpha (section 3; a maximum o
 between consecutive stationary points every term is monotone: the accuracy is evaluated on the quantiles of the
 rows' stationary points, refined by Brent's method (scipy) between the best point's neighbours, and compared with
 its limits at alpha -> -+inf (returned as -+inf when higher, as section 3 does).
-Cost per gamma: a dozen O(N p^2) fixed-point steps and one N x N solve with three right-hand sides; O(N^2)
-memory. gamma must be a concrete number (one fixed point per value).
+Cost per gamma: a dozen O(N p^2) fixed-point steps, then up to `DENSE_ROWS` rows one N x N solve with three
+right-hand sides (O(N^2) memory), above it conjugate gradients through (p + 1) x (p + 1) matrices (O(N p) memory;
+`row_margins`). gamma must be a concrete number (one fixed point per value).
 Reference: theory/THEORY.md sections 8 and 9; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
 """
 
@@ -42,6 +43,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 import scipy.optimize
 import scipy.special
 
@@ -59,6 +61,9 @@ from rmt_alpha._validation import (
 
 FIXED_POINT_MAX_ITERATIONS = 500
 SEARCH_QUANTILES = 257         # alpha* candidates: quantiles of the rows' stationary points
+DENSE_ROWS = 2000              # above, row_margins forms no N x N matrix (second order through the features)
+CG_TOLERANCE = 1e-13           # relative residual of the second order's conjugate gradients
+CG_MAX_ITERATIONS = 1000
 
 
 class RowFixedPoint(NamedTuple):
@@ -121,6 +126,29 @@ class RowMargins(NamedTuple):
                              np.sign(self.mean1) * np.inf)
         return (float(scipy.special.ndtr(-ratio) @ self.weights), float(scipy.special.ndtr(ratio) @ self.weights))
 
+    def optimal_alpha(self) -> float:
+        """alpha* maximising `accuracy`: a grid on the quantiles of the rows' stationary points (between two
+        consecutive ones every term is monotone), Brent's method between the best point's neighbours, then the limits
+        at -+inf (returned as -+inf when higher, as section 3 does)."""
+        points = self.stationary_points()
+        points = points[np.isfinite(points)]
+        if points.size == 0:
+            points = np.zeros(1)
+        grid = np.unique(np.r_[np.quantile(points, np.linspace(0.0, 1.0, SEARCH_QUANTILES)), 0.0, 1.0])
+        values = self.accuracy(grid)
+        best = int(np.argmax(values))
+        alpha, value = float(grid[best]), float(values[best])
+        if grid.size >= 3:
+            low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+            found = scipy.optimize.minimize_scalar(lambda a: -float(self.accuracy(a)), bounds=(low, high),
+                                                   method="bounded", options={"xatol": 1e-8 * max(1.0, abs(alpha))})
+            if -found.fun >= value:
+                alpha, value = float(found.x), float(-found.fun)
+        below, above = self.limits()
+        if max(below, above) > value + 1e-12:
+            return -np.inf if below > above else np.inf
+        return alpha
+
 
 def check_labelled_rows(rows, p: int):
     """Validate `rows = (X, y)` or `(X, y, weights)`: X (N, p) finite, y (N,) in {-1, +1}, weights (N,) >= 0 with a
@@ -142,12 +170,18 @@ def check_labelled_rows(rows, p: int):
 
 
 def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float = FIXED_POINT_TOLERANCE,
-                          max_iterations: int = FIXED_POINT_MAX_ITERATIONS) -> RowFixedPoint:
+                          max_iterations: int = FIXED_POINT_MAX_ITERATIONS, initial=None) -> RowFixedPoint:
     """Solve `delta_j = v_j^T Rbar(delta) v_j / n`, `Rbar(delta) = (V^T diag(pi / (1 + delta)) V + D)^-1`.
 
     The right-hand side increases with every `delta_k` and is bounded by `v_j^T D^-1 v_j / n`, so the plain
     iteration from `delta = 0` increases monotonically to the smallest fixed point (about a dozen steps on the
-    Amazon features at tolerance 1e-10).
+    Amazon features at tolerance 1e-10). From a warm start near the solution (`initial`: e.g. the solution for
+    nearby weights, a bootstrap replicate's full-data solution) it needs fewer steps; it converges there too because
+    the map is a contraction near the fixed point (its Jacobian, `K` of the module docstring, has spectral radius
+    below 1), though not monotonically.
+
+    Each step costs two O(N p^2) BLAS-3 calls: the weighted Gram matrix by a symmetric rank-k update, the
+    quadratic forms as squared column norms of `U^-T V^T` (`U` its upper Cholesky factor).
 
     Args:
         V: (N, p + 1), the rows `v_j = (y_j x_j, 1)`.
@@ -156,13 +190,21 @@ def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float 
         gamma: the ridge strength.
         tolerance: stop when every relative step `|delta_new - delta| / (1 + delta_new)` is below it.
         max_iterations: iteration cap; a `RuntimeWarning` when it is reached.
+        initial: (N,) starting point (default 0).
     Returns:
         `RowFixedPoint`.
     """
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) or max_iterations < 1:
         raise ValueError(f"max_iterations must be a whole number >= 1, got {describe_value(max_iterations)}")
     ridge = np.r_[np.full(V.shape[1] - 1, gamma), 1.0]
-    delta, step, iteration = np.zeros(V.shape[0]), np.inf, 0
+    if initial is None:
+        delta = np.zeros(V.shape[0])
+    else:
+        delta = check_finite_array("initial", initial)
+        if delta.shape != (V.shape[0],) or np.any(delta < 0):
+            raise ValueError(f"initial must hold {V.shape[0]} non-negative numbers (one delta per row), got shape "
+                             f"{delta.shape}" + (f" and minimum {delta.min():.3g}" if delta.size else ""))
+    step, iteration = np.inf, 0
     for iteration in range(1, max_iterations + 1):
         new = _quadratic_forms(V, weights / (1.0 + delta), ridge) / n
         step = float(np.max(np.abs(new - delta) / (1.0 + new)))
@@ -177,42 +219,56 @@ def solve_row_fixed_point(V, weights, n: int, gamma: float, *, tolerance: float 
     return RowFixedPoint(delta, iteration, step, converged)
 
 
-def _factor(V, row_weights, ridge):
-    """Cholesky factor of `V^T diag(row_weights) V + diag(ridge)` (symmetric positive definite)."""
-    matrix = (V.T * row_weights) @ V
+def _factor(V, row_weights, ridge) -> np.ndarray:
+    """Upper Cholesky factor `U` (`U^T U`) of `V^T diag(row_weights) V + diag(ridge)` (symmetric positive
+    definite; row_weights >= 0), the Gram matrix formed by a symmetric rank-k update (half a matrix product)."""
+    matrix = scipy.linalg.blas.dsyrk(1.0, V * np.sqrt(row_weights)[:, None], trans=1)
     matrix[np.diag_indices_from(matrix)] += ridge
-    return scipy.linalg.cho_factor(matrix)
+    return scipy.linalg.cholesky(matrix, lower=False, overwrite_a=True, check_finite=False)
 
 
 def _quadratic_forms(V, row_weights, ridge) -> np.ndarray:
-    """`v_j^T (V^T diag(row_weights) V + diag(ridge))^-1 v_j` for every row."""
-    return np.einsum("ij,ji->i", V, scipy.linalg.cho_solve(_factor(V, row_weights, ridge), V.T))
+    """`v_j^T (V^T diag(row_weights) V + diag(ridge))^-1 v_j = |U^-T v_j|^2` for every row."""
+    solved = scipy.linalg.solve_triangular(_factor(V, row_weights, ridge), V.T, trans="T", check_finite=False)
+    return np.einsum("ij,ij->j", solved, solved)
 
 
-def row_margins(w_s, V, weights, n: int, gamma: float) -> RowMargins:
+def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
+                dense_rows: int = DENSE_ROWS) -> RowMargins:
     """The per-row margin coefficients of the module docstring (leave-self-out), for one gamma.
+
+    Up to `dense_rows` rows the second order holds the N x N matrix `v_j^T Rbar v_k` and solves `t = a + K t`
+    directly (O(N^2) memory, one O(N^3) solve). Above it, nothing of size N x N is formed: every sum over rows
+    `sum_k f_k (v_j^T Rbar v_k)^2` is the quadratic form `z_j^T (V^T diag(f) V) z_j`, `z_j = Rbar v_j`, of a
+    (p + 1) x (p + 1) matrix, and `t = a + K t` is solved by conjugate gradients on its symmetric form
+    `(I - C^1/2 G2 C^1/2 / n) C^1/2 t = C^1/2 a` (`G2 = (v_j^T Rbar v_k)^2`, `C = diag(c)`; positive definite as
+    the spectral radius of K is below 1), to a relative residual of `CG_TOLERANCE`: O(N p) memory, O(N p^2) per
+    step. Both agree to 1e-8 (tests/test_semi_empirical_choice.py).
 
     Args:
         w_s: (p,) source classifier.
         V: (N, p + 1) rows `(y_j x_j, 1)`.
-        weights: (N,) row weights summing to 1.
+        weights: (N,) row weights summing to 1 (zero weights allowed: such a row is predicted, not in the law).
         n: training sample size (the largest weight times n must stay below 1: the rows outnumber the training
             points).
         gamma: ridge strength.
+        initial: (N,) warm start of the row fixed point (`solve_row_fixed_point`).
+        dense_rows: the largest N handled with N x N matrices (0: always through the features).
     Returns:
         `RowMargins`.
     """
     p = w_s.size
-    fixed_point = solve_row_fixed_point(V, weights, n, gamma)
+    fixed_point = solve_row_fixed_point(V, weights, n, gamma, initial=initial)
     delta = fixed_point.delta
     beta = weights / (1.0 + delta)
     ridge = np.r_[np.full(p, gamma), 1.0]
-    rbar = scipy.linalg.cho_solve(_factor(V, beta, ridge), np.eye(p + 1))
+    rbar = scipy.linalg.cho_solve((_factor(V, beta, ridge), False), np.eye(p + 1))
     corner = rbar[p, p]
     rg0 = -rbar[:, p] / corner                                          # Rbar g0
     rg1 = gamma * (rbar[:, :p] @ w_s - rbar[:, p] * (rbar[:p, p] @ w_s) / corner)  # Rbar g1
-    gram = V @ rbar @ V.T                                               # v_j^T Rbar v_k
-    own = np.diag(gram).copy()                                          # n delta_j
+    Z = V @ rbar                                                        # z_j = Rbar v_j
+    own = np.einsum("ij,ij->i", Z, V)                                   # v_j^T Rbar v_j = n delta_j
+    last = Z[:, p]                                                      # e^T Rbar v_j
     removal = 1.0 - beta * own
     if np.any(removal <= 0):
         raise ValueError(f"the rows' weights are too uneven: every weight times n must stay below 1, got "
@@ -220,20 +276,86 @@ def row_margins(w_s, V, weights, n: int, gamma: float) -> RowMargins:
     # second order for B = g g^T: t = a + K t, a_k = (v_k^T Rbar g)^2 / n, quadratic in alpha
     c = weights / (1.0 + delta) ** 2
     h0, h1 = V @ rg0, V @ rg1
-    system = np.eye(V.shape[0]) - (gram * gram) * (c / n)[None, :]
-    ct = c[:, None] * scipy.linalg.solve(system, np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n)
-    last = V @ rbar[p]                                                  # e^T Rbar v_k
-    along = gram - last[None, :]                                        # (y_j x_j, 0)^T Rbar v_k
+    rhs = np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n
+    if V.shape[0] <= dense_rows:
+        ct, (squares, cross, own_squares) = _second_order_dense(V, Z, last, c, rhs, n)
+    else:
+        ct, (squares, cross, own_squares) = _second_order_through_features(V, Z, rbar[:, p], c, rhs, n)
     # leave-self-out mean: E[w] = A11^-1 (A12 + alpha gamma w_s) with row j's share beta_j (u_j u_j^T, u_j) removed
     shrink = 1.0 - beta * (own - last**2 / corner)                      # 1 - beta_j u_j^T A11^-1 u_j
     mean0 = (V[:, :p] @ rg0[:p] - (1.0 - shrink)) / shrink
     mean1 = (V[:, :p] @ rg1[:p]) / shrink
     # leave-self-out variance: (x_j, 0)^T Rbar' v_k = along_jk + rho_j along_jj gram_jk, and no k = j term
-    lift = (beta / removal) * np.diag(along)
-    var = ((along * along) @ ct + 2.0 * lift[:, None] * ((along * gram) @ ct)
-           + (lift**2)[:, None] * ((gram * gram) @ ct)
-           - ct * (np.diag(along) * (1.0 + beta / removal * own))[:, None] ** 2)
+    along_own = own - last                                              # along_jj
+    lift = (beta / removal) * along_own
+    var = (squares + 2.0 * lift[:, None] * cross + (lift**2)[:, None] * own_squares
+           - ct * (along_own * (1.0 + beta / removal * own))[:, None] ** 2)
     return RowMargins(mean0, mean1, *var.T, weights, fixed_point)
+
+
+def _second_order_dense(V, Z, last, c, rhs, n: int):
+    """`ct = c * t` (N, 3) and the sums `sum_k ct_k along_jk^2`, `sum_k ct_k along_jk gram_jk`,
+    `sum_k ct_k gram_jk^2` (each (N, 3)), with the N x N matrices `gram_jk = v_j^T Rbar v_k` and
+    `along_jk = gram_jk - e^T Rbar v_k`."""
+    gram = Z @ V.T
+    squared = gram * gram
+    system = np.eye(V.shape[0]) - squared * (c / n)[None, :]
+    ct = c[:, None] * scipy.linalg.solve(system, rhs)
+    along = gram - last[None, :]
+    return ct, ((along * along) @ ct, (along * gram) @ ct, squared @ ct)
+
+
+def _second_order_through_features(V, Z, rbar_e, c, rhs, n: int):
+    """`_second_order_dense` without N x N matrices (`row_margins`' docstring): with `S = V^T diag(f) V`,
+    `sum_k f_k gram_jk^2 = z_j^T S z_j`, `sum_k f_k along_jk gram_jk = (z_j - Rbar e)^T S z_j` and
+    `sum_k f_k along_jk^2 = (z_j - Rbar e)^T S (z_j - Rbar e)`."""
+
+    def spread(f):   # S = V^T diag(f) V, (p + 1) x (p + 1)
+        return (V.T * f) @ V
+
+    def own_squares(f):   # (N,) sum_k f_k gram_jk^2
+        return np.einsum("ij,ij->i", Z @ spread(f), Z)
+
+    root = np.sqrt(c)
+    ct = np.zeros_like(rhs)
+    for column in range(rhs.shape[1]):
+        solved = _conjugate_gradients(lambda u: u - root * own_squares(root * u) / n, root * rhs[:, column])
+        ct[:, column] = root * solved
+    squares, cross, grams = (np.empty_like(ct) for _ in range(3))
+    for column in range(ct.shape[1]):
+        S = spread(ct[:, column])
+        Y = Z @ S
+        grams[:, column] = np.einsum("ij,ij->i", Y, Z)
+        towards = Y @ rbar_e
+        cross[:, column] = grams[:, column] - towards
+        squares[:, column] = grams[:, column] - 2.0 * towards + rbar_e @ S @ rbar_e
+    return ct, (squares, cross, grams)
+
+
+def _conjugate_gradients(apply, b, *, tolerance: float = CG_TOLERANCE, max_iterations: int = CG_MAX_ITERATIONS):
+    """Solve `A u = b` for a symmetric positive definite operator `apply` (plain conjugate gradients, to a
+    relative residual `|b - A u| / |b| <= tolerance`; a `RuntimeWarning` when `max_iterations` is reached)."""
+    scale = float(np.linalg.norm(b))
+    u = np.zeros_like(b)
+    if scale == 0.0:
+        return u
+    residual = b.copy()
+    direction = residual.copy()
+    squared = float(residual @ residual)
+    for _ in range(max_iterations):
+        image = apply(direction)
+        step = squared / float(direction @ image)
+        u += step * direction
+        residual -= step * image
+        new = float(residual @ residual)
+        if np.sqrt(new) <= tolerance * scale:
+            return u
+        direction = residual + (new / squared) * direction
+        squared = new
+    warnings.warn(f"conjugate gradients of the semi-empirical second order did not reach the relative residual "
+                  f"{tolerance:g} in {max_iterations} steps (reached {np.sqrt(squared) / scale:.3g})",
+                  RuntimeWarning, stacklevel=3)
+    return u
 
 
 class SemiEmpiricalProblem:
@@ -297,7 +419,7 @@ class SemiEmpiricalProblem:
         """alpha* maximising `predicted_accuracy` (module docstring), per gamma (`-+inf` when the accuracy rises
         towards its limit there)."""
         gammas = self._gammas("optimal_alpha", gamma)
-        found = np.array([self._optimal_alpha(self.row_margins(g)) for g in gammas.ravel()]).reshape(gammas.shape)
+        found = np.array([self.row_margins(g).optimal_alpha() for g in gammas.ravel()]).reshape(gammas.shape)
         return found[()]
 
     def _gammas(self, name, gamma) -> np.ndarray:
@@ -318,29 +440,6 @@ class SemiEmpiricalProblem:
             chosen = gammas == value
             out[chosen] = function(self.row_margins(float(value)), alpha[chosen])
         return out
-
-    @staticmethod
-    def _optimal_alpha(margins: RowMargins) -> float:
-        """Grid on the quantiles of the rows' stationary points, Brent's method between the best point's
-        neighbours, then the limits at -+inf (returned as -+inf when higher, as section 3 does)."""
-        points = margins.stationary_points()
-        points = points[np.isfinite(points)]
-        if points.size == 0:
-            points = np.zeros(1)
-        grid = np.unique(np.r_[np.quantile(points, np.linspace(0.0, 1.0, SEARCH_QUANTILES)), 0.0, 1.0])
-        values = margins.accuracy(grid)
-        best = int(np.argmax(values))
-        alpha, value = float(grid[best]), float(values[best])
-        if grid.size >= 3:
-            low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-            found = scipy.optimize.minimize_scalar(lambda a: -float(margins.accuracy(a)), bounds=(low, high),
-                                                   method="bounded", options={"xatol": 1e-8 * max(1.0, abs(alpha))})
-            if -found.fun >= value:
-                alpha, value = float(found.x), float(-found.fun)
-        below, above = margins.limits()
-        if max(below, above) > value + 1e-12:
-            return -np.inf if below > above else np.inf
-        return alpha
 
     def _unsupported(self, name):
         raise TypeError(f"{name} is not defined by the semi-empirical theory (rows=): its margin is a different "

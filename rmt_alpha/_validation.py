@@ -14,6 +14,7 @@ def describe_value(value) -> str:
 
     Example:
         >>> import numpy as np
+        >>> from rmt_alpha._validation import describe_value
         >>> [describe_value(v) for v in (np.float64("nan"), np.int64(-5), 0.5, "x", np.zeros((2, 3)))]
         ['nan', '-5', '0.5', "'x'", 'array of shape (2, 3) and dtype float64']
     """

@@ -81,7 +81,7 @@ def test_with_labelled_rows_only_the_choice_does_no_harm(source_classifier):
     _check_labelled_only(chosen, at_one)
 
 
-@pytest.mark.slow
+@pytest.mark.headline
 def test_the_full_200_draws(source_classifier):
     """The check as specified: 200 independent draws of 20 labelled rows, with and without 1000 unlabelled."""
     _check_with_unlabelled(*_study(source_classifier, draws=200, pool=True, seed=3))

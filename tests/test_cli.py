@@ -76,10 +76,18 @@ def test_errors_name_the_problem(tmp_path, capsys):
                           (["plot", "amazon-curves", "--out", "x.png", "--pairs", "books:"],
                            "argument --pairs: must be SOURCE:TARGET, two names joined by ':', got 'books:'"),
                           (["text-transfer", "--out", str(tmp_path), "--seeds", "0"],
-                           "argument --seeds: must be a whole number >= 1, got 0")):
+                           "argument --seeds: must be a whole number >= 1, got 0"),
+                          (["text-transfer", "--out", str(tmp_path), "--registered", "--max-units", "-1"],
+                           "argument --max-units: must be a whole number >= 0, got -1")):
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err
+    # the registered plan runs as it is registered
+    for extra in (["--quick"], ["--seeds", "3"], ["--pairs", "uci-imdb:uci-amazon"]):
+        with pytest.raises(SystemExit, match="--registered runs the registered plan as it is"):
+            main(["text-transfer", "--out", str(tmp_path), "--registered", *extra])
+    with pytest.raises(SystemExit, match="--units and --max-units go with --registered"):
+        main(["text-transfer", "--out", str(tmp_path), "--max-units", "3"])
     for command in ("demo", "validate"):
         with pytest.raises(SystemExit):
             main([command, "--trials", "1"])

@@ -42,6 +42,7 @@ def test_notebook_is_stored_with_the_outputs_of_a_complete_run(name):
         f"{name} is stored without its figures")
 
 
+@pytest.mark.headline
 @pytest.mark.parametrize("name", run_notebooks.NOTEBOOKS)
 def test_notebook_executes(name):
     if name.startswith("02_"):

@@ -26,6 +26,7 @@ from rmt_alpha.cli._options import (
     grid_size,
     seed,
     source_target,
+    unit_count,
 )
 from rmt_alpha.cli._plot_command import PLOT_KINDS, cmd_plot
 from rmt_alpha.cli._theory_commands import cmd_curve, cmd_demo, cmd_optimal_alpha, cmd_validate
@@ -96,6 +97,13 @@ def _text_transfer_arguments(text: argparse.ArgumentParser) -> None:
     text.add_argument("--pairs", nargs="+", type=source_target, metavar="SOURCE:TARGET",
                       help="fine-tune on these pairs (default: the pairs where the theory predicts the largest and "
                            "the smallest gain of alpha*)")
+    text.add_argument("--registered", action="store_true", help="run exactly the registered plan "
+                      "(theory/transformer_registration.md) unit by unit instead, and write DIR/transformer_case.json "
+                      "and .md; the units are kept in --units, so the same command resumes")
+    text.add_argument("--units", metavar="UNITS", help="--registered: the unit folder (default "
+                      "DIR/text_finetune_units)")
+    text.add_argument("--max-units", type=unit_count, metavar="K", help="--registered: compute at most K new units, "
+                      "then write the tables of what is done (0: only the tables; default: all)")
 
 
 def _plot_arguments(plot: argparse.ArgumentParser) -> None:

@@ -26,8 +26,26 @@ def cmd_transformer(args) -> None:
 
 def cmd_text_transfer(args) -> None:
     import dataclasses
+    import os
 
+    from rmt_alpha._io import enable_compilation_cache
     from rmt_alpha.experiments import TextTransferConfig, run_text_transfer
+
+    if args.registered and (args.quick or args.seeds is not None or args.pairs):
+        raise SystemExit("--registered runs the registered plan as it is: leave out --quick, --seeds and --pairs")
+    if not args.registered and (args.units or args.max_units is not None):
+        raise SystemExit("--units and --max-units go with --registered")
+    enable_compilation_cache()          # a resumed run loads its compiled steps instead of compiling them again
+    if args.registered:
+        from rmt_alpha.experiments._transformer_case import run_transformer_case
+
+        units = args.units or os.path.join(args.out, "text_finetune_units")
+        result = run_transformer_case(units=units, out=args.out, max_units=args.max_units, progress=not args.json)
+        with open(result.files["table"], encoding="utf-8") as handle:
+            table = handle.read()
+        emit({"status": result.status, "pooled": result.tables["pooled"], "files": result.files}, args.json,
+             [table.rstrip(), *(f"wrote {path}" for path in result.files.values())])
+        return
 
     config = TextTransferConfig.quick() if args.quick else TextTransferConfig()
     if args.seeds is not None:

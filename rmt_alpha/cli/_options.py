@@ -85,15 +85,23 @@ def source_target(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def grid_size(text: str) -> int:
-    """argparse type of counts (`--num`, `--seeds`): a whole number >= 1 (argparse names the flag in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-    return value
+def whole_number_at_least(minimum: int):
+    """An argparse type: a whole number >= `minimum` (argparse names the flag in its error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+unit_count = whole_number_at_least(0)   # --max-units (0: compute nothing, only report)
+grid_size = whole_number_at_least(1)    # counts such as --num and --seeds
 
 
 def seed(text: str) -> int:

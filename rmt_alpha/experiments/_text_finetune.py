@@ -24,6 +24,9 @@ computation as inside the network):
                   linear model's exact analogue.
 inside the encoder (token ids; adapters on the attention query and value of every layer, head trained):
     lora, alpha_lora (Algorithm 1), dora.
+and the ridge head of the linear theory on the frozen features, fitted in closed form through `rmt_alpha.linear`
+(`rmt_alpha.experiments._frozen_ridge`): frozen_ridge_alpha1 (alpha = 1) and frozen_ridge_choose_alpha
+(`choose_alpha`'s alpha, the seed's pool as its unlabelled rows).
 Data control: alpha_lora's optimizer sees the held-out rows' labels, which LoRA never sees; lora_more_data is LoRA
 trained on the training and the held-out rows together, so that alpha_lora - lora_more_data is alpha's effect
 without that extra data (the head methods have no such control: head_alpha gains nothing over head_lora anyway).
@@ -37,18 +40,20 @@ import dataclasses
 import functools
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax
 import numpy as np
 
 from rmt_alpha._validation import check_count, check_positive_float
+from rmt_alpha.experiments._frozen_ridge import FROZEN_METHODS, frozen_ridge
 from rmt_alpha.experiments._preprocessing import fit_standardization
 from rmt_alpha.linear import fit_ridge
 from rmt_alpha.nn._adapter_stats import alpha_statistics, parameter_counts
 from rmt_alpha.nn._adapters import AdapterConfig
 from rmt_alpha.nn._finetune import evaluate, finetune_network, init_state
 from rmt_alpha.nn._heads import HeadConfig
-from rmt_alpha.nn._methods import FinetuneConfig
+from rmt_alpha.nn._methods import FinetuneConfig, trainable_count
 from rmt_alpha.nn._selection import LORA_MORE_DATA
 from rmt_alpha.nn._step import make_trainer
 
@@ -56,11 +61,12 @@ QUERY_VALUE = ("blocks/*/attn/query/kernel", "blocks/*/attn/value/kernel")
 HEAD_KERNEL = ("head/kernel",)
 HEAD_METHODS = ("head_only", "head_lora", "head_alpha", "head_alpha_null")
 ENCODER_METHODS = ("lora", "alpha_lora", "alpha_lora_null", "dora", LORA_MORE_DATA)
-METHODS = HEAD_METHODS + ENCODER_METHODS
+METHODS = HEAD_METHODS + ENCODER_METHODS + FROZEN_METHODS
 NULLS = {"head_alpha_null": "head_alpha", "alpha_lora_null": "alpha_lora"}
 COMPARISONS = (("head_alpha", "head_lora"), ("alpha_lora", "lora"), ("alpha_lora", LORA_MORE_DATA), ("dora", "lora"),
                ("lora", "head_only"), ("head_lora", "head_only"), ("head_alpha", "head_alpha_null"),
-               ("alpha_lora", "alpha_lora_null"))
+               ("alpha_lora", "alpha_lora_null"), ("frozen_ridge_choose_alpha", "frozen_ridge_alpha1"),
+               ("frozen_ridge_choose_alpha", "lora"))
 
 
 @dataclass(frozen=True)
@@ -131,12 +137,14 @@ class FinetuneSettings:
         real method's config (the label shuffling is the caller's).
 
         Args:
-            method: one of `METHODS`.
+            method: one of `METHODS` but the frozen ridge methods (fitted in closed form, no `FinetuneConfig`).
 
         Returns:
             FinetuneConfig: `finetune` with its `method` set to the training kind ("head_only", "lora", "alpha_lora"
             or "dora").
         """
+        if method in FROZEN_METHODS:
+            raise ValueError(f"method must be a trained method of {METHODS}, got the closed-form {method!r}")
         base = self.finetune
         if method in HEAD_METHODS:
             head = AdapterConfig(targets=HEAD_KERNEL, rank=2, lora_alpha=2.0, rescale_bias=True)
@@ -202,6 +210,148 @@ def _memory(trainer, state, config, X, y) -> dict:
         return {}
 
 
+class PairInputs(NamedTuple):
+    """What every seed of a pair shares (`pair_inputs`).
+
+    Attributes:
+        source: the source `Domain` of encoder features.
+        target: the target `Domain` of encoder features.
+        w_s: (d,) the source ridge head in standardised source coordinates (`source_head`).
+        scale: its logit scale c.
+        tokens: (N, max_length) int32 token ids of the target texts, padded to `max_length`.
+        y: (N,) int32 target labels in {0, 1}.
+    """
+
+    source: object
+    target: object
+    w_s: np.ndarray
+    scale: float
+    tokens: np.ndarray
+    y: np.ndarray
+
+
+class SeedInputs(NamedTuple):
+    """What every method of a seed shares (`seed_inputs`): the same rows, source head, shuffled held-out labels and
+    key (adapter initialisation and batch order), so that the methods are paired.
+
+    Attributes:
+        seed: the seed.
+        rows: {"train", "held_out", "val", "pool", "test"}: disjoint row indices (`split_rows`).
+        head: the source head as a linear layer on raw features (`head_params`).
+        shuffled: the held-out rows in shuffled order (the nulls' labels).
+        key: the JAX key of every method's run.
+    """
+
+    seed: int
+    rows: dict
+    head: dict
+    shuffled: np.ndarray
+    key: object
+
+
+def pair_inputs(model, source, target, target_texts, settings: FinetuneSettings) -> PairInputs:
+    """The source head and the target's tokens, once per pair (every seed uses them).
+
+    Args:
+        model: the `Pretrained` MiniLM (`feature_model`).
+        source: the source `Domain` of encoder features.
+        target: the target `Domain` of encoder features (row-aligned with `target_texts`).
+        target_texts: the target's texts.
+        settings: `FinetuneSettings` (its `source_gamma` and `max_length`).
+
+    Returns:
+        PairInputs.
+    """
+    from rmt_alpha.nn._pretrained import tokenize
+
+    w_s, scale = source_head(source.X, source.y, settings.source_gamma)
+    tokens = tokenize(model, target_texts, max_length=settings.max_length, width=settings.max_length)
+    return PairInputs(source, target, w_s, scale, tokens, _labels(target.y))
+
+
+def seed_inputs(pair: PairInputs, settings: FinetuneSettings, seed: int, pair_index: int = 0) -> SeedInputs:
+    """One seed's rows, source head, shuffled held-out rows and key; they depend on the seed, the pair index and the
+    settings' row counts alone, so a seed run again (in another process, on another machine) gets the same ones."""
+    rows = split_rows(len(pair.y), settings, seed, pair_index)
+    unlabelled = pair.target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
+    shuffled = np.random.default_rng([seed, pair_index, 16]).permutation(rows["held_out"])
+    return SeedInputs(seed, rows, head_params(pair.w_s, pair.scale, unlabelled), shuffled,
+                      jax.random.key(1000 + seed))
+
+
+def _network_inputs(model, pair: PairInputs, seeded: SeedInputs, method: str):
+    """The model config, parameters and inputs of a trained method: the head alone on the pooled features, or
+    MiniLM with the source head on the tokens."""
+    if method in HEAD_METHODS:
+        return HeadConfig.of(model.config), {"head": seeded.head}, np.asarray(pair.target.X, np.float32)
+    return model.config, {**model.params, "head": seeded.head}, pair.tokens
+
+
+def run_method(model, pair: PairInputs, seeded: SeedInputs, method: str, settings: FinetuneSettings, *,
+               callback=None) -> dict:
+    """One method on one seed of a pair: the run record (test and validation accuracy, steps, alpha updates, the
+    learned alphas, trainable parameters and seconds).
+
+    Args:
+        model: the `Pretrained` MiniLM (`feature_model`).
+        pair: `pair_inputs` of the pair.
+        seeded: `seed_inputs` of the seed.
+        method: one of `settings.methods`.
+        settings: `FinetuneSettings`.
+        callback: passed to `finetune_network` (trained methods only), e.g. to time the steps.
+
+    Returns:
+        dict: source, target, seed, method, test_accuracy, val_accuracy, best_epoch, epochs_run, steps,
+        alpha_updates, steps_run, alpha_updates_run, trainable, wall_time, alpha (per adapted weight: mean, std,
+        min, max), head_alpha; the frozen ridge methods add their alpha and choose_alpha's estimate and reason.
+    """
+    rows, y = seeded.rows, pair.y
+    record = {"source": pair.source.name, "target": pair.target.name, "seed": seeded.seed, "method": method}
+    if method in FROZEN_METHODS:
+        fitted = frozen_ridge(pair.source, pair.target, rows, method, source_gamma=settings.source_gamma)
+        return {**record, "test_accuracy": fitted["test_accuracy"], "val_accuracy": fitted["val_accuracy"],
+                "best_epoch": 0, "epochs_run": 0, "steps": 0, "alpha_updates": 0, "steps_run": 0,
+                "alpha_updates_run": 0, "trainable": fitted["trainable"], "wall_time": fitted["wall_time"],
+                "alpha": {}, "head_alpha": None, "frozen_alpha": fitted["alpha"],
+                "alpha_estimate": fitted["alpha_estimate"], "choice_reason": fitted["choice_reason"]}
+    config = settings.method_config(method)
+    model_config, params, X = _network_inputs(model, pair, seeded, method)
+    held_labels = y[seeded.shuffled] if method in NULLS else y[rows["held_out"]]
+    trained = np.concatenate([rows["train"], rows["held_out"]]) if method == LORA_MORE_DATA else rows["train"]
+    started = time.perf_counter()
+    result = finetune_network(seeded.key, params, model_config, config, (X[trained], y[trained]),
+                              (X[rows["val"]], y[rows["val"]]),
+                              held_out=(X[rows["held_out"]], held_labels) if config.method == "alpha_lora" else None,
+                              callback=callback)
+    test_accuracy = evaluate(result.state, model_config, config, X[rows["test"]], y[rows["test"]])
+    alphas = alpha_statistics(result.state["adapters"])
+    return {**record, "test_accuracy": test_accuracy, "val_accuracy": result.val_accuracy,
+            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "steps": result.steps,
+            "alpha_updates": len(result.alpha_steps), "steps_run": result.steps_run,
+            "alpha_updates_run": len(result.alpha_steps_run), "trainable": result.trainable,
+            "wall_time": time.perf_counter() - started, "alpha": alphas,
+            "head_alpha": alphas["head/kernel"]["mean"] if "head/kernel" in alphas else None}
+
+
+def method_resources(model, pair: PairInputs, seeded: SeedInputs, method: str, settings: FinetuneSettings) -> dict:
+    """A method's size and step memory: trainable, base, LoRA, alpha and magnitude parameter counts and XLA's
+    account of one compiled step (the frozen ridge methods: the p weights of the head, plus alpha when chosen)."""
+    if method in FROZEN_METHODS:
+        p = pair.target.X.shape[1]
+        trainable = p + (method == "frozen_ridge_choose_alpha")
+        return {"trainable": trainable, "base_parameters": 0, "lora_parameters": 0,
+                "alpha_parameters": int(method == "frozen_ridge_choose_alpha"), "magnitude_parameters": 0}
+    config = settings.method_config(method)
+    model_config, params, X = _network_inputs(model, pair, seeded, method)
+    state = init_state(seeded.key, params, config)
+    batch = seeded.rows["train"][: config.batch_size]
+    counts = parameter_counts(params, state["adapters"])
+    return {"trainable": trainable_count(state, config.method),
+            **_memory(make_trainer(model_config, config), state, config, X[batch], pair.y[batch]),
+            "base_parameters": counts.base, "lora_parameters": counts.lora, "alpha_parameters": counts.alpha,
+            "magnitude_parameters": counts.magnitude}
+
+
 def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *, pair_index: int = 0,
              store=None, bar=None, resources: dict | None = None) -> tuple[list, dict]:
     """Every method over the paired seeds on one source -> target pair.
@@ -222,54 +372,16 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
         `(runs, resources)`: one dict per (seed, method) run, and per method its trainable parameter count and the
         compiled step's memory.
     """
-    from rmt_alpha.nn._pretrained import tokenize
-
-    w_s, scale = source_head(source.X, source.y, settings.source_gamma)
-    tokens = tokenize(model, target_texts, max_length=settings.max_length, width=settings.max_length)
-    features = np.asarray(target.X, np.float32)
-    head_config = HeadConfig.of(model.config)
-    y = _labels(target.y)
+    pair = pair_inputs(model, source, target, target_texts, settings)
     runs, resources = [], dict(resources or {})
 
     def one_seed(seed: int) -> tuple[list, dict]:
+        seeded = seed_inputs(pair, settings, seed, pair_index)
         seed_runs, measured = [], {}
-        rows = split_rows(len(target.y), settings, seed, pair_index)
-        unlabelled = target.X[np.concatenate([rows["train"], rows["held_out"], rows["val"], rows["pool"]])]
-        head = head_params(w_s, scale, unlabelled)
-        shuffled = np.random.default_rng([seed, pair_index, 16]).permutation(rows["held_out"])
-        key = jax.random.key(1000 + seed)        # paired: same adapters and batch order for every method
         for method in settings.methods:
-            config = settings.method_config(method)
-            on_features = method in HEAD_METHODS
-            X = features if on_features else tokens
-            params = {"head": head} if on_features else {**model.params, "head": head}
-            model_config = head_config if on_features else model.config
-            held_labels = y[shuffled] if method in NULLS else y[rows["held_out"]]
-            trained = np.concatenate([rows["train"], rows["held_out"]]) if method == LORA_MORE_DATA else rows["train"]
-            started = time.perf_counter()
-            result = finetune_network(key, params, model_config, config, (X[trained], y[trained]),
-                                      (X[rows["val"]], y[rows["val"]]),
-                                      held_out=(X[rows["held_out"]], held_labels) if config.method == "alpha_lora"
-                                      else None)
-            test_accuracy = evaluate(result.state, model_config, config, X[rows["test"]], y[rows["test"]])
-            alphas = alpha_statistics(result.state["adapters"])
-            seed_runs.append({"source": source.name, "target": target.name, "seed": seed, "method": method,
-                              "test_accuracy": test_accuracy, "val_accuracy": result.val_accuracy,
-                              "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
-                              "steps": result.steps, "alpha_updates": len(result.alpha_steps),
-                              "steps_run": result.steps_run, "alpha_updates_run": len(result.alpha_steps_run),
-                              "trainable": result.trainable, "wall_time": time.perf_counter() - started,
-                              "alpha": alphas,
-                              "head_alpha": alphas["head/kernel"]["mean"] if "head/kernel" in alphas else None})
+            seed_runs.append(run_method(model, pair, seeded, method, settings))
             if method not in resources and method not in measured:
-                state = init_state(key, params, config)
-                trainer = make_trainer(model_config, config)
-                batch = X[rows["train"][: config.batch_size]]
-                measured[method] = {"trainable": result.trainable,
-                                    **_memory(trainer, state, config, batch, y[rows["train"][: config.batch_size]])}
-                counts = parameter_counts(params, state["adapters"])
-                measured[method].update(base_parameters=counts.base, lora_parameters=counts.lora,
-                                        alpha_parameters=counts.alpha, magnitude_parameters=counts.magnitude)
+                measured[method] = method_resources(model, pair, seeded, method, settings)
             if bar is not None:
                 bar.update(1)
         return seed_runs, measured
@@ -291,13 +403,20 @@ def run_pair(model, source, target, target_texts, settings: FinetuneSettings, *,
 __all__ = [
     "COMPARISONS",
     "ENCODER_METHODS",
+    "FROZEN_METHODS",
     "HEAD_METHODS",
     "METHODS",
     "NULLS",
     "QUERY_VALUE",
     "FinetuneSettings",
+    "PairInputs",
+    "SeedInputs",
     "head_params",
+    "method_resources",
+    "pair_inputs",
+    "run_method",
     "run_pair",
+    "seed_inputs",
     "source_head",
     "split_rows",
 ]

@@ -92,8 +92,9 @@ def theory_link_rows(prediction_rows, paired: list, runs, n: int) -> list[dict]:
     """Per fine-tuned pair: the linear theory's covariance-aware alpha* and predicted gain of alpha* over alpha = 1
     at `n` labelled rows (whole-target statistics, centre "mean"), the gain measured on the linear model (the
     encoder features' curve), and the measured gains of alpha in the network (head_alpha - head_lora, alpha_lora -
-    lora, and alpha_lora - lora_more_data: LoRA given the held-out rows alpha's optimizer saw; with 95% CIs), and the
-    learned head alpha with its shuffled-label null."""
+    lora, and alpha_lora - lora_more_data: LoRA given the held-out rows alpha's optimizer saw; with 95% CIs), the
+    gain of choose_alpha's alpha over alpha = 1 for the ridge head on the frozen features on the same seeds' rows
+    (frozen_ridge_choose_alpha - frozen_ridge_alpha1), and the learned head alpha with its shuffled-label null."""
     rows = []
     by_pair = {(r["source"], r["target"]): r for r in prediction_rows
                if r["alpha"] == 1.0 and r["n"] == n and r.get("centre", "mean") == "mean" and not r["whiten"]}
@@ -106,7 +107,8 @@ def theory_link_rows(prediction_rows, paired: list, runs, n: int) -> list[dict]:
                        predicted_gain=theory["predicted_gain_covariance"],
                        measured_linear_gain=theory["measured_gain_at_alpha_star_covariance"])
         for key, (method, baseline) in (("head", ("head_alpha", "head_lora")), ("encoder", ("alpha_lora", "lora")),
-                                        ("encoder_control", ("alpha_lora", LORA_MORE_DATA))):
+                                        ("encoder_control", ("alpha_lora", LORA_MORE_DATA)),
+                                        ("frozen", ("frozen_ridge_choose_alpha", "frozen_ridge_alpha1"))):
             gain = gains.get(pair + (method, baseline))
             if gain is not None:
                 row.update({f"{key}_gain": gain["mean_difference"], f"{key}_ci_low": gain["ci_low"],
@@ -157,12 +159,13 @@ def markdown_report(method_table, paired, alpha_null, link, settings: dict, timi
     lines += ["", "The linear theory (covariance-aware, whole-target statistics, same encoder features and n) against "
               "the measured gains of alpha:", "",
               "| pair | n | alpha* | predicted gain | linear measured | head_alpha - head_lora [95% CI] | "
-              "alpha_lora - lora [95% CI] | alpha_lora - lora_more_data [95% CI] | learned head alpha (null) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "alpha_lora - lora [95% CI] | alpha_lora - lora_more_data [95% CI] | frozen ridge: choose_alpha - "
+              "alpha = 1 [95% CI] | learned head alpha (null) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in link:
         gains = " | ".join(
             f"{_fmt(row.get(f'{key}_gain'), '+.4f')} [{_fmt(row.get(f'{key}_ci_low'), '+.4f')}, "
-            f"{_fmt(row.get(f'{key}_ci_high'), '+.4f')}]" for key in ("head", "encoder", "encoder_control"))
+            f"{_fmt(row.get(f'{key}_ci_high'), '+.4f')}]" for key in ("head", "encoder", "encoder_control", "frozen"))
         lines.append(f"| {row['source']}->{row['target']} | {row['n']} | "
                      f"{_fmt(row.get('alpha_star_covariance'), '.2f')} | "
                      f"{_fmt(row.get('predicted_gain'), '+.4f')} | "

@@ -35,7 +35,14 @@ from rmt_alpha._validation import check_count
 from rmt_alpha.experiments._alpha_choices import ALPHA_CHOICES, ALPHA_GRID
 from rmt_alpha.experiments._campaign import CampaignResult, Check, Setting, campaign_tables, run_campaign
 from rmt_alpha.experiments._text_domains import encoder_domains, feature_model, text_pairs
-from rmt_alpha.experiments._text_finetune import HEAD_METHODS, LORA_MORE_DATA, METHODS, FinetuneSettings, run_pair
+from rmt_alpha.experiments._text_finetune import (
+    FROZEN_METHODS,
+    HEAD_METHODS,
+    LORA_MORE_DATA,
+    METHODS,
+    FinetuneSettings,
+    run_pair,
+)
 from rmt_alpha.experiments._text_report import (
     alpha_null_rows,
     markdown_report,
@@ -109,7 +116,8 @@ class TextTransferConfig:
         """
         base = FinetuneSettings()
         finetune = FinetuneSettings(
-            seeds=2, methods=HEAD_METHODS + ("lora", "alpha_lora", LORA_MORE_DATA), n_train=20, n_held_out=20, n_val=20,
+            seeds=2, methods=HEAD_METHODS + FROZEN_METHODS + ("lora", "alpha_lora", LORA_MORE_DATA), n_train=20,
+            n_held_out=20, n_val=20,
             n_test=100, pool_size=100, max_length=32, head_max_epochs=10,
             finetune=dataclasses.replace(base.finetune, max_epochs=2, patience=1, alpha_every=1))
         settings = dict(theory_pairs=(QUICK_PAIR,), ns=(20,), splits=5, covariance=False,

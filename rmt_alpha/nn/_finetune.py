@@ -18,9 +18,10 @@ trains): with adapters on "head/kernel", the pre-trained head is kept as `alpha 
 
 The trainable state is `{"params": model params, "adapters": adapter pytree}`. Early stopping and model selection
 use the validation split only; `evaluate` on the test split is for the caller to run once. Token batches are cut to
-the shortest width of a ladder (16, 32, 64, ...) that keeps their real tokens (`trim_padding`): padding is masked, so
-this changes the cost, not the result. The model is a `TransformerConfig` (inputs: token ids) or a `HeadConfig`
-(inputs: the frozen encoder's pooled features, for the frozen-encoder methods; `rmt_alpha.nn._heads`).
+the smallest multiple of `config.width_multiple` that keeps their real tokens (`trim_padding`), and evaluated in
+chunks of `config.eval_chunk` rows: padding is masked, so both change the cost, not the result. The model is a
+`TransformerConfig` (inputs: token ids) or a `HeadConfig` (inputs: the frozen encoder's pooled features, for the
+frozen-encoder methods; `rmt_alpha.nn._heads`).
 """
 
 from __future__ import annotations
@@ -173,19 +174,19 @@ def finetune_network(key, params: dict, model_config: TransformerConfig | HeadCo
         order = order_rng.permutation(len(y_train))
         for index in range(batches):
             rows = order[index * config.batch_size: (index + 1) * config.batch_size]
-            batch = (trim_padding(X_train[rows], pad_token_id), y_train[rows])
+            batch = (trim_padding(X_train[rows], pad_token_id, multiple=config.width_multiple), y_train[rows])
             state, opt_state, _ = trainer.train_step(state, opt_state, *batch)
             step += 1
             if callback is not None:
                 callback("train", step, state, batch)
             if uses_alpha and step % config.alpha_every == 0:
                 rows = alpha_rng.choice(len(y_held), size=config.alpha_batch_size, replace=False)
-                batch = (trim_padding(X_held[rows], pad_token_id), y_held[rows])
+                batch = (trim_padding(X_held[rows], pad_token_id, multiple=config.width_multiple), y_held[rows])
                 state, alpha_opt_state, _ = trainer.alpha_step(state, alpha_opt_state, *batch)
                 alpha_steps.append(step)
                 if callback is not None:
                     callback("alpha", step, state, batch)
-        accuracy = float(trainer.accuracy(state, X_val, y_val))
+        accuracy = float(trainer.accuracy(state, X_val, y_val, config.eval_chunk, config.width_multiple))
         history.append(accuracy)
         if accuracy > best_accuracy:
             best_state, best_accuracy, best_epoch, best_step, since = state, accuracy, epoch, step, 0
@@ -217,6 +218,6 @@ def evaluate(state: dict, model_config: TransformerConfig | HeadConfig, config: 
     """
     X, y = _check_dataset("test", X, y, model_config)
     trainer = make_trainer(model_config, config)
-    return float(trainer.accuracy(state, X, y))
+    return float(trainer.accuracy(state, X, y, config.eval_chunk, config.width_multiple))
 
 

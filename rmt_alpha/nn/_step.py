@@ -1,6 +1,6 @@
 """The compiled optax step of a fine-tuning method: the forward function of a model with adapters, frozen weights by
-an optax partition, alpha's own optimizer, and padding trimmed to the shortest width that keeps every token
-(theory/THEORY.md section 7)."""
+an optax partition, alpha's own optimizer, and padding trimmed to the shortest multiple of a width that keeps every
+token (theory/THEORY.md section 7)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import optax
 from rmt_alpha.nn._adapters import AdapterConfig, adapted_params
 from rmt_alpha.nn._encoder import apply
 from rmt_alpha.nn._heads import HeadConfig, apply_head
-from rmt_alpha.nn._methods import FinetuneConfig, parameter_labels
+from rmt_alpha.nn._methods import EVAL_CHUNK, WIDTH_MULTIPLE, FinetuneConfig, parameter_labels
 from rmt_alpha.nn._models import TransformerConfig
 
 
@@ -31,7 +31,7 @@ class Trainer(NamedTuple):
         loss: `(state, X, y) -> mean softmax cross-entropy`.
         train_step: `(state, opt_state, X, y) -> (state, opt_state, loss)`, one `main` step (alpha untouched).
         alpha_step: `(state, opt_state, X, y) -> (state, opt_state, loss)`, one `alpha` step on the given batch.
-        accuracy: `(state, X, y) -> float`, evaluated in fixed-size chunks.
+        accuracy: `(state, X, y) -> float`, evaluated in chunks of `eval_chunk` rows, each cut to its own width.
     """
 
     labels: Callable
@@ -67,7 +67,7 @@ def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneC
         Trainer: the optimizers and the jitted loss, steps and accuracy.
     """
     compiled_fields = dict(alpha_value=1.0, max_epochs=1, patience=1, alpha_every=1, batch_size=1,
-                           alpha_batch_size=1)
+                           alpha_batch_size=1, eval_chunk=1, width_multiple=1)
     if config.method in ("lora", "alpha_fixed"):
         # The adapter step of alpha_lora: alpha's label ("alpha" there, "frozen" here) maps to set_to_zero in the
         # adapters' optimizer either way, and alpha's value is state. LoRA simply never calls the alpha step.
@@ -75,21 +75,35 @@ def make_trainer(model_config: TransformerConfig | HeadConfig, config: FinetuneC
     return _make_trainer(model_config, dataclasses.replace(config, **compiled_fields))
 
 
-def trim_padding(X, pad_token_id: int | None, *, shortest: int = 16) -> np.ndarray:
-    """Token rows cut to the smallest width of the ladder `shortest, 2 shortest, 4 shortest, ...` (capped at X's
-    own width) that keeps every non-pad token: the trailing padding is masked out of attention and pooling, so
-    the logits are those of the full width, at a cost proportional to the tokens kept. The ladder bounds the
-    number of compiled shapes. Feature rows (`pad_token_id` None) are returned as they are.
+def trim_padding(X, pad_token_id: int | None, *, multiple: int = WIDTH_MULTIPLE) -> np.ndarray:
+    """Token rows cut to the smallest multiple of `multiple` (capped at X's own width) that keeps every non-pad
+    token: the trailing padding is masked out of attention and pooling, so the logits are those of the full width
+    (to float32 rounding), at a cost proportional to the tokens kept. The multiples bound the number of compiled
+    shapes (`width / multiple`); `multiple` at least X's width keeps the full width. Feature rows (`pad_token_id`
+    None) are returned as they are.
+
+    Args:
+        X: (n, width) token ids, padded on the right with `pad_token_id`; or (n, d) features.
+        pad_token_id: the padding id, or None for feature rows.
+        multiple: the widths kept are multiples of it (>= 1).
+
+    Returns:
+        np.ndarray: `X[:, :w]`, w the smallest multiple of `multiple` >= the longest row's real tokens (at least
+        `multiple`, at most X's width).
+
+    Example:
+        >>> import numpy as np
+        >>> from rmt_alpha.nn._step import trim_padding
+        >>> X = np.zeros((2, 64), np.int32); X[0, :19] = 7; X[1, :5] = 7
+        >>> trim_padding(X, 0).shape, trim_padding(X, 0, multiple=16).shape, trim_padding(X, 0, multiple=64).shape
+        ((2, 24), (2, 32), (2, 64))
     """
     X = np.asarray(X)
-    if pad_token_id is None or X.ndim != 2 or X.shape[1] <= shortest:
+    if pad_token_id is None or X.ndim != 2 or X.shape[1] <= multiple:
         return X
     used = np.flatnonzero(np.any(X != pad_token_id, axis=0))
     longest = int(used[-1]) + 1 if used.size else 1
-    width = shortest
-    while width < longest:
-        width *= 2
-    return X[:, :min(width, X.shape[1])]
+    return X[:, :min(-(-longest // multiple) * multiple, X.shape[1])]
 
 
 def _pad_id(model_config) -> int | None:
@@ -149,9 +163,10 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
 
     correct = _make_counter(model_config, dataclasses.replace(config.adapter, alpha_init=1.0))
 
-    def accuracy(state, X, y, chunk: int = 64):
-        """Mean accuracy, evaluated in fixed-size chunks (the last one padded) so every size shares a compile;
-        token rows are taken shortest first and each chunk is cut to its own width (`trim_padding`)."""
+    def accuracy(state, X, y, chunk: int = EVAL_CHUNK, multiple: int = WIDTH_MULTIPLE):
+        """Mean accuracy, evaluated in chunks of `chunk` rows (the last one padded with a repeated row that never
+        counts), so every size shares a compile; token rows are taken shortest first and each chunk is cut to its
+        own width (`trim_padding` with `multiple`)."""
         X, y = np.asarray(X), np.asarray(y)
         order = np.arange(len(y))
         if pad_token_id is not None:
@@ -161,7 +176,7 @@ def _make_trainer(model_config: TransformerConfig | HeadConfig, config: Finetune
             rows = order[start:start + chunk]
             labels = np.concatenate([y[rows], np.full(chunk - len(rows), -1)])   # padded rows never count
             rows = np.concatenate([rows, np.full(chunk - len(rows), rows[0])])
-            counts.append(correct(state, trim_padding(X[rows], pad_token_id), labels))
+            counts.append(correct(state, trim_padding(X[rows], pad_token_id, multiple=multiple), labels))
         return int(sum(counts)) / len(y)
 
     return Trainer(labels, main, alpha, loss, train_step, alpha_step, accuracy)

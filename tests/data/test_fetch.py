@@ -7,6 +7,7 @@ No test here reaches the network: every URL points at a server this file starts 
 """
 
 import ast
+import gzip
 import hashlib
 import http.server
 import io
@@ -207,8 +208,11 @@ def test_default_root_is_the_user_cache(monkeypatch):
 
 
 def _tar_gz(members: dict) -> bytes:
+    """The same bytes for the same members on every call (gzip's header time fixed at 0, tar's at its default 0):
+    a test that builds an artifact twice, seconds apart on a loaded machine, gets the pinned hash both times."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed, \
+            tarfile.open(fileobj=compressed, mode="w") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)

@@ -15,7 +15,7 @@ except FileNotFoundError as missing:
     AMAZON_ABSENT = str(missing)
 
 
-@pytest.mark.slow
+@pytest.mark.headline
 @pytest.mark.skipif(bool(AMAZON_ABSENT), reason=f"Amazon Review data absent: {AMAZON_ABSENT}")
 def test_the_pool_choice_beats_plain_fine_tuning_on_every_pair():
     domains = load_amazon()

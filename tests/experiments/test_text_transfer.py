@@ -2,6 +2,7 @@
 fine-tuned pairs, the centring the theory assumes) and the quick path end to end on the real all-MiniLM-L6-v2 and
 the real review text (skipped, with the reason, when they are not fetched: `rmt-alpha fetch minilm reviews-text`)."""
 
+import dataclasses
 import json
 import os
 
@@ -160,7 +161,12 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     settings = config.finetune
     assert len(result.runs) == settings.seeds * len(settings.methods)
     assert all(0.5 < run["test_accuracy"] <= 1.0 for run in result.runs)
+    frozen = [run for run in result.runs if run["method"].startswith("frozen")]
+    assert len(frozen) == 2 * settings.seeds and all(run["steps_run"] == 0 for run in frozen)
+    assert {row["trainable"] for row in result.tables["methods"] if row["method"].startswith("frozen")} == {384, 385}
     for run in result.runs:   # steps and alpha updates describe the returned state
+        if run in frozen:
+            continue
         assert run["steps"] <= run["steps_run"] and run["alpha_updates"] <= run["alpha_updates_run"]
         every = settings.method_config(run["method"]).alpha_every
         assert run["alpha_updates"] == (run["steps"] // every if run["method"] in ("head_alpha", "head_alpha_null",
@@ -169,7 +175,8 @@ def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     assert (link["source"], link["target"]) == config.finetune_pairs[0] and np.isfinite(link["predicted_gain"])
     assert any(row["method"] == "alpha_lora" and row["baseline"] == "lora" for row in result.tables["paired"])
     assert np.isfinite(link["encoder_control_gain"])   # alpha-LoRA against LoRA given the held-out rows too
-    for run in result.runs:   # the data control trains on the training and held-out rows, every other method on n_train
+    # the data control trains on the training and the held-out rows, every other trained method on n_train
+    for run in (run for run in result.runs if run not in frozen):
         rows = settings.n_train + (settings.n_held_out if run["method"] == "lora_more_data" else 0)
         batch = settings.method_config(run["method"]).batch_size
         assert run["steps_run"] == run["epochs_run"] * (rows // batch), run["method"]
@@ -205,3 +212,87 @@ def test_splits_keep_two_rows_of_each_class_for_the_estimators():
     assert np.all(np.sum(labels[kept.train] < 0, axis=1) >= 2) and np.all(np.sum(labels[kept.train] > 0, axis=1) >= 2)
     with pytest.raises(ValueError, match="each class needs at least min_per_class = 2"):
         draw_splits(300, 12, 50, 5, seed=0, labels=np.where(np.arange(300) < 1, -1.0, 1.0))
+
+
+def _gaussian_domains(seed: int = 3, p: int = 12):
+    rng = np.random.default_rng(seed)
+    mean = rng.normal(size=p) * 0.4
+
+    def domain(name, shift, rows):
+        y = np.where(rng.random(rows) < 0.5, 1.0, -1.0)
+        return Domain(name, y[:, None] * (mean + shift) + rng.normal(size=(rows, p)) * 1.5 + 2.0, y)
+
+    return domain("s", 0.0, 600), domain("t", rng.normal(size=p) * 0.3, 400)
+
+
+def test_frozen_ridge_rows_are_the_linear_protocol_on_the_seeds_rows():
+    """The frozen rows against an independent numpy computation of the honest protocol on one seed's rows
+    (standardise the source with its rows and the target with its training and pool rows, ridge source head,
+    w_alpha = (X^T X / n + gamma I)^-1 (X^T y / n + alpha gamma w_s)): float64 throughout, so 1e-12."""
+    from rmt_alpha import choose_alpha
+    from rmt_alpha.experiments._frozen_ridge import FROZEN_METHODS, frozen_ridge
+
+    source, target = _gaussian_domains()
+    settings = FinetuneSettings(n_train=30, n_held_out=10, n_val=20, n_test=100, pool_size=120)
+    rows = split_rows(len(target.y), settings, seed=4)
+
+    def standardise(X, fitted_on):
+        return (X - fitted_on.mean(0)) / fitted_on.std(0)
+
+    S = standardise(source.X, source.X)
+    w_s = np.linalg.solve(S.T @ S / len(S) + np.eye(S.shape[1]), S.T @ source.y / len(S))
+    fitted_on = target.X[np.concatenate([rows["train"], rows["pool"]])]
+    X = standardise(target.X[rows["train"]], fitted_on)
+    y = target.y[rows["train"]]
+    pool = standardise(target.X[rows["pool"]], fitted_on)
+    expected_alpha = choose_alpha(w_s, X, y, unlabelled=pool).alpha
+    for method, alpha in zip(FROZEN_METHODS, (1.0, expected_alpha)):
+        row = frozen_ridge(source, target, rows, method)
+        w = np.linalg.solve(X.T @ X / len(X) + np.eye(X.shape[1]), X.T @ y / len(X) + alpha * w_s)
+        for part, key in (("test", "test_accuracy"), ("val", "val_accuracy")):
+            scores = standardise(target.X[rows[part]], fitted_on) @ w
+            assert row[key] == pytest.approx(np.mean(scores * target.y[rows[part]] > 0), abs=1e-12), (method, part)
+        assert row["alpha"] == pytest.approx(alpha, abs=1e-12)
+        assert row["trainable"] == 12 + (method == "frozen_ridge_choose_alpha")
+        assert row["wall_time"] > 0
+    assert expected_alpha != 1.0           # the choice did move away from alpha = 1 on this draw
+    # What the frozen rows never read: the held-out rows, the validation and test labels (fit and alpha unchanged).
+    moved = target.X.copy()
+    moved[rows["held_out"]] += 5.0
+    flipped = target.y.copy()
+    flipped[rows["test"]] *= -1
+    row = frozen_ridge(source, Domain("t", moved, flipped), rows, "frozen_ridge_choose_alpha")
+    reference = frozen_ridge(source, target, rows, "frozen_ridge_choose_alpha")
+    assert row["alpha"] == reference["alpha"] and row["test_accuracy"] == pytest.approx(1 - reference["test_accuracy"])
+    with pytest.raises(ValueError, match="method must be one of"):
+        frozen_ridge(source, target, rows, "frozen_ridge_alpha2")
+
+
+@pytest.mark.slow   # tests/nn/test_training.py::test_the_speedups_keep_a_seeds_numbers covers the same code
+@needs_data
+def test_the_speedups_keep_a_minilm_seed():
+    """One seed of LoRA and alpha-LoRA inside the real MiniLM, with the batches cut to multiples of 8 tokens and
+    evaluated 16 rows at a time (the defaults) and with the plain computation (every batch at the full 32 tokens,
+    one evaluation call): the same validation and test accuracy, steps and alpha updates, and the learned alphas to
+    float32 rounding (1e-5)."""
+    from rmt_alpha.data import load_review_text
+    from rmt_alpha.experiments import encoder_domains
+    from rmt_alpha.experiments._text_domains import feature_model
+    from rmt_alpha.experiments._text_finetune import pair_inputs, run_method, seed_inputs
+    from rmt_alpha.nn import load_pretrained
+
+    model = feature_model(load_pretrained(find_item("minilm"), num_classes=2))
+    texts = load_review_text(["uci-imdb", "uci-amazon"])
+    base = FinetuneSettings()
+    fast = FinetuneSettings(n_train=20, n_held_out=20, n_val=30, n_test=100, pool_size=100, max_length=32,
+                            finetune=dataclasses.replace(base.finetune, max_epochs=2, patience=2, alpha_every=1))
+    plain = dataclasses.replace(fast, finetune=dataclasses.replace(fast.finetune, width_multiple=32, eval_chunk=500))
+    domains = encoder_domains(model, texts, max_length=fast.max_length)
+    pair = pair_inputs(model, domains["uci-imdb"], domains["uci-amazon"], texts["uci-amazon"].texts, fast)
+    seeded = seed_inputs(pair, fast, seed=3)
+    for method in ("lora", "alpha_lora"):
+        a, b = (run_method(model, pair, seeded, method, settings) for settings in (fast, plain))
+        for key in ("test_accuracy", "val_accuracy", "best_epoch", "steps", "alpha_updates"):
+            assert a[key] == b[key], (method, key)
+        for path, stats in a["alpha"].items():
+            assert stats == pytest.approx(b["alpha"][path], abs=1e-5), (method, path)

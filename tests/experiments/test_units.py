@@ -28,6 +28,23 @@ def test_unit_store_keeps_results_and_refuses_other_settings(tmp_path):
         store("../escape", lambda: 0)
 
 
+def test_text_units_are_json_that_reads_back_the_same(tmp_path):
+    store = UnitStore(tmp_path, {"n": 20}, text=True)
+    value = {"accuracy": np.float32(0.8125), "steps": np.int64(15), "alpha": np.array([1.0, 0.5]), "nan": np.nan,
+             "reason": None}
+    first = store("arm_s0_lora", lambda: value)
+    again = UnitStore(tmp_path, {"n": 20}, text=True)("arm_s0_lora", lambda: None)
+    assert first == {**again, "nan": first["nan"]} and np.isnan(again["nan"])     # NaN != NaN: compared apart
+    assert first["accuracy"] == 0.8125 and first["steps"] == 15 and first["alpha"] == [1.0, 0.5]
+    with open(tmp_path / "arm_s0_lora.json", encoding="utf-8") as handle:
+        assert json.load(handle)["steps"] == 15                     # plain JSON on disk: no code runs to read it
+    assert store.names() == ["arm_s0_lora"]
+    with pytest.raises(ValueError, match="not 'settings'"):
+        store("settings", lambda: 0)
+    with pytest.raises(TypeError, match="a JSON unit holds dicts, lists"):
+        store("odd", lambda: {"x": object()})
+
+
 def test_interrupted_campaign_resumes_with_the_same_tables(tmp_path):
     rng = np.random.default_rng(4)
     p = 12

@@ -122,23 +122,56 @@ def test_pretraining_lowers_the_loss():
     assert losses[-1] < losses[0] - 0.05, losses   # 0.70 -> 0.61 seen with this seed
 
 
+def _padded_task(rows: int, seed: int):
+    """Token rows of 3 to 40 real tokens right-padded with id 0 to width 64, and random labels."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 41, rows)
+    X = np.zeros((rows, 64), np.int32)
+    for row, length in enumerate(lengths):
+        X[row, :length] = rng.integers(1, TASK.vocab_size, length)
+    return X, rng.integers(0, 2, rows).astype(np.int32), lengths
+
+
 def test_trimmed_padding_changes_the_cost_not_the_logits():
     from rmt_alpha.nn._encoder import apply
     from rmt_alpha.nn._step import trim_padding
 
     padded = dataclasses.replace(MODEL, max_len=64, pad_token_id=0)
     params = init_params(jax.random.key(4), padded)
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(3, 20, 40)
-    X_pad = np.zeros((40, 64), np.int32)
-    for row, length in enumerate(lengths):
-        X_pad[row, :length] = rng.integers(1, TASK.vocab_size, length)
-    trimmed = trim_padding(X_pad, 0)
-    assert trimmed.shape == (40, 32) and trim_padding(X_pad[lengths < 16], 0).shape[1] == 16
+    X_pad, y, lengths = _padded_task(40, 0)
+    X_short = X_pad[lengths < 20]
+    assert trim_padding(X_pad, 0).shape == (40, 40) and trim_padding(X_short, 0).shape[1] == 24
+    assert trim_padding(X_short, 0, multiple=16).shape[1] == 32 and trim_padding(X_short, 0, multiple=64).shape[1] == 64
     # masked keys and mean pooling over real tokens: the same logits to float32 rounding.
-    np.testing.assert_allclose(apply(params, trimmed, padded), apply(params, X_pad, padded), rtol=1e-5, atol=1e-6)
-    y = rng.integers(0, 2, 40).astype(np.int32)
+    for multiple in (8, 16):
+        np.testing.assert_allclose(apply(params, trim_padding(X_pad, 0, multiple=multiple), padded),
+                                   apply(params, X_pad, padded), rtol=1e-5, atol=1e-6)
     trainer = make_trainer(padded, BASE)
     state = init_state(jax.random.key(0), params, BASE)
     expected = np.mean(np.argmax(np.asarray(apply(params, X_pad, padded)), axis=1) == y)
-    assert trainer.accuracy(state, X_pad, y) == expected
+    for chunk, multiple in ((16, 8), (64, 16), (7, 64)):      # chunks of any size, the last one padded
+        assert trainer.accuracy(state, X_pad, y, chunk, multiple) == expected
+
+
+def test_the_speedups_keep_a_seeds_numbers():
+    """Cutting the batches to multiples of 8 tokens and evaluating in chunks of 16 rows (the defaults) against the
+    plain computation (full width, one chunk): the same seed gives the same validation history, the same steps and
+    alpha updates, the same test accuracy, and the same trained adapters to float32 rounding (1e-5: a few Adam steps
+    on gradients that differ in the last bits)."""
+    from rmt_alpha.nn._finetune import evaluate
+
+    padded = dataclasses.replace(MODEL, max_len=64, pad_token_id=0)
+    params = init_params(jax.random.key(5), padded)
+    X, y, _ = _padded_task(200, 1)
+    train, val, held, test = (X[:64], y[:64]), (X[64:96], y[64:96]), (X[96:128], y[96:128]), (X[128:], y[128:])
+    fast = dataclasses.replace(BASE, max_epochs=3, learning_rate=1e-2, alpha_learning_rate=0.05)
+    plain = dataclasses.replace(fast, width_multiple=64, eval_chunk=200)
+    assert (fast.width_multiple, fast.eval_chunk) == (8, 16)
+    results = [finetune_network(jax.random.key(2), params, padded, config, train, val, held_out=held)
+               for config in (fast, plain)]
+    a, b = results
+    assert a.val_history == b.val_history and (a.steps, a.alpha_steps) == (b.steps, b.alpha_steps)
+    assert evaluate(a.state, padded, fast, *test) == evaluate(b.state, padded, plain, *test)
+    for path, value in flatten_tree(a.state["adapters"]).items():
+        np.testing.assert_allclose(value, flatten_tree(b.state["adapters"])[path], rtol=1e-5, atol=1e-5)
+    assert any(not np.allclose(v, 1.0) for p, v in _alphas(a.state).items())     # alpha did move
