@@ -82,7 +82,7 @@ def main(argv=None) -> int:
                 "pool_size": f"min({DEFAULT_POOL}, rows of half A - n)",
                 "standardisation": "source: its own rows; target: the law's rows (whole-domain: every row; "
                                    "otherwise half A)", **extra}
-    store = UnitStore(args.units, {"settings": settings, "version": stamp["package_version"]}) if args.units else None
+    store = UnitStore(args.units, {"settings": settings, "version": stamp["version"]}) if args.units else None
     _, done = run_campaign(domains, pairs, [], checks, splits=args.splits, seed=args.seed,
                            progress=lambda line: print(line, file=sys.stderr, flush=True), store=store)
     rows = campaign_tables([], done)["prediction"]
