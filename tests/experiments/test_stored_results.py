@@ -1,0 +1,80 @@
+"""The numbers of theory/real_features.md's tables are those of the stored results their commands wrote
+(theory/results/real_features_variants_n*.json, fidelity_*.json), at the digits shown: a table cannot drift from
+the run it quotes, and each stored result says which law mode (in-sample or not) each of its rows is."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTE = (ROOT / "theory" / "real_features.md").read_text(encoding="utf-8")
+RESULTS = ROOT / "theory" / "results"
+VARIANT_LABELS = {"section 8": "section 8 (Gaussian mixture", "test side only": "test side only",
+                  "training side only": "training side only", "test row included": "test row included",
+                  "section 9": "**section 9", "actual w, Gaussian test": "(reference: actual w over",
+                  "actual w moments, accuracy over the rows": "(reference: actual mean and covariance"}
+LAW_LABELS = {"whole-domain": "whole domain (in-sample)", "held-out-half": "held-out half (out-of-sample)",
+              "pseudo-labelled-pool": "pseudo-labelled pool (out-of-sample)"}
+
+
+def _cells(line: str) -> list[list[float]]:
+    """The numbers of each cell after the first of a markdown table row (the minus sign normalised)."""
+    cells = line.replace("−", "-").strip().strip("|").split("|")[1:]
+    return [[float(token) for token in re.findall(r"[-+]?\d+(?:\.\d+)?", cell)] for cell in cells]
+
+
+def _table(start: str, stop: str | None = None) -> list[str]:
+    """The table rows of the note between the line that starts with `start` and the next `stop` (or the end)."""
+    text = NOTE[NOTE.index(start):]
+    text = text[:text.index(stop)] if stop else text
+    return [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("|---")]
+
+
+def _row(rows: list[str], label: str) -> list[list[float]]:
+    [line] = [line for line in rows if label in line.split("|")[1]]
+    return _cells(line)
+
+
+@pytest.mark.parametrize("n", [20, 100])
+def test_variant_tables_quote_the_stored_run(n):
+    stored = json.loads((RESULTS / f"real_features_variants_n{n}.json").read_text())
+    assert stored["settings"]["n"] == n and stored["settings"]["law"].startswith("whole-domain (in-sample)")
+    assert stored["provenance"]["command"].startswith("python benchmarks/real_features_variants.py")
+    rows = _table(f"## n = {n} (12 pairs)", "## n = 100" if n == 20 else "**Rows removed.**")
+    for name, label in VARIANT_LABELS.items():
+        quoted = _row(rows, label)
+        table = stored["table"][name]
+        expected = [round(100 * table["max_abs_gap"], 2), round(100 * table["mean_gap"], 2),
+                    round(table["abs_alpha_star_error"], 2), round(100 * table["loss_at_alpha_star"], 2)]
+        np.testing.assert_allclose([cell[0] for cell in quoted[:4]], expected, atol=1e-9, err_msg=name)
+        assert quoted[4] == [table["pairs_within_0.1pt"], 12], name
+
+
+@pytest.mark.parametrize("name, start, stop", [
+    ("fidelity_amazon_n20.json", "## Out of sample", "At n = 100"),
+    ("fidelity_amazon_n100.json", "At n = 100", "- **Held-out half.**"),
+    ("fidelity_text_n20.json", "**Out of sample.** The same halves", None)])
+def test_out_of_sample_tables_quote_the_stored_run(name, start, stop):
+    stored = json.loads((RESULTS / name).read_text())
+    assert {row["law"] for row in stored["prediction"]} == set(LAW_LABELS)
+    assert all(row["in_sample"] == (row["law"] == "whole-domain") for row in stored["prediction"])
+    rows = _table(start, stop)
+    for summary in stored["summary"]:
+        quoted = _row(rows, LAW_LABELS[summary["law"]])
+
+        def points(key):
+            return round(100 * summary[key], 2)
+
+        assert quoted[0] == [points("mean_abs_gap_covariance"), points("max_abs_gap_covariance")]
+        assert quoted[1] == [points("mean_abs_gap_semi_empirical"), points("max_abs_gap_semi_empirical")]
+        if summary["law"] == "whole-domain":
+            assert quoted[2] == [] and np.isnan(summary["noise_floor_max"])
+        else:
+            assert quoted[2] == [points("noise_floor_mean"), points("noise_floor_max")]
+        assert quoted[3] == [round(summary["abs_alpha_star_error_covariance"], 2),
+                             round(summary["abs_alpha_star_error_semi_empirical"], 2)]
+        assert quoted[4] == [points("loss_at_alpha_star_covariance"), points("loss_at_alpha_star_semi_empirical")]
+        assert quoted[5] == [summary["pairs_within_0.1pt_covariance"], summary["pairs_within_0.1pt_semi_empirical"]]
