@@ -78,3 +78,16 @@ def test_out_of_sample_tables_quote_the_stored_run(name, start, stop):
                              round(summary["abs_alpha_star_error_semi_empirical"], 2)]
         assert quoted[4] == [points("loss_at_alpha_star_covariance"), points("loss_at_alpha_star_semi_empirical")]
         assert quoted[5] == [summary["pairs_within_0.1pt_covariance"], summary["pairs_within_0.1pt_semi_empirical"]]
+
+
+def test_theory_quotes_the_out_of_sample_runs():
+    """THEORY section 9's out-of-sample sentence quotes the held-out rows of the stored Amazon runs."""
+    theory = (ROOT / "theory" / "THEORY.md").read_text(encoding="utf-8")
+    sentence = theory[theory.index("**Out of sample** (the law = the labelled rows"):]
+    sentence = sentence[:sentence.index("theory/real_features.md")]
+    held_out = [next(row for row in json.loads((RESULTS / f"fidelity_amazon_n{n}.json").read_text())["summary"]
+                     if row["law"] == "held-out-half") for n in (20, 100)]
+    quoted = [float(token) for token in re.findall(r"\d+\.\d+", sentence)]
+    expected = [round(100 * row[key], 2) for key in ("max_abs_gap_semi_empirical", "noise_floor_max",
+                                                     "max_abs_gap_covariance") for row in held_out]
+    assert quoted == expected
