@@ -23,7 +23,8 @@ import numpy as np
 
 from rmt_alpha._io import atomic_write
 from rmt_alpha._semi_empirical_choice import semi_empirical_choice
-from rmt_alpha.experiments._splits import draw_splits, preprocess
+from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._splits import draw_splits
 
 UNITS = ("text:12:0", "text:3:1", "text:15:2", "text:8:3", "amazon:0:1", "amazon:7:2", "amazon:4:3", "amazon:10:4")
 CONFIDENCE = 0.9

@@ -45,7 +45,8 @@ from rmt_alpha._io import atomic_write
 from rmt_alpha._pool_law import PoolChoice, pool_alpha
 from rmt_alpha._semi_empirical import row_margins
 from rmt_alpha._semi_empirical_choice import NORM_SPREAD_LIMIT, row_norm_spread
-from rmt_alpha.experiments._splits import draw_splits, fit_splits, preprocess, split_accuracy
+from rmt_alpha.experiments._preprocessing import preprocess
+from rmt_alpha.experiments._splits import draw_splits, fit_splits, split_accuracy
 
 GRID = np.round(np.arange(0.0, 6.0001, 0.05), 10)
 SEMI_EMPIRICAL = {"se": {}, "se_labelled": {"include_labelled": True}, "se_soft": {"labels": "soft"},

@@ -2,7 +2,9 @@
 often, unlabelled target rows (theory/THEORY.md sections 3, 5 and 8).
 
 `choose_alpha` estimates the target statistics without small-sample bias (`rmt_alpha._estimation`), feeds
-them to the isotropic or the covariance-aware theory, and repeats both on bootstrap replicates of the rows:
+them to the isotropic or the covariance-aware theory, or takes the pseudo-labelled pool itself as the target law
+of the semi-empirical theory (section 9, `rmt_alpha._semi_empirical_choice`), and repeats the choice on bootstrap
+replicates of the rows:
 
 1. The point estimate alpha* maximises the predicted accuracy at the full-data statistics.
 2. Each replicate b gives a predicted gain curve `gain_b(alpha) = acc_b(alpha) - acc_b(1)`.
@@ -10,6 +12,14 @@ them to the isotropic or the covariance-aware theory, and repeats both on bootst
    `confidence`. Otherwise the chosen alpha maximises the `(1 - confidence)`-quantile of `gain_b` over the grid:
    as `gain_b(1) = 0` in every replicate, that is alpha = 1 (plain fine-tuning) unless some alpha is confidently
    better, and never a choice most replicates call harmful. The result says which happened and why.
+
+Which theory with `covariance="auto"` (`theory_mode`; measured in theory/choose_alpha_rule.md): without enough
+rows to estimate C_t (fewer than p), the isotropic theory; with an unlabelled pool of at least p rows and a
+classifier `w_s` (given or fitted), `rmt_alpha._semi_empirical_choice.choose_theory`: the semi-empirical theory
+when the pool's row norms spread at least 1.5 times as much as Gaussian rows with the pool's covariance would and
+by at most 0.3 (std / mean; encoder features), the covariance-aware theory otherwise (Gaussian-like rows, where it
+is right; bag-of-words rows, whose norm follows the document's length); a `SourceStats` source (a random source)
+keeps the covariance-aware theory.
 
 Measured (THEORY's example at p = 400, n = 20, true alpha* = 1.709, 200 draws; Amazon, 12 pairs, 20 splits): see
 the tests and the documentation's Results page (docs/results.md).
@@ -30,6 +40,7 @@ from rmt_alpha._estimation import (
     target_stats_from_invariants,
 )
 from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
+from rmt_alpha._semi_empirical_choice import choose_theory, semi_empirical_choice
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import ridge_scalars, ridge_source_invariants, standard_normal_cdf
 from rmt_alpha._validation import (
@@ -42,7 +53,7 @@ from rmt_alpha._validation import (
 )
 from rmt_alpha.linear import fit_ridge
 
-COVARIANCE_MODES = ("auto", "isotropic", "covariance")
+COVARIANCE_MODES = ("auto", "isotropic", "covariance", "semi-empirical")
 # "auto" estimates C_t when it has at least this many rows per feature. Measured (pool methods, 20 splits per pair):
 # on Amazon (about 1000 rows, p = 400) the covariance-aware choice equals the isotropic one (+1.02 pt over alpha = 1
 # on 12/12 pairs, both); on all-MiniLM-L6-v2 features of review text (about 500 to 1000 rows, p = 384) it beats
@@ -69,7 +80,7 @@ class AlphaChoice(NamedTuple):
         shrunk: True when do no harm moved the choice away from `alpha_estimate`.
         reason: why the chosen alpha is what it is.
         uncertainty: how the intervals were obtained (bootstrap over which rows, how many replicates).
-        covariance: "isotropic" or "covariance", the theory used.
+        covariance: "isotropic", "covariance" or "semi-empirical", the theory used.
         covariance_reason: why (what "auto" saw).
         sources: {statistic: the data it came from}.
         target: the full-data `TargetStats` (use it with `rmt_alpha.prepare` for other questions).
@@ -133,20 +144,41 @@ def resolve_source(source, p: int, source_gamma: float) -> _Source:
     return _Source(w_s, w_s, w_s, "the given classifier w_s")
 
 
-def _covariance_mode(covariance: str, rows: int, p: int) -> tuple[str, str]:
+def theory_mode(covariance: str, source: _Source, n: int, U) -> tuple[str, str]:
+    """The theory `choose_alpha` uses ("isotropic", "covariance" or "semi-empirical") and why (module docstring).
+
+    Args:
+        covariance: `choose_alpha`'s argument, one of `COVARIANCE_MODES`.
+        source: the resolved source (`resolve_source`).
+        n: the number of labelled rows.
+        U: the (N, p) unlabelled rows, or None.
+    """
     if covariance not in COVARIANCE_MODES:
         raise ValueError(f"covariance must be one of {COVARIANCE_MODES}, got {covariance!r}")
+    p = source.vector.size
+    rows = n - 1 + (0 if U is None else U.shape[0])
     needed = COVARIANCE_ROWS_PER_FEATURE * p
     threshold = f"p = {needed}" if COVARIANCE_ROWS_PER_FEATURE == 1 else f"{COVARIANCE_ROWS_PER_FEATURE} p = {needed}"
     if covariance == "isotropic":
         return "isotropic", "asked for: the closed forms with white target noise (C_t = I)"
     if covariance == "covariance":
         return "covariance", f"asked for: C_t estimated from {rows} rows (p = {p})"
-    if rows >= needed:
-        return "covariance", f"auto: {rows} rows to estimate C_t, at least {threshold}, so the covariance-aware theory"
-    return "isotropic", (f"auto: {rows} rows to estimate C_t, fewer than {threshold}; "
-                         "a covariance from fewer rows than features is not estimated, so the isotropic theory "
-                         "(C_t = I)")
+    if covariance == "semi-empirical":
+        if U is None or U.shape[0] <= n:
+            raise ValueError(f"covariance='semi-empirical' needs unlabelled rows, more than the n = {n} labelled "
+                             f"ones (the pool is the target law), got {0 if U is None else U.shape[0]}")
+        if isinstance(source.theory, SourceStats):
+            raise ValueError("covariance='semi-empirical' needs a classifier w_s or source data (X_s, y_s), got a "
+                             "SourceStats (the semi-empirical theory holds the source fixed)")
+        return "semi-empirical", "asked for: the unlabelled rows, pseudo-labelled, as the target law (section 9)"
+    if rows < needed:
+        return "isotropic", (f"auto: {rows} rows to estimate C_t, fewer than {threshold}; "
+                             "a covariance from fewer rows than features is not estimated, so the isotropic theory "
+                             "(C_t = I)")
+    if U is not None and U.shape[0] >= needed and not isinstance(source.theory, SourceStats):
+        choice = choose_theory(U)
+        return choice.theory, choice.reason
+    return "covariance", f"auto: {rows} rows to estimate C_t, at least {threshold}, so the covariance-aware theory"
 
 
 
@@ -203,8 +235,8 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         y: their labels, shape (n,), in {-1, +1} or {0, 1}; at least 2 rows of each class.
         unlabelled: optional unlabelled target rows, shape (N, p), disjoint from any test rows.
         gamma: fine-tuning ridge strength (> 0).
-        covariance: "auto" (the covariance-aware theory when at least p rows can estimate C_t, else
-            isotropic), "isotropic" or "covariance".
+        covariance: the theory: "auto" (module docstring), "isotropic", "covariance" or "semi-empirical" (the
+            pseudo-labelled pool as the target law; needs `unlabelled` and a classifier or source data).
         source_gamma: ridge strength of the source classifier fitted from source data.
         grid: alphas of the predicted curve (default: 121 points over [min(0, 2 alpha*), max(3, 2 alpha*)]; 1 is
             always added).
@@ -221,6 +253,13 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         >>> choice.alpha, choice.gain, choice.gain_interval   # doctest: +SKIP
         (1.75, 0.0049, (0.0041, 0.0055))
     """
+    return _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence,
+                         rounds, random_state, target_only=False)
+
+
+def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence, rounds,
+                  random_state, *, target_only: bool):
+    """`choose_alpha`'s work; with `target_only`, its estimated `TargetStats` alone (no curve is computed)."""
     if isinstance(source, np.ndarray) and source.ndim == 2:
         raise TypeError("source must be a classifier w_s (1-D), a SourceStats or a pair (X_s, y_s), got a 2-D array "
                         "(the old estimate_target_stats(X, y, gamma) is now plugin_target_stats)")
@@ -236,8 +275,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
     resolved = resolve_source(source, p, source_gamma)
-    rows = n - 1 + (0 if U is None else U.shape[0])
-    mode, mode_reason = _covariance_mode(covariance, rows, p)
+    mode, mode_reason = theory_mode(covariance, resolved, n, U)
     rng = np.random.default_rng(random_state)
     weights = bootstrap_weights(y, 0 if U is None else U.shape[0], bootstrap, rng)
 
@@ -280,10 +318,25 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         means = np.stack([_mean_with(resolved, s[b], m[b], mean[b]) for b in range(s.size)])
         target = TargetStats(means[0], n, gamma, cov=spectrum)
         problem = CovarianceProblem(resolved.theory, target).with_target_means(means)
-    coefficients = problem.coefficients(np.full(s.shape, gamma))
-    star = np.asarray(argmax_from_stationary(*problem.stationary_terms(np.full(s.shape, gamma))), dtype=np.float64)
-    return _decide(star, coefficients, grid, confidence, bootstrap, weights, mode, mode_reason, sources, target,
-                   resolved.theory, U is not None)
+    rows = "labelled rows resampled within each class" + ("" if U is None else ", unlabelled rows resampled")
+    uncertainty = (f"bootstrap: {bootstrap} replicates ({rows}), estimation, re-labelling and theory re-run on "
+                   f"each; {100 * confidence:.0f}% percentile intervals")
+    if target_only:
+        return target
+    if mode == "semi-empirical":
+        law = semi_empirical_choice(resolved.vector, X, y, U, gamma=gamma, bootstrap_counts=weights)
+        star, curve = law.alpha, law.replicates.accuracy
+        sources["law"] = law.description
+        sources["covariance"] += " (reported in target; the choice uses the semi-empirical law)"
+        uncertainty = f"{law.description}; {100 * confidence:.0f}% percentile intervals"
+    else:
+        coefficients = problem.coefficients(np.full(s.shape, gamma))
+        star = np.asarray(argmax_from_stationary(*problem.stationary_terms(np.full(s.shape, gamma))), np.float64)
+
+        def curve(alpha):
+            return _curve(coefficients, alpha)
+    return _decide(star, curve, grid, confidence, bootstrap, mode, mode_reason, sources, target, resolved.theory,
+                   uncertainty)
 
 
 def _curve(coefficients: MarginCoefficients, alpha) -> np.ndarray:
@@ -299,13 +352,15 @@ def _default_grid(point: float) -> np.ndarray:
     return np.union1d(np.linspace(low, high, GRID_POINTS), [1.0])
 
 
-def _decide(star, coefficients, grid, confidence, bootstrap, weights, mode, mode_reason, sources, target,
-            source, with_pool) -> AlphaChoice:
+def _decide(star, curve, grid, confidence, bootstrap, mode, mode_reason, sources, target, source,
+            uncertainty) -> AlphaChoice:
+    """Do no harm (module docstring) from alpha* per replicate `star` (B + 1,) and `curve(alphas)`, the predicted
+    accuracy per replicate (B + 1, k) at k alphas (row 0: the data)."""
     point = float(star[0])
     grid = _default_grid(point) if grid is None else np.union1d(check_finite_array("grid", grid).ravel(), [1.0])
     inside = float(np.clip(point, grid[0], grid[-1]))
     alphas = np.append(grid, inside)
-    accuracy = _curve(coefficients, np.append(alphas, 1.0))
+    accuracy = curve(np.append(alphas, 1.0))
     gains = accuracy[:, :-1] - accuracy[:, -1:]          # (B + 1, k + 1): the grid, then alpha* (clipped)
     tail = 1.0 - confidence
     clipped = "" if inside == point else f" (alpha* = {point:.4g} lies outside the grid; its edge {inside:.4g} is used)"
@@ -332,14 +387,11 @@ def _decide(star, coefficients, grid, confidence, bootstrap, weights, mode, mode
                          else f"{chosen:.4g}"))
         alpha_interval = tuple(float(v) for v in np.quantile(star[1:], [tail / 2, 1 - tail / 2],
                                                              method="inverted_cdf"))
-        at_chosen = _curve(coefficients, [chosen, 1.0])
+        at_chosen = curve([chosen, 1.0])
         chosen_gains = at_chosen[1:, 0] - at_chosen[1:, 1]
         gain_interval = tuple(float(v) for v in np.quantile(chosen_gains, [tail / 2, 1 - tail / 2]))
-    at = _curve(MarginCoefficients(*(np.asarray(v)[:1] for v in coefficients[:5])), [chosen, 1.0])[0]
-    rows = "labelled rows resampled within each class" + (", unlabelled rows resampled" if with_pool else "")
-    uncertainty = ("none (bootstrap = 0)" if bootstrap == 0 else
-                   f"bootstrap: {bootstrap} replicates ({rows}), estimation, re-labelling and theory re-run on each; "
-                   f"{100 * confidence:.0f}% percentile intervals")
+    at = curve([chosen, 1.0])[0]
+    uncertainty = "none (bootstrap = 0)" if bootstrap == 0 else uncertainty
     return AlphaChoice(float(chosen), point, alpha_interval, grid, accuracy[0, :grid.size], float(at[1]),
                        float(at[0]), float(at[0] - at[1]), gain_interval, confidence, bool(shrunk), reason,
                        uncertainty, mode, mode_reason, sources, target, source)
@@ -363,8 +415,8 @@ def estimate_target_stats(source, X, y, *, unlabelled=None, gamma: float = 1.0, 
         y: (n,) their labels, in {-1, +1} or {0, 1}; at least 2 rows of each class.
         unlabelled: optional (N, p) unlabelled target rows, disjoint from any test rows.
         gamma: fine-tuning ridge strength (> 0).
-        covariance: "auto" (the covariance-aware theory when at least p rows can estimate C_t, else isotropic),
-            "isotropic" or "covariance".
+        covariance: as in `choose_alpha`; with the semi-empirical theory (which takes the pool's rows, not
+            statistics) the covariance-aware estimate is returned.
         source_gamma: ridge strength of the source classifier fitted from source data.
         rounds: pseudo-labelling rounds with unlabelled rows (>= 1).
 
@@ -374,5 +426,5 @@ def estimate_target_stats(source, X, y, *, unlabelled=None, gamma: float = 1.0, 
     Raises:
         ValueError: input out of range or of the wrong shape (as in `choose_alpha`).
     """
-    return choose_alpha(source, X, y, unlabelled=unlabelled, gamma=gamma, covariance=covariance,
-                        source_gamma=source_gamma, bootstrap=0, rounds=rounds).target
+    return _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, None, 0, 0.9, rounds, 0,
+                         target_only=True)

@@ -13,7 +13,8 @@ from rmt_alpha import (
     estimate_target_stats,
     optimal_alpha,
 )
-from rmt_alpha._estimation import pair_statistics
+from rmt_alpha._estimation import bootstrap_weights, pair_statistics
+from rmt_alpha._semi_empirical_choice import semi_empirical_choice
 from rmt_alpha.simulate._reference import make_gaussian_mixture
 
 P, SOURCE_N, N, POOL, GAMMA = 400, 2000, 20, 1000, 1.0
@@ -98,8 +99,9 @@ def test_the_result_reports_its_uncertainty_and_its_data(source_classifier):
     assert choice.gain_interval[0] <= choice.gain <= choice.gain_interval[1]
     assert 1.0 in choice.grid and choice.accuracy.shape == choice.grid.shape
     assert choice.accuracy_at_one == pytest.approx(choice.accuracy[choice.grid == 1.0][0], abs=1e-12)
-    assert choice.covariance == "covariance"
-    assert "1019 rows to estimate C_t, at least p = 400" in choice.covariance_reason
+    assert choice.covariance == "covariance" and "Gaussian-like rows" in choice.covariance_reason
+    asked = choose_alpha(source_classifier, X, y, unlabelled=U, covariance="covariance", bootstrap=0)
+    assert "C_t estimated from 1019 rows (p = 400)" in asked.covariance_reason
     labelled_only = choose_alpha(source_classifier, X, y, bootstrap=0)
     assert labelled_only.covariance == "isotropic" and "fewer than p = 400" in labelled_only.covariance_reason
     assert "1000 unlabelled target rows pseudo-labelled" in choice.sources["s"]
@@ -165,6 +167,37 @@ def test_the_covariance_aware_mode_on_anisotropic_noise():
     isotropic = choose_alpha(w_s, X, y, unlabelled=U, bootstrap=30, covariance="isotropic")
     assert abs(choice.alpha_estimate - truth) < abs(isotropic.alpha_estimate - truth), (
         choice.alpha_estimate, isotropic.alpha_estimate, truth)
+
+
+def test_auto_takes_the_semi_empirical_theory_when_row_norms_spread_more_than_a_gaussians(source_classifier):
+    # a scale per row (log-normal, sd 0.2) on THEORY's example: the norms spread about 4 times a Gaussian's, below
+    # 0.3; the choice is then the semi-empirical pool choice with choose_alpha's own bootstrap replicates
+    rng = np.random.default_rng(40)
+    X, y = make_gaussian_mixture(N, MU_T, random_state=41)
+    U = make_gaussian_mixture(POOL, MU_T, random_state=42)[0] * rng.lognormal(0.0, 0.2, (POOL, 1))
+    choice = choose_alpha(source_classifier, X, y, unlabelled=U, bootstrap=40, random_state=3)
+    assert choice.covariance == "semi-empirical" and "times what Gaussian rows" in choice.covariance_reason
+    weights = bootstrap_weights(y, POOL, 40, np.random.default_rng(3))
+    law = semi_empirical_choice(source_classifier, X, y, U, bootstrap_counts=weights)
+    assert choice.alpha_estimate == law.alpha[0]
+    expected = np.quantile(law.alpha[1:], [0.05, 0.95], method="inverted_cdf")
+    np.testing.assert_array_equal(choice.alpha_interval, expected)
+    at = law.replicates.accuracy([choice.alpha, 1.0])[0]
+    assert choice.gain == pytest.approx(at[0] - at[1], abs=1e-15)
+    assert "pseudo-labelled (hard)" in choice.sources["law"] and "re-labelled" in choice.uncertainty
+    asked = choose_alpha(source_classifier, X, y, unlabelled=U, covariance="semi-empirical", bootstrap=40,
+                         random_state=3)
+    assert asked.alpha == choice.alpha and "asked for" in asked.covariance_reason
+
+
+def test_the_semi_empirical_mode_needs_a_pool_and_a_fixed_source(source_classifier):
+    X, y = make_gaussian_mixture(N, MU_T, random_state=43)
+    with pytest.raises(ValueError, match="covariance='semi-empirical' needs unlabelled rows"):
+        choose_alpha(source_classifier, X, y, covariance="semi-empirical")
+    stats = SourceStats(MU_S, SOURCE_N, GAMMA)
+    U = make_gaussian_mixture(POOL, MU_T, random_state=44)[0]
+    with pytest.raises(ValueError, match="needs a classifier w_s or source data"):
+        choose_alpha(stats, X, y, unlabelled=U, covariance="semi-empirical")
 
 
 def test_estimate_target_stats_carries_the_unbiased_invariants(source_classifier):

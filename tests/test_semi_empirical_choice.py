@@ -14,6 +14,7 @@ from rmt_alpha._semi_empirical import RowMargins, row_margins, solve_row_fixed_p
 from rmt_alpha._semi_empirical_choice import (
     NORM_SPREAD_LIMIT,
     choose_theory,
+    gaussian_norm_spread,
     row_norm_spread,
     semi_empirical_choice,
 )
@@ -169,16 +170,29 @@ def test_choice_near_the_true_alpha_star_on_theory_example():
 # ------------------------------------------------------------------------------------ which theory
 
 def test_choose_theory_follows_the_spread_of_the_row_norms():
-    """Rows with a log-normal scale each (sigma 0.5: norm spread about 0.5, as bag-of-words rows whose norm follows
-    the review's length) go to the covariance-aware theory; Gaussian rows in p = 384 (spread about 1 / sqrt(2 p) =
-    0.04, below MiniLM's 0.17 to 0.25) to the semi-empirical one; the spread is the closed form on two rows."""
+    """Three kinds of rows in p = 384: Gaussian (norm spread about 1 / sqrt(2 p) = 0.04, as `gaussian_norm_spread`
+    predicts) go to the covariance-aware theory, whose assumptions they meet; a log-normal scale per row of sigma
+    0.2 (spread about 0.2, five times a Gaussian's, as MiniLM features: 0.18 to 0.23) to the semi-empirical one;
+    sigma 0.5 (spread about 0.5, as bag-of-words rows whose norm follows the review's length) to the
+    covariance-aware one. The spread is the closed form on two rows."""
     rng = np.random.default_rng(0)
-    even = rng.standard_normal((1000, 384))
-    uneven = even * rng.lognormal(0.0, 0.5, (1000, 1))
-    assert choose_theory(even).theory == "semi-empirical" and row_norm_spread(even) < 0.1
-    assert choose_theory(uneven).theory == "covariance" and row_norm_spread(uneven) > NORM_SPREAD_LIMIT
+    gaussian = rng.standard_normal((1000, 384))
+    scales = [rng.lognormal(0.0, sigma, (1000, 1)) for sigma in (0.2, 0.5)]
+    choices = [choose_theory(rows) for rows in (gaussian, gaussian * scales[0], gaussian * scales[1])]
+    assert [choice.theory for choice in choices] == ["covariance", "semi-empirical", "covariance"]
+    assert choices[0].norm_spread == pytest.approx(1 / np.sqrt(2 * 384), rel=0.1)
+    assert choices[0].gaussian_spread == pytest.approx(choices[0].norm_spread, rel=0.1)
+    assert choices[1].norm_spread > 4 * choices[1].gaussian_spread and choices[2].norm_spread > NORM_SPREAD_LIMIT
     assert row_norm_spread(np.array([[3.0, 4.0], [0.0, 10.0]])) == pytest.approx(2.5 / 7.5, abs=1e-15)
-    assert "0.3" in choose_theory(uneven).reason
+    assert "Gaussian-like" in choices[0].reason and "0.3" in choices[2].reason
+
+
+def test_gaussian_norm_spread_is_the_same_from_either_gram_matrix():
+    # N > p uses the p x p Gram matrix, N < p the N x N one: the same number (trace identities)
+    rng = np.random.default_rng(1)
+    rows = rng.standard_normal((60, 40)) @ rng.standard_normal((40, 40)) + 0.5
+    wide = np.c_[rows, np.zeros((60, 40))]      # 80 columns > 60 rows: the N x N path, same covariance spectrum
+    assert gaussian_norm_spread(wide) == pytest.approx(gaussian_norm_spread(rows), rel=1e-12)
 
 
 @pytest.mark.parametrize("U, limit, message", [

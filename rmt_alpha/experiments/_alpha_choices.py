@@ -3,7 +3,8 @@
 `ALPHA_CHOICES` names each method and the data it sees: alpha = 0 (target only), alpha = 1 (plain fine-tuning,
 what LoRA does), `rmt_alpha.choose_alpha` on the labelled rows alone (unbiased estimators, do no harm), alpha by
 k-fold cross-validation on the labelled rows, `choose_alpha` with the unlabelled pool (isotropic theory; one
-pseudo-labelling round, and `pool_rounds` rounds), the same with the covariance-aware theory; and the references
+pseudo-labelling round, and `pool_rounds` rounds), the same with the covariance-aware theory, `choose_alpha` with
+its defaults (the theory "auto" picks; the semi-empirical one on encoder features); and the references
 that look at the test labels (`rmt_alpha.experiments._references`: the test-set oracle, the best fixed alpha, the
 split-half oracle; never methods). `alphas_by_method` has no test data in its signature.
 """
@@ -30,6 +31,8 @@ ALPHA_CHOICES = {
     "pool 1 round": "+ unlabelled target pool (disjoint from test): choose_alpha, pseudo-labelled once (alpha=1)",
     "pool": "+ unlabelled target pool: choose_alpha, re-labelled at the current alpha* for pool_rounds rounds",
     "pool covariance": "+ unlabelled target pool: choose_alpha with the covariance-aware theory (sec. 8)",
+    "choose_alpha default": "+ unlabelled target pool: choose_alpha's defaults (covariance='auto': the semi-empirical "
+                            "theory (sec. 9) on the pseudo-labelled pool or the covariance-aware one)",
     "oracle": "TEST labels: best alpha of ALPHA_GRID on the test rows (a ceiling, never a method)",
     "best fixed alpha": "TEST labels of every split: the alpha of ALPHA_GRID best on the split-averaged test curve, "
                         "one per pair (a reference without per-split selection noise, never a method)",
@@ -93,7 +96,8 @@ def alphas_by_method(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int 
         gamma: fine-tuning ridge strength.
         folds: k of the cross-validation.
         pool_rounds: re-labelling rounds.
-        covariance: also the covariance-aware pool method (slower: a shrunk covariance and its eigenbasis per split).
+        covariance: also the covariance-aware pool method and `choose_alpha`'s defaults (slower: a shrunk covariance
+            and its eigenbasis per split; the semi-empirical law's row fixed point).
         pool_sizes: extra pool sizes (< N) for which the pool method is repeated on the first rows of the pool,
             reported as "pool (N=...)".
         bootstrap: replicates of each `choose_alpha` call (its uncertainty and do-no-harm rule; seeded by split).
@@ -136,4 +140,5 @@ def alphas_by_method(w_s, X_train, y_train, X_pool, *, gamma: float, folds: int 
               lambda size=size: chosen(X_pool[:, :size], covariance="isotropic", rounds=pool_rounds))
     if covariance:
         timed("pool covariance", refits, lambda: chosen(X_pool, covariance="covariance", rounds=pool_rounds))
+        timed("choose_alpha default", refits, lambda: chosen(X_pool))
     return Choices(alpha, seconds, fits)

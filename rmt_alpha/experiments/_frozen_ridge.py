@@ -37,8 +37,8 @@ def frozen_ridge(source: Domain, target: Domain, rows: dict, method: str, *, sou
         gamma: fine-tuning ridge strength (choose_alpha's default, 1).
 
     Returns:
-        dict: test_accuracy, val_accuracy, alpha (the alpha used), alpha_estimate and choice_reason (choose_alpha's,
-        None at alpha = 1), trainable (the p weights of `w_alpha`, plus alpha when it is chosen) and wall_time
+        dict: test_accuracy, val_accuracy, alpha (the alpha used), alpha_estimate, choice_reason and choice_theory
+        (choose_alpha's, None at alpha = 1), trainable (the p weights of `w_alpha`, plus alpha when it is chosen) and wall_time
         (seconds: preprocessing, choice, fit and scoring).
 
     Raises:
@@ -61,7 +61,9 @@ def frozen_ridge(source: Domain, target: Domain, rows: dict, method: str, *, sou
     p = data.X_train.shape[-1]
     return {"test_accuracy": float(test), "val_accuracy": float(val),
             "alpha": alpha, "alpha_estimate": None if choice is None else float(choice.alpha_estimate),
-            "choice_reason": None if choice is None else choice.reason, "trainable": p + (choice is not None),
+            "choice_reason": None if choice is None else choice.reason,
+            "choice_theory": None if choice is None else f"{choice.covariance}: {choice.covariance_reason}",
+            "trainable": p + (choice is not None),
             "wall_time": time.perf_counter() - started}
 
 

@@ -303,7 +303,7 @@ def run_method(model, pair: PairInputs, seeded: SeedInputs, method: str, setting
     Returns:
         dict: source, target, seed, method, test_accuracy, val_accuracy, best_epoch, epochs_run, steps,
         alpha_updates, steps_run, alpha_updates_run, trainable, wall_time, alpha (per adapted weight: mean, std,
-        min, max), head_alpha; the frozen ridge methods add their alpha and choose_alpha's estimate and reason.
+        min, max), head_alpha; the frozen ridge methods add their alpha and choose_alpha's estimate, reason and theory.
     """
     rows, y = seeded.rows, pair.y
     record = {"source": pair.source.name, "target": pair.target.name, "seed": seeded.seed, "method": method}
@@ -313,7 +313,8 @@ def run_method(model, pair: PairInputs, seeded: SeedInputs, method: str, setting
                 "best_epoch": 0, "epochs_run": 0, "steps": 0, "alpha_updates": 0, "steps_run": 0,
                 "alpha_updates_run": 0, "trainable": fitted["trainable"], "wall_time": fitted["wall_time"],
                 "alpha": {}, "head_alpha": None, "frozen_alpha": fitted["alpha"],
-                "alpha_estimate": fitted["alpha_estimate"], "choice_reason": fitted["choice_reason"]}
+                "alpha_estimate": fitted["alpha_estimate"], "choice_reason": fitted["choice_reason"],
+                "choice_theory": fitted["choice_theory"]}
     config = settings.method_config(method)
     model_config, params, X = _network_inputs(model, pair, seeded, method)
     held_labels = y[seeded.shuffled] if method in NULLS else y[rows["held_out"]]
