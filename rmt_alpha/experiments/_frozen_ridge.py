@@ -38,8 +38,8 @@ def frozen_ridge(source: Domain, target: Domain, rows: dict, method: str, *, sou
 
     Returns:
         dict: test_accuracy, val_accuracy, alpha (the alpha used), alpha_estimate, choice_reason and choice_theory
-        (choose_alpha's, None at alpha = 1), trainable (the p weights of `w_alpha`, plus alpha when it is chosen) and wall_time
-        (seconds: preprocessing, choice, fit and scoring).
+        (choose_alpha's, None at alpha = 1), trainable (the p weights of `w_alpha`, plus alpha when it is chosen)
+        and wall_time (seconds: preprocessing, choice, fit and scoring).
 
     Raises:
         ValueError: an unknown `method`.
