@@ -1,5 +1,5 @@
 """Execute the teaching notebooks in place, so that they are stored with their outputs (figures included) and
-render where people read them. Usage: `python theory/run_notebooks.py [NAME.ipynb ...]` (default: all three)."""
+render where people read them. Usage: `python theory/run_notebooks.py [NAME.ipynb ...]` (default: all of them)."""
 
 import os
 import sys
@@ -8,7 +8,7 @@ import nbclient
 import nbformat
 
 THEORY = os.path.dirname(os.path.abspath(__file__))
-NOTEBOOKS = ["01_linear_model.ipynb", "02_choosing_alpha_amazon.ipynb", "03_transformer_alphas.ipynb"]
+NOTEBOOKS = ["00_resolvent.ipynb", "01_linear_model.ipynb", "02_choosing_alpha_amazon.ipynb", "03_transformer_alphas.ipynb"]
 
 
 def execute(name: str, *, timeout: int = 600) -> nbformat.NotebookNode:
