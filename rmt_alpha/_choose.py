@@ -57,7 +57,7 @@ COVARIANCE_MODES = ("auto", "isotropic", "covariance", "semi-empirical")
 # "auto" estimates C_t when it has at least this many rows per feature. Measured (pool methods, 20 splits per pair):
 # on Amazon (about 1000 rows, p = 400) the covariance-aware choice equals the isotropic one (+1.02 pt over alpha = 1
 # on 12/12 pairs, both); on all-MiniLM-L6-v2 features of review text (about 500 to 1000 rows, p = 384) it beats
-# alpha = 1 on 14/18 pairs at n = 20 where the isotropic choice loses on 12/18 (theory/03_transformer_alphas.ipynb).
+# alpha = 1 on 14/18 pairs at n = 20 where the isotropic choice loses on 12/18 (theory/04_transformer_alphas.ipynb).
 COVARIANCE_ROWS_PER_FEATURE = 1
 GRID_POINTS = 121
 

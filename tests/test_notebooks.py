@@ -43,6 +43,22 @@ STATED = {
                "training points: mean 0.1807, sd 0.0101; delta / (1 + delta) = 0.1802"),
         Stated("follows $\\bar Q^2 / h$", "tr Q^2 / p measured 0.3277, Qbar^2 / h 0.3286, Qbar^2 0.3020"),
     ],
+    "01_linear_model.ipynb": [
+        Stated("$\\alpha^\\star = 1.7105$ and the accuracies 0.7551, 0.8493, 0.8504 at $\\alpha = 0, 1, 3$",
+               "alpha* = 1.7105 alpha = 0.0000: predicted accuracy 0.7551 alpha = 1.0000: predicted accuracy 0.8493 "
+               "alpha = 3.0000: predicted accuracy 0.8504"),
+        Stated("The accuracy at $\\alpha^\\star$ itself, 0.8564, is not in section 3",
+               "alpha = 1.7105: predicted accuracy 0.8564"),
+        Stated("plain fine-tuning keeps 0.60 of it here", "keeps kappa / lambda = 0.602 of the source term s"),
+        Stated("here the largest gap is 0.6 standard errors", "largest |gap|: 0.6 standard errors"),
+        Stated("at most 0.8 standard errors", "largest |gap| over p and alpha: 0.8 standard errors"),
+        Stated("has log-slope $-0.64 \\pm 0.05$",
+               "log-slope of the standard error against p (alpha = 1): -0.64 +- 0.05"),
+        Stated("(hatched, 0.38 of the map)", "alpha = 1 is worse than alpha = 0: 0.38"),
+        Stated("(at most 3.0 points for $\\beta > 0$)",
+               "largest gain of alpha* over alpha = 1 for beta > 0: 3.0 points"),
+        Stated("$n / p = 0.25$, $\\alpha^\\star = 1.71$", "at the cross: alpha* = 1.71"),
+    ],
 }
 
 
@@ -134,3 +150,51 @@ def test_notebook_executes_and_states_what_it_computes(name):
     notebook = run_notebooks.execute(name)   # raises CellExecutionError, naming the cell, when any cell fails
     assert not _errors(notebook)
     _check_stated(name, notebook)
+
+
+def _markdown_of(name: str) -> str:
+    return _markdown(nbformat.read(os.path.join(THEORY, name), as_version=4))
+
+
+def test_resolvent_try_prompts_say_what_the_library_computes():
+    """The Try prompts of notebook 0 state what other parameters give; recomputed here as the notebook would."""
+    import numpy as np
+
+    from rmt_alpha import ridge_scalars
+
+    markdown = _markdown_of("00_resolvent.ipynb")
+    assert "3/8 of the eigenvalues are exactly 0" in markdown and 1 - 1 / (1600 / 1000) == 3 / 8
+    assert f"falls to {float(ridge_scalars(1.0, 0.05).h):.2f} at $\\gamma = 0.05$" in markdown
+    p, n = 40, 100   # the notebook's draw at these sizes (seed 0): the largest relative gap of the trace
+    X = np.random.default_rng(0).standard_normal((n, p))
+    eigenvalues = np.linalg.eigvalsh(X.T @ X / n)
+    gammas = np.geomspace(0.05, 20.0, 40)
+    trace = np.array([np.mean(1.0 / (eigenvalues + g)) for g in gammas])
+    assert "within 3% of $\\delta / \\eta$" in markdown
+    assert np.max(np.abs(trace / (ridge_scalars(p / n, gammas).delta * n / p) - 1)) < 0.03
+
+
+def test_linear_model_try_prompts_say_what_the_library_computes():
+    """The Try prompts of notebook 1 state what other parameters give; recomputed here with the library."""
+    from rmt_alpha import SourceStats, TargetStats, optimal_alpha, predicted_accuracy, ridge_scalars
+
+    markdown = _markdown_of("01_linear_model.ipynb")
+    source = SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0)
+
+    def case(beta, n, gamma):
+        target = TargetStats.from_alignment(source, beta=beta, perp_norm=0.6, n=n, gamma=gamma)
+        best = float(optimal_alpha(source, target))
+        return best, [float(predicted_accuracy(source, target, a)) for a in (0.0, 1.0, best)]
+
+    best, (_, at_one, at_best) = case(-0.8, 100, 1.0)
+    assert f"$\\alpha^\\star = {best:.2f}$" in markdown and f"to {at_one:.2f} and" in markdown
+    assert f"recovers {at_best:.4f}" in markdown
+    best, (at_zero, at_one, _) = case(1.3, 1600, 1.0)
+    assert at_one < at_zero and f"falls to about {best:.2f}" in markdown
+    best, (at_zero, at_one, _) = case(0.8, 1600, 1.0)
+    assert at_one > at_zero and f"$\\alpha^\\star = {best:.2f}$)" in markdown
+    best, (_, at_one, _) = case(0.8, 400, 0.01)
+    assert f"$h$ drops to {float(ridge_scalars(1.0, 0.01).h):.2f}" in markdown
+    assert f"({at_one:.2f} at $\\alpha = 1$)" in markdown and f"jumps to about {best:.0f}" in markdown
+    best, _ = case(0.0, 100, 1.0)
+    assert best == 0.0 and "$\\alpha^\\star = 0$: the source only brings noise" in markdown

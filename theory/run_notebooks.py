@@ -8,7 +8,8 @@ import nbclient
 import nbformat
 
 THEORY = os.path.dirname(os.path.abspath(__file__))
-NOTEBOOKS = ["00_resolvent.ipynb", "01_linear_model.ipynb", "02_choosing_alpha_amazon.ipynb", "03_transformer_alphas.ipynb"]
+NOTEBOOKS = ["00_resolvent.ipynb", "01_linear_model.ipynb", "02_choosing_alpha_from_samples.ipynb",
+             "03_choosing_alpha_amazon.ipynb", "04_transformer_alphas.ipynb"]
 
 
 def execute(name: str, *, timeout: int = 600) -> nbformat.NotebookNode:

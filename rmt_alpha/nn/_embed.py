@@ -24,7 +24,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm.std import tqdm  # a text bar on stderr: tqdm.auto warns in a notebook without ipywidgets
 
 from rmt_alpha._io import atomic_write, cache_root
 from rmt_alpha.nn._encoder import hidden_states, padding_mask, pool

@@ -40,7 +40,7 @@ import jax.scipy.linalg
 import jax.scipy.sparse.linalg
 import jax.scipy.special
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm.std import tqdm  # a text bar on stderr: tqdm.auto warns in a notebook without ipywidgets
 
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
