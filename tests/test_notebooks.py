@@ -59,6 +59,26 @@ STATED = {
                "largest gain of alpha* over alpha = 1 for beta > 0: 3.0 points"),
         Stated("$n / p = 0.25$, $\\alpha^\\star = 1.71$", "at the cross: alpha* = 1.71"),
     ],
+    "02_choosing_alpha_from_samples.ipynb": [
+        Stated("(22.00 at $n = 20$ where $m + p / n = 21.80$)", "n = 20: m plug-in 22.00 (m + p / n = 21.80)"),
+        Stated("median 0.07 at $n = 20$, 0.41 at $n = 200$, where the truth is 1.70 and 1.62",
+               "median alpha* plug-in 0.07, unbiased 1.53, true 1.70"),
+        Stated("0.41 at $n = 200$", "median alpha* plug-in 0.41, unbiased 1.66, true 1.62"),
+        Stated("(1.87, 1.78, 1.77 for $m = 1.8$); at $n = 20$ its mean is 2.41", "unbiased 2.41 +- 1.29"),
+        Stated("(1.87, 1.78, 1.77", "unbiased 1.87 +- 0.56"),
+        Stated("within 0.5 of $\\alpha^\\star$ in only 36% of the draws, and do no harm keeps it in 6%",
+               "n = 20: estimate within 0.5 of alpha* in 36% of the draws; do no harm keeps the estimate in 6%, "
+               "chooses alpha = 1 in 91%"),
+        Stated("in 85% of the draws at $n = 200$). The rule still rarely keeps the estimate itself (11% at $n = 200$)",
+               "n = 200: estimate within 0.5 of alpha* in 85% of the draws; do no harm keeps the estimate in 11%, "
+               "chooses alpha = 1 in 15%"),
+        Stated("(17.334 points lost at $n = 20$, 2.438 at $n = 200$)", "20 0.480 17.334 0.486 0.448"),
+        Stated("(0.073 against 0.435 at $n = 200$)", "200 0.435 2.438 0.073 0.253"),
+        Stated("(1.88 $\\pm$ 0.07, for $\\alpha^\\star = 1.70$) and the accuracy lost falls to 0.012 points, "
+               "against 0.448",
+               "n = 20: with the pool, chosen alpha 1.88 +- 0.07 (alpha* = 1.70), accuracy lost 0.012 points; "
+               "labelled rows only 0.448, alpha = 1 0.480"),
+    ],
 }
 
 
@@ -198,3 +218,24 @@ def test_linear_model_try_prompts_say_what_the_library_computes():
     assert f"({at_one:.2f} at $\\alpha = 1$)" in markdown and f"jumps to about {best:.0f}" in markdown
     best, _ = case(0.0, 100, 1.0)
     assert best == 0.0 and "$\\alpha^\\star = 0$: the source only brings noise" in markdown
+
+
+def test_samples_try_prompts_say_what_the_library_computes():
+    """Notebook 2's Try prompts, recomputed with its first cell's draws (seed 0)."""
+    import numpy as np
+
+    from rmt_alpha import SourceStats, TargetStats, choose_alpha, optimal_alpha
+    from rmt_alpha.linear import fit_ridge
+    from rmt_alpha.simulate import make_mixture
+
+    markdown = _markdown_of("02_choosing_alpha_from_samples.ipynb")
+    rng = np.random.default_rng(0)
+    source = SourceStats.from_norm(p=400, mean_norm=1.5, n=2000, gamma=1.0)
+    w_s = fit_ridge(*make_mixture(2000, source.mean, random_state=rng), 1.0)
+    mu_t = TargetStats.from_alignment(source, beta=0.3, perp_norm=0.6, n=20, gamma=1.0).mean
+    best = float(optimal_alpha(w_s, TargetStats(mean=mu_t, n=20, gamma=1.0)))
+    assert f"it rises ({best:.2f} at $n = 20$)" in markdown and f"($m = {mu_t @ mu_t:.2f}$ instead of 1.8)" in markdown
+    X, y = make_mixture(20, mu_t, random_state=rng)
+    pool, _ = make_mixture(200, mu_t, random_state=rng)
+    assert choose_alpha(w_s, X, y, unlabelled=pool, bootstrap=0).covariance == "isotropic"
+    assert "`choose_alpha` uses the isotropic theory instead of the covariance-aware one" in markdown
