@@ -79,6 +79,67 @@ STATED = {
                "n = 20: with the pool, chosen alpha 1.88 +- 0.07 (alpha* = 1.70), accuracy lost 0.012 points; "
                "labelled rows only 0.448, alpha = 1 0.480"),
     ],
+    "04_transformer_alphas.ipynb": [
+        Stated("about 1.8 hours on a 2-core CPU", "wall time of the stored run: 1.8 hours"),
+        Stated("misses the measured curve by 12 to 14 points", "n = 50, mean : isotropic 13.8 pt"),
+        Stated("misses the measured curve by 12 to 14 points", "n = 20, midpoint: isotropic 12.1 pt"),
+        Stated("1.11 pt at $n = 20$ (15 of 18 pairs within 1.5 pt)",
+               "n = 20, mean : isotropic 13.4 pt, covariance 1.11 pt (worst 3.18, within 1.5 pt on 15/18)"),
+        Stated("0.76 / 0.61 / 0.52 pt at $n = 20 / 50 / 100$, and at most 1.51 pt on any pair",
+               "n = 20, midpoint: isotropic 12.1 pt, covariance 0.76 pt (worst 1.51, within 1.5 pt on 17/18)"),
+        Stated("0.76 / 0.61 / 0.52 pt", "n = 50, midpoint: isotropic 12.5 pt, covariance 0.61 pt (worst 1.07"),
+        Stated("0.76 / 0.61 / 0.52 pt", "n = 100, midpoint: isotropic 12.1 pt, covariance 0.52 pt (worst 1.37"),
+        Stated("0.30 pt on average at $n = 20$ (worst 0.56, the tweet pairs included), and the accuracy measured at "
+               "its $\\alpha^\\star$ is within 0.1 pt of the best grid alpha on 17 of 18 pairs",
+               "n = 20, semi-empirical: 0.30 pt (worst 0.56); its alpha* within 0.1 pt of the best grid alpha on "
+               "17/18"),
+        Stated("vader-tweets -> vader-editorials has the largest predicted gain (+1.28 pt) and uci-imdb -> uci-amazon "
+               "the smallest (+0.08 pt)",
+               "chosen at n = 50: largest vader-tweets -> vader-editorials +1.28 pt, smallest "
+               "uci-imdb -> uci-amazon +0.08 pt; the stored run's pairs: True"),
+        Stated("largest vader-products -> vader-movies, +1.52 pt; smallest vader-movies -> vader-tweets, +0.21 pt",
+               "at n = 20 the extremes differ: largest vader-products -> vader-movies +1.52 pt, smallest "
+               "vader-movies -> vader-tweets +0.21 pt"),
+        Stated("above the predicted one on 17 of 18 pairs at $n = 20$",
+               "measured gain above the predicted one on 17/18 pairs at n = 20"),
+        Stated("beats $\\alpha = 1$ on 14 of 18 pairs (sign test p = 0.031)",
+               "n = 20: pool covariance beats alpha = 1 on 14/18 pairs (loses 4, sign test p = 0.031), +0.50 pt; "
+               "oracle - pool covariance 1.09 pt"),
+        Stated("on 15 of 18 at $n = 50$ (p = 0.008)",
+               "n = 50: pool covariance beats alpha = 1 on 15/18 pairs (loses 3, sign test p = 0.008), +0.34 pt; "
+               "oracle - pool covariance 0.92 pt"),
+        Stated("(1.09 / 0.92 / 0.68 pt at $n = 20 / 50 / 100$). At $n = 100$ the gain is small (10 of 18 pairs)",
+               "n = 100: pool covariance beats alpha = 1 on 10/18 pairs (loses 7, sign test p = 0.629), +0.14 pt; "
+               "oracle - pool covariance 0.68 pt"),
+        Stated("(it wins 6, 4 and 1 of 18)", "pool (isotropic) beats alpha = 1 on [6, 4, 1] pairs"),
+        Stated("+1.1 pt on both pairs", "alpha_lora - lora +1.10 pt"),
+        Stated("+1.1 pt on both pairs", "alpha_lora - lora +1.12 pt"),
+        Stated("+1.11 ± 0.49 pt, p = 0.036", "alpha_lora - lora +1.11 +- 0.49 pt (p = 0.036"),
+        Stated("+0.71 ± 0.34 pt over LoRA (pooled, p = 0.047)", "lora_more_data - lora +0.71 +- 0.34 pt (p = 0.047"),
+        Stated("+0.40 ± 0.45 pt (p = 0.380; +0.55 and +0.25 pt per pair",
+               "alpha_lora - lora_more_data +0.40 +- 0.45 pt (p = 0.380"),
+        Stated("+0.55 and +0.25 pt per pair", "alpha_lora - lora_more_data +0.55 pt"),
+        Stated("+0.55 and +0.25 pt per pair", "alpha_lora - lora_more_data +0.25 pt"),
+        Stated("(+1.28 pt and +0.08 pt)", "alpha* = 2.29, predicted gain +1.28 pt"),
+        Stated("(+1.28 pt and +0.08 pt)", "alpha* = 1.24, predicted gain +0.08 pt"),
+        Stated("+0.12 ± 0.06 pt over LoRA (pooled)", "dora - lora +0.12 +- 0.06 pt"),
+        Stated("head_alpha - head_lora is -0.60 and -0.55 pt", "head_alpha - head_lora -0.60 pt"),
+        Stated("head_alpha - head_lora is -0.60 and -0.55 pt", "head_alpha - head_lora -0.55 pt"),
+        Stated("(0.761 and 0.822)", "learned head alpha 0.761 (null 0.535)"),
+        Stated("(0.761 and 0.822)", "learned head alpha 0.822 (null 0.597)"),
+        Stated("above 1 (2.29 and 1.24); with shuffled labels it moves down further (0.535 and 0.597)", "(null 0.597)"),
+        Stated("correlation over seeds 0.982 to 0.999; 0.024 to 0.037 per update",
+               "uci-imdb -> uci-amazon alpha_lora spread per update 0.0242"),
+        Stated("correlation over seeds 0.982 to 0.999; 0.024 to 0.037 per update",
+               "vader-tweets -> vader-editorials alpha_lora spread per update 0.0314, "
+               "correlation(spread, updates) 0.982"),
+        Stated("correlation over seeds 0.982 to 0.999; 0.024 to 0.037 per update",
+               "uci-imdb -> uci-amazon alpha_lora_null spread per update 0.0369, correlation(spread, updates) 0.999"),
+        Stated("by 4.32 and 4.45 pt (10/0 and 9/1 seeds; p = 0.001 and 0.007)",
+               "vader-tweets -> vader-editorials: alpha_lora - alpha_lora_null +4.32 pt (10/0 seeds, p = 0.001)"),
+        Stated("by 4.32 and 4.45 pt (10/0 and 9/1 seeds; p = 0.001 and 0.007)",
+               "uci-imdb -> uci-amazon: alpha_lora - alpha_lora_null +4.45 pt (9/1 seeds, p = 0.007)"),
+    ],
 }
 
 
@@ -239,3 +300,36 @@ def test_samples_try_prompts_say_what_the_library_computes():
     pool, _ = make_mixture(200, mu_t, random_state=rng)
     assert choose_alpha(w_s, X, y, unlabelled=pool, bootstrap=0).covariance == "isotropic"
     assert "`choose_alpha` uses the isotropic theory instead of the covariance-aware one" in markdown
+
+
+def test_transformer_notebook_states_what_the_stored_run_holds():
+    """Notebook 4's statements that rest on the stored run's intervals (drawn, not printed) and its Try prompts,
+    recomputed from theory/results/text_transfer.json."""
+    import json
+
+    with open(os.path.join(THEORY, "results", "text_transfer.json"), encoding="utf-8") as handle:
+        result = json.load(handle)
+    markdown = _markdown_of("04_transformer_alphas.ipynb")
+    paired, link = result["finetune_tables"]["paired"], result["finetune_tables"]["theory_link"]
+    # "95% intervals include 0 on each pair" (alpha_lora and head_alpha against lora, head_lora, lora_more_data)
+    assert "95% intervals include 0 on each pair" in markdown and "intervals include 0" in markdown
+    assert all(r["ci_low"] < 0 < r["ci_high"] for r in paired
+               if r["baseline"] in ("lora", "head_lora", "lora_more_data")
+               and r["method"] in ("alpha_lora", "head_alpha"))
+    # "each pair's interval contains 0 and both predicted gains"
+    gains = [r["predicted_gain"] for r in link]
+    assert all(r["ci_low"] < min(0.0, *gains) and r["ci_high"] > max(gains) for r in paired
+               if (r["method"], r["baseline"]) == ("alpha_lora", "lora"))
+    assert all(r["ci_low"] > 0 for r in paired if r["baseline"] == "alpha_lora_null")
+    # Try n = 100: the fine-tuned pairs' covariance gap and predicted gain
+    rows = {(r["source"], r["target"]): r for r in result["theory_tables"]["prediction"]
+            if r["alpha"] == 1.0 and r["n"] == 100 and r["centre"] == "mean"}
+    chosen = [rows[tuple(pair)] for pair in result["finetune_pairs"]]
+    gap = " and ".join(f"{100 * r['mean_abs_gap_covariance_over_grid']:.2f}" for r in chosen)
+    gain = " and ".join(f"{100 * r['predicted_gain_covariance']:+.2f}" for r in chosen)
+    assert f"({gap} pt)" in markdown and f"(+{gain[1:]} pt;" in markdown
+    # Try: another tweet pair, 3 points off at the mean, recovered at the midpoint
+    tweets = [r for r in result["theory_tables"]["prediction"] if r["alpha"] == 1.0 and r["n"] == 20
+              and (r["source"], r["target"]) == ("vader-editorials", "vader-tweets")]
+    by_centre = {r["centre"]: 100 * r["mean_abs_gap_covariance_over_grid"] for r in tweets}
+    assert by_centre["mean"] > 2.5 and by_centre["midpoint"] < 1.0
