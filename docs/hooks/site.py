@@ -4,6 +4,8 @@
   are added to the site under the same paths (theory/THEORY.md -> theory/THEORY/), so their relative links work
   unchanged. A new notebook or note in theory/ is picked up here; add its line to the nav in mkdocs.yml (the strict
   build fails on a page missing from the nav).
+- The notebooks' formulas ($...$ in their markdown cells, which nbconvert leaves as written) are marked as
+  pymdownx.arithmatex marks those of the Markdown pages, so the one MathJax configuration typesets both.
 - MathJax 3 comes from the PyPI package django-static-mathjax (installed by the `docs` extra; it has no
   dependency, Django included): its es5/tex-chtml.js and CHTML fonts are copied to site/assets/mathjax/, so no
   page loads anything from a CDN.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 import mkdocs.plugins
 from mkdocs.structure.files import File, Files
@@ -48,3 +51,30 @@ def on_files(files: Files, config) -> Files:
         src_uri = f"{MATHJAX_DEST}/{relative.replace(os.sep, '/')}"
         files.append(File.generated(config, src_uri, abs_src_path=os.path.join(es5, relative)))
     return files
+
+
+# The notebooks' markdown cells reach the page through nbconvert, which leaves their formulas as written ($...$ and
+# $$...$$); MathJax here typesets only what pymdownx.arithmatex marks (docs/javascripts/mathjax.js). Each formula of a
+# notebook page is therefore marked the same way, outside code, outputs and scripts.
+_RAW_BLOCK = re.compile(r"<(pre|code|script|style|textarea)\b.*?</\1>|<div class=\"clipboard-copy-txt\"[^>]*>.*?</div>",
+                        re.DOTALL | re.IGNORECASE)  # code, outputs, scripts, and the copy of each cell's source
+_NOTEBOOK_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$]+?)\$", re.DOTALL)  # inline math may wrap a line
+
+
+def _mark_math(text: str) -> str:
+    def marked(match: re.Match) -> str:
+        if match.group(1) is not None:
+            return f'<span class="arithmatex">\\[{match.group(1)}\\]</span>'
+        return f'<span class="arithmatex">\\({match.group(2)}\\)</span>'
+
+    return _NOTEBOOK_MATH.sub(marked, text)
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    marked, start = [], 0
+    for block in _RAW_BLOCK.finditer(html):
+        marked += [_mark_math(html[start:block.start()]), block.group(0)]
+        start = block.end()
+    return "".join(marked) + _mark_math(html[start:])
