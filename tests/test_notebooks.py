@@ -79,6 +79,28 @@ STATED = {
                "n = 20: with the pool, chosen alpha 1.88 +- 0.07 (alpha* = 1.70), accuracy lost 0.012 points; "
                "labelled rows only 0.448, alpha = 1 0.480"),
     ],
+    "03_choosing_alpha_amazon.ipynb": [
+        Stated("(books -> dvd: measured 0.764, covariance-aware 0.752, isotropic 0.801)",
+               "books -> dvd alpha = 1: measured 0.764, isotropic 0.801, covariance 0.752"),
+        Stated("dvd -> elec meets the isotropic curve above $\\alpha = 3$ (to within 0.001, the last printed column)",
+               "largest measured - isotropic for alpha >= 3: -0.001"),
+        Stated("1.80 and 2.09 where the measured best is 2.8 (books -> dvd)", "books -> dvd 1.80 2.09 3.04 2.8"),
+        Stated("1.05 and 1.27 against 2.3 (dvd -> elec)", "dvd -> elec 1.05 1.27 1.68 2.3"),
+        Stated("1.45 and 1.66 against 3.0 (kitchen -> books)", "kitchen -> books 1.45 1.66 2.57 3.0"),
+        Stated("(mean gap over the grid 0.22, 0.19, 0.11 points, against 0.81 to 2.60 for the Gaussian theories)",
+               "2.8 2.49 / 2.00 / 0.22"),
+        Stated("0.22, 0.19, 0.11 points, against 0.81 to 2.60", "2.3 0.81 / 2.60 / 0.19"),
+        Stated("0.22, 0.19, 0.11 points", "3.0 2.10 / 1.87 / 0.11"),
+        Stated("$\\alpha^\\star$ (3.04, 1.68, 2.57)", "1.68 2.3"),
+        Stated("(0.6273 against 0.7607 for $\\alpha = 1$)", "alpha=0 0.6273 0.00 alpha=1 0.7607 1.00"),
+        Stated("(7/12 pairs above $\\alpha = 1$, +0.05 points on average)",
+               "alpha* theory beats alpha = 1 on 7/12 pairs, by +0.05 points on average"),
+        Stated("(it beats it on 1 of the 12 pairs, -0.77 points on average)",
+               "CV beats alpha = 1 on 1/12 pairs, by -0.77 points on average"),
+        Stated("about one point over $\\alpha = 1$ (+1.07), on every pair (12/12)",
+               "pool beats alpha = 1 on 12/12 pairs, by +1.07 points on average"),
+        Stated("1.69 points above $\\alpha = 1$", "oracle - alpha = 1: 1.69 points"),
+    ],
     "04_transformer_alphas.ipynb": [
         Stated("about 1.8 hours on a 2-core CPU", "wall time of the stored run: 1.8 hours"),
         Stated("misses the measured curve by 12 to 14 points", "n = 50, mean : isotropic 13.8 pt"),
@@ -333,3 +355,33 @@ def test_transformer_notebook_states_what_the_stored_run_holds():
               and (r["source"], r["target"]) == ("vader-editorials", "vader-tweets")]
     by_centre = {r["centre"]: 100 * r["mean_abs_gap_covariance_over_grid"] for r in tweets}
     assert by_centre["mean"] > 2.5 and by_centre["midpoint"] < 1.0
+
+
+@pytest.mark.headline
+def test_amazon_try_prompts_say_what_the_library_computes():
+    """Notebook 3's Try prompts for section 1, recomputed as the notebook would compute them (about a minute)."""
+    import numpy as np
+
+    missing = _amazon_missing()
+    if missing:
+        pytest.skip(f"Amazon Review data absent: {missing}")
+    from rmt_alpha.data import load_amazon
+    from rmt_alpha.experiments import ALPHA_GRID, predict_vs_measure
+
+    domains, markdown = load_amazon(), _markdown_of("03_choosing_alpha_amazon.ipynb")
+
+    def check(source, target, n, gamma):
+        result = predict_vs_measure(domains[source], domains[target], ALPHA_GRID, n=n, gamma=gamma,
+                                    source_gamma=gamma, splits=10, seed=0, semi_empirical=True)
+        best = result.alpha[np.argmax(result.measured.mean)]
+        return result.alpha_star_isotropic, result.alpha_star_covariance, result.alpha_star_semi_empirical, best
+
+    books, dvd = check("books", "dvd", 100, 1.0), check("dvd", "elec", 100, 1.0)
+    assert f"({books[3]:.1f} on books -> dvd, {dvd[3]:.1f} on dvd -> elec)" in markdown
+    assert f"({books[0]:.2f} and {books[1]:.2f}, {dvd[0]:.2f} and {dvd[1]:.2f})" in markdown
+    assert f"near it ({books[2]:.2f}, {dvd[2]:.2f})" in markdown
+    elec = check("elec", "kitchen", 20, 1.0)
+    stated = f"{elec[0]:.2f} and {elec[1]:.2f} against a measured best of {elec[3]:.1f}, semi-empirical {elec[2]:.2f}"
+    assert stated in markdown
+    strong = [check("books", "dvd", 20, 10.0)[3], check("dvd", "elec", 20, 10.0)[3]]
+    assert f"(measured best {strong[0]:.1f} on books -> dvd, {strong[1]:.1f} on dvd -> elec)" in markdown
