@@ -1,7 +1,7 @@
 """Cost of one fine-tuning step inside all-MiniLM-L6-v2 per method, as a ratio to LoRA's step at the full padded width
 (the named baseline), and what cutting each batch to its own padded width saves. Same script, same batch.
 
-    python benchmarks/minilm_step_speed.py [--repeats 5] [--batch 10] [--width 64]
+    python benchmarks/minilm_step_speed.py [--repeats 5] [--batch 10] [--width 64] [--json]
 
 Needs `rmt-alpha fetch minilm reviews-text`. One batch of `--batch` UCI Yelp sentences (median 14 tokens), encoded
 at `--width` tokens; each method's jitted step (the text-transfer settings: adapters on query and value, rank 8) is
@@ -32,6 +32,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--json", action="store_true", help="print the JSON report only")
     args = parser.parse_args(argv)
     model = feature_model(load_pretrained(find_item("minilm"), num_classes=2))
     texts = load_review_text(["uci-yelp"])["uci-yelp"].texts[: args.batch]
@@ -53,6 +54,9 @@ def main(argv=None) -> dict:
     baseline = seconds[f"lora, full width ({args.width} tokens)"]
     report = {name: {"s_per_step": value, "ratio_to_lora_full_width": value / baseline}
               for name, value in seconds.items()}
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return report
     print(f"{'method':40s} {'s/step':>8s} {'vs LoRA full':>13s}")
     for name, row in report.items():
         print(f"{name:40s} {row['s_per_step']:8.3f} {row['ratio_to_lora_full_width']:13.2f}")
@@ -60,4 +64,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=1))
+    main()

@@ -18,14 +18,15 @@ the first call includes compilation; the run time is the median of five further 
 the same shape (which do not recompile: reported), and compile time is the sum of JAX's own
 tracing/lowering/compilation durations (`jax.monitoring`).
 
-Flops of one trial (`trial_flops`, counted as executed): the source fit by conjugate gradients on
-`L L^T / N + gamma I` (each iteration two dense p x p matrix-vector products, 4 p^2; the iteration count from the
-standard CG bound for the Marchenko-Pastur condition number, which matches the measured count: 10 in float32, 22
-in float64 at this size, plus one product for the residual check), the target kernel `X X^T` (2 n^2 p), its
-Cholesky factorisation and solves (n^3 / 3 + 4 n^2), the products with X (8 n p) and the scores. The distance to
-the bound compares trials/s x flops with a plain matrix product (`a @ a`, 1024 x 1024, same dtype, one device)
-timed in the same run. The random draws are not flops: the "RNG alone" rate is how many trials/s drawing a trial's
-random numbers (p (p - 1) / 2 + p + n p normals and p gammas, float32) allows by itself, timed in the same run.
+Flops of one trial (`trial_flops`, counted as executed): the source classifier from its bidiagonal draw (a
+tridiagonal recurrence and a few p-vectors, about 20 p), the target kernel `X X^T` (2 n^2 p), its Cholesky
+factorisation and solves (n^3 / 3 + 4 n^2), the products with X (8 n p) and the scores. The distance to the bound
+compares trials/s x flops with a plain matrix product (`a @ a`, 1024 x 1024, same dtype, one device) timed in the
+same run. The random draws are not flops: the "draws alone" rate is how many trials/s drawing a trial's random
+numbers allows by itself, timed in the same run, for each of JAX's PRNG implementations (`PRNG_IMPLEMENTATIONS`:
+threefry2x32, the simulator's, and the others this JAX offers), and for the draws of the earlier Bartlett source
+draw (what the simulator's draws replaced): now 2 p + n p normals, 2 p - 1 gammas and a permutation of n labels; before
+p (p - 1) / 2 + p + n p normals and p gammas.
 
 Cost of the factorisation choice (`rmt_alpha.linear.solve_one_at_a_time`): on CPU a vmapped batch of Cholesky
 solves runs one factorisation at a time (`jax.lax.map`) because batched LAPACK calls can deadlock XLA:CPU's thread
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import time
@@ -102,18 +102,10 @@ def time_simulator(source, target, alpha, trials: int, dtype: str, devices: int 
                                                                                         first.accuracy.mean))}
 
 
-def cg_iterations(p: int, source_n: int, gamma: float, dtype: str) -> int:
-    """The standard CG bound: residual below 10 eps after k iterations of rate (sqrt(kappa) - 1) / (sqrt(kappa) + 1),
-    kappa from the Marchenko-Pastur edges of W / N (W ~ Wishart_p(N - 1, I))."""
-    ratio = p / (source_n - 1)
-    kappa = ((1 + math.sqrt(ratio)) ** 2 + gamma) / ((1 - math.sqrt(ratio)) ** 2 + gamma)
-    rate = (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
-    return math.ceil(math.log(10 * np.finfo(dtype).eps / 2) / math.log(rate))
-
-
-def trial_flops(p: int, source_n: int, n: int, alphas: int, gamma: float, dtype: str) -> float:
-    """Floating-point operations of one trial as executed (source by CG with N > p, target in the dual form n < p)."""
-    source = (cg_iterations(p, source_n, gamma, dtype) + 1) * 4 * p**2 + 10 * p
+def trial_flops(p: int, n: int, alphas: int) -> float:
+    """Floating-point operations of one trial as executed (source from its bidiagonal draw with N > p, target in the
+    dual form n < p)."""
+    source = 20 * p
     target = 2 * n**2 * p + n**3 / 3 + 4 * n**2 + 8 * n * p
     scores = 10 * p + 12 * alphas
     return source + target + scores
@@ -133,17 +125,30 @@ def matmul_gflops(dtype: str, size: int = 1024, repeats: int = 10) -> float:
     return 2 * size**3 / statistics.median(times) / 1e9
 
 
-def rng_trials_per_s(p: int, n: int, trials: int) -> float:
-    """Trials/s allowed by the random draws alone: p (p - 1) / 2 + p + n p normals and p gammas per trial."""
-    normals = p * (p - 1) // 2 + p + n * p
-    shape = jnp.arange(p, dtype=jnp.float32) + 10.0
+PRNG_IMPLEMENTATIONS = ("threefry2x32", "philox4x32", "philox2x32", "threefry4x32", "rbg", "unsafe_rbg")
 
-    def draws(key):
-        normal_key, gamma_key = jax.random.split(key)
-        return jax.random.normal(normal_key, (normals,)).sum() + jax.random.gamma(gamma_key, shape).sum()
 
-    draw_all = jax.jit(jax.vmap(draws))
-    keys = jax.random.split(jax.random.key(0), trials)
+def rng_trials_per_s(p: int, source_n: int, n: int, trials: int, impl: str = "threefry2x32",
+                     draws: str = "simulator") -> float:
+    """Trials/s allowed by the random draws alone (float32, one device, vmapped over trials as the simulator is):
+    `draws="simulator"`: 2 p + n p normals, 2 p - 1 gammas (the bidiagonal's chi-squares) and a permutation of n
+    labels per trial; `"bartlett"`: the earlier source draw's p (p - 1) / 2 + p + n p normals and p gammas."""
+    if draws == "simulator":
+        normals = 2 * p + n * p
+        index = jnp.arange(p, dtype=jnp.float32)
+        shape = jnp.concatenate([(source_n - 1 - index) / 2.0, (p - 1 - index[:-1]) / 2.0])
+    else:
+        normals = p * (p - 1) // 2 + p + n * p
+        shape = (source_n - 1 - jnp.arange(p, dtype=jnp.float32)) / 2.0
+    labels = jnp.where(jnp.arange(n) < (n + 1) // 2, 1.0, -1.0)
+
+    def one(key):
+        normal_key, gamma_key, label_key = jax.random.split(key, 3)
+        return (jax.random.normal(normal_key, (normals,)).sum() + jax.random.gamma(gamma_key, shape).sum()
+                + jax.random.permutation(label_key, labels)[0])
+
+    draw_all = jax.jit(jax.vmap(one))
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0, impl=impl), i))(jnp.arange(trials))
     draw_all(keys).block_until_ready()
     times = []
     for _ in range(3):
@@ -212,14 +217,19 @@ def main() -> None:
                "baseline": {"name": "numpy_loop", "trials_run": args.baseline_trials,
                             "scaled_s": baseline_s, "trials_per_s": args.trials / baseline_s, **baseline_runs,
                             "mean_accuracy_at_alpha_1": float(np.interp(1.0, alpha, baseline.mean(axis=0)))},
-               "rng_alone_trials_per_s": rng_trials_per_s(p, n, args.trials),
+               "draws_alone_trials_per_s": {
+                   f"{impl}{'' if draws == 'simulator' else ' (Bartlett draws)'}":
+                   rng_trials_per_s(p, source_n, n, args.trials, impl, draws)
+                   for impl, draws in [*((name, "simulator") for name in PRNG_IMPLEMENTATIONS),
+                                       ("threefry2x32", "bartlett")]},
                "matmul_gflops": {dtype: matmul_gflops(dtype) for dtype in ("float32", "float64")},
                "simulator": [time_simulator(source, target, alpha, args.trials, dtype, devices)
                              for dtype in ("float32", "float64")
                              for devices in sorted({1, min(4, jax.device_count())})]}
     for row in results["simulator"]:
         row["speedup_vs_baseline"] = baseline_s / row["run_s"]
-        row["flops_per_trial"] = trial_flops(p, source_n, n, alpha.size, 1.0, row["dtype"])
+        row["flops_per_trial"] = trial_flops(p, n, alpha.size)
+        row["fraction_of_draws_alone"] = row["trials_per_s"] / results["draws_alone_trials_per_s"]["threefry2x32"]
         row["gflops"] = row["trials_per_s"] * row["flops_per_trial"] / 1e9
         row["fraction_of_matmul"] = row["gflops"] / results["matmul_gflops"][row["dtype"]]
 
@@ -250,12 +260,15 @@ def main() -> None:
           f"{baseline_runs['blas_threads_default_scaled_s']:.1f} s and one BLAS thread "
           f"{baseline_runs['blas_threads_1_scaled_s']:.1f} s)")
     print(f"  matrix product (1024^2, one device): float32 {results['matmul_gflops']['float32']:.1f} GFlop/s, "
-          f"float64 {results['matmul_gflops']['float64']:.1f} GFlop/s; random draws of a trial alone: "
-          f"{results['rng_alone_trials_per_s']:.0f} trials/s")
-    print("  simulate           devices   run s  trials/s  speed-up  MFlop/trial  GFlop/s  of matmul  compile s")
+          f"float64 {results['matmul_gflops']['float64']:.1f} GFlop/s")
+    print("  random draws of a trial alone (trials/s): " + ", ".join(
+        f"{name} {rate:.0f}" for name, rate in results["draws_alone_trials_per_s"].items()))
+    print("  simulate           devices   run s  trials/s  speed-up  of draws  MFlop/trial  GFlop/s  of matmul  "
+          "compile s")
     for row in results["simulator"]:
         print(f"  {row['dtype']:18s} {row['devices']:7d} {row['run_s']:7.3f} {row['trials_per_s']:9.1f} "
-              f"{row['speedup_vs_baseline']:8.1f}x {row['flops_per_trial'] / 1e6:12.1f} {row['gflops']:8.2f} "
+              f"{row['speedup_vs_baseline']:8.1f}x {row['fraction_of_draws_alone']:8.1%} "
+              f"{row['flops_per_trial'] / 1e6:12.2f} {row['gflops']:8.2f} "
               f"{row['fraction_of_matmul']:9.1%} {row['compile_s']:10.2f}  (recompiles in repeats: "
               f"{row['compile_s_in_repeats']:.2f} s)")
     print("  fit_affine per trial, float32, one device: factorisations one at a time (the CPU choice) vs one batched "

@@ -14,12 +14,12 @@ replicates of the rows:
    better, and never a choice most replicates call harmful. The result says which happened and why.
 
 Which theory with `covariance="auto"` (`theory_mode`; measured in theory/choose_alpha_rule.md): without enough
-rows to estimate C_t (fewer than p), the isotropic theory; with an unlabelled pool of at least p rows and a
-classifier `w_s` (given or fitted), `rmt_alpha._semi_empirical_choice.choose_theory`: the semi-empirical theory
-when the pool's row norms spread at least 1.5 times as much as Gaussian rows with the pool's covariance would and
-by at most 0.3 (std / mean; encoder features), the covariance-aware theory otherwise (Gaussian-like rows, where it
-is right; bag-of-words rows, whose norm follows the document's length); a `SourceStats` source (a random source)
-keeps the covariance-aware theory.
+rows to estimate C_t (fewer than p), the isotropic theory; with an unlabelled pool of at least p rows (and more
+than the n labelled ones) and a classifier `w_s` (given or fitted),
+`rmt_alpha._semi_empirical_choice.choose_theory`: the semi-empirical theory when the pool's row norms spread at
+least 1.5 times as much as Gaussian rows with the pool's covariance would and by at most 0.3 (std / mean; encoder
+features), the covariance-aware theory otherwise (Gaussian-like rows, where it is right; bag-of-words rows, whose
+norm follows the document's length); a `SourceStats` source (a random source) keeps the covariance-aware theory.
 
 Measured (THEORY's example at p = 400, n = 20, true alpha* = 1.709, 200 draws; Amazon, 12 pairs, 20 splits): see
 the tests and the documentation's Results page (docs/results.md).
@@ -175,7 +175,7 @@ def theory_mode(covariance: str, source: _Source, n: int, U) -> tuple[str, str]:
         return "isotropic", (f"auto: {rows} rows to estimate C_t, fewer than {threshold}; "
                              "a covariance from fewer rows than features is not estimated, so the isotropic theory "
                              "(C_t = I)")
-    if U is not None and U.shape[0] >= needed and not isinstance(source.theory, SourceStats):
+    if U is not None and U.shape[0] >= max(needed, n + 1) and not isinstance(source.theory, SourceStats):
         choice = choose_theory(U)
         return choice.theory, choice.reason
     return "covariance", f"auto: {rows} rows to estimate C_t, at least {threshold}, so the covariance-aware theory"

@@ -233,3 +233,13 @@ def test_bad_input_names_the_argument(source_classifier, change, message):
     source, X, y = arguments.pop("source"), arguments.pop("X"), arguments.pop("y")
     with pytest.raises((ValueError, TypeError), match=message):
         choose_alpha(source, X, y, **arguments)
+
+
+def test_auto_keeps_the_covariance_aware_theory_when_the_pool_does_not_outnumber_the_labelled_rows():
+    # p = 30, n = 60 labelled rows, a pool of 40 uneven rows (>= p, < n): the pool cannot be the law of 60 draws
+    rng = np.random.default_rng(50)
+    mean = np.r_[1.0, np.zeros(29)]
+    X, y = make_gaussian_mixture(60, mean, random_state=51)
+    U = make_gaussian_mixture(40, mean, random_state=52)[0] * rng.lognormal(0.0, 0.2, (40, 1))
+    choice = choose_alpha(np.r_[0.5, 0.2, np.zeros(28)], X, y, unlabelled=U, bootstrap=10)
+    assert choice.covariance == "covariance" and "99 rows to estimate C_t" in choice.covariance_reason

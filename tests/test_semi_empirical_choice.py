@@ -3,6 +3,8 @@ theory/THEORY.md section 9, theory/choose_alpha_rule.md): the second order witho
 one, warm starts, the batched bootstrap replicates against one-at-a-time ones, the choice on THEORY's example where
 the law is known, and bad input."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.special
@@ -232,3 +234,35 @@ def test_bad_warm_start_is_refused():
     V, weights, _ = rows(50, 5, 0)
     with pytest.raises(ValueError, match="initial must hold 50 non-negative numbers"):
         solve_row_fixed_point(V, weights, 10, 1.0, initial=np.ones(49))
+
+
+def test_the_rule_notes_spread_table_on_gaussian_and_amazon_rows():
+    """theory/choose_alpha_rule.md's table (benchmarks/pool_norm_spread.py): THEORY's Gaussian example and the
+    12 Amazon pools (3 honest splits each, n = 20) at the digits shown; the MiniLM rows need the encoder."""
+    from rmt_alpha.data import amazon_pairs
+    from rmt_alpha.data._domains import amazon_directory, load_amazon
+    from rmt_alpha.experiments._preprocessing import preprocess
+    from rmt_alpha.experiments._splits import draw_splits
+
+    note = (Path(__file__).resolve().parents[1] / "theory" / "choose_alpha_rule.md").read_text(encoding="utf-8")
+    rng = np.random.default_rng(0)
+    mean = np.r_[1.2, 0.6, np.zeros(398)]
+    gaussian = choose_theory(rng.choice([-1.0, 1.0], 1000)[:, None] * mean + rng.standard_normal((1000, 400)))
+    row = f"| Gaussian, p = 400 (THEORY's example) | {gaussian.norm_spread:.3f} | {gaussian.gaussian_spread:.3f} | "
+    assert row + f"{gaussian.norm_spread / gaussian.gaussian_spread:.2f} | covariance-aware |" in note
+    try:
+        amazon_directory()
+    except FileNotFoundError:
+        pytest.skip("Amazon Review data absent")
+    domains, found = load_amazon(), []
+    for source, target in amazon_pairs():
+        rows = domains[target].X.shape[0]
+        splits = draw_splits(rows, 20, min(1000, (rows - 20) // 2), 3, 0, labels=domains[target].y)
+        pools = preprocess(domains[source], domains[target], splits, source_gamma=1.0)[1].X_pool
+        choices = [choose_theory(pool) for pool in pools]
+        spread, base = (np.mean([getattr(c, key) for c in choices]) for key in ("norm_spread", "gaussian_spread"))
+        found.append((spread, base, spread / base))
+        assert {c.theory for c in choices} == {"covariance"}
+    low, high = np.min(found, axis=0), np.max(found, axis=0)
+    assert (f"| Amazon, 12 pairs | {low[0]:.3f} to {high[0]:.3f} | {low[1]:.3f} to {high[1]:.3f} | "
+            f"{low[2]:.2f} to {high[2]:.2f} | covariance-aware (above 0.3) |") in note

@@ -26,8 +26,9 @@ def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gamma", type=float, help="fine-tuning ridge strength (default 1)")
     parser.add_argument("--source-gamma", type=float, help="ridge strength of the source fitted from "
                         "--source-data (default 1)")
-    parser.add_argument("--covariance", choices=COVARIANCE_MODES, help="theory: auto (default), isotropic or "
-                        "covariance")
+    parser.add_argument("--covariance", choices=COVARIANCE_MODES, help="theory: auto (default: the semi-empirical "
+                        "or the covariance-aware one from the pool's row norms, isotropic without p rows), "
+                        "isotropic, covariance or semi-empirical")
     parser.add_argument("--bootstrap", type=int, help="bootstrap replicates (default 200)")
     parser.add_argument("--confidence", type=float, help="level of the intervals and of do no harm (default 0.9)")
     parser.add_argument("--seed", type=seed, help="seed of the bootstrap (default 0)")

@@ -21,6 +21,8 @@ Data follow scikit-learn: `X` has shape (n_samples, p), labels in {-1, +1}.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 from typing import NamedTuple
 
 import jax
@@ -314,8 +316,17 @@ def precision(dtype: np.dtype):
         Nothing: the body runs in float64 (for float64) with one BLAS/LAPACK thread.
     """
     x64 = jax.enable_x64(True) if dtype == np.float64 else contextlib.nullcontext()
-    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"), x64:
+    with _blas_controller().limit(limits=1, user_api="blas"), x64:
         yield
+
+
+@functools.cache
+def _blas_controller() -> threadpoolctl.ThreadpoolController:
+    """The process's thread-pool libraries, inspected once (`threadpool_limits` scans every loaded library on each
+    call: 3 to 9 ms, as much as a chunk of 64 simulated trials takes at p = 400). scipy's OpenBLAS, which jaxlib's
+    CPU LAPACK calls, is loaded first, so that the controller sees it."""
+    importlib.import_module("scipy.linalg")
+    return threadpoolctl.ThreadpoolController()
 
 
 def alpha_grid(alpha) -> np.ndarray:

@@ -118,14 +118,16 @@ def source_classifier(key, mean, n_samples: int, gamma):
 
         w_s = (c c^T + W / N + gamma I)^-1 c = v / (1 + c^T v),   v = (W / N + gamma I)^-1 c.
 
-    When N > p these statistics are drawn directly, exactly in distribution (W by the Bartlett decomposition
-    `W = L L^T`, L lower triangular with `L_ii^2 ~ chi^2(N - 1 - i)` and standard normals below the diagonal):
-    about p^2 / 2 random numbers instead of N p. v is found by conjugate gradients with the matrix-free product
-    `x -> L (L^T x) / N + gamma x` (`jax.scipy.sparse.linalg.cg`; the condition number is at most
-    `((1 + sqrt(p / N))^2 + gamma) / gamma` asymptotically, so a few dozen iterations of 2 p^2 operations each,
-    against the N p^2 Gram matrix of the sample). A solve whose final relative residual exceeds
-    sqrt(machine epsilon) returns NaN, which `simulate` reports as an error. When N <= p the sample itself is
-    drawn and fitted in the dual form (`draw_mixture` and `ridge_classifier`).
+    When N > p, v is drawn exactly in distribution from 4 p - 1 random numbers instead of the sample's N p: the
+    Golub-Kahan bidiagonalisation of a Gaussian (N - 1) x p matrix started at `q = c / |c|` gives
+    `W = V B^T B V^T` with `V e_1 = q`, B upper bidiagonal with independent
+    `B_ii ~ chi(N - i)` and `B_i,i+1 ~ chi(p - i)` (i = 1..p; Dumitriu and Edelman 2002), and, W being orthogonally
+    invariant and independent of c, V's other columns a uniformly random orthonormal basis of `q`'s complement,
+    independent of B. So with `t = (B^T B / N + gamma I)^-1 e_1` (a tridiagonal solve, by a backward recurrence),
+
+        v = |c| (t_1 q + |t_2:p| r),   r uniform on the unit sphere orthogonal to q.
+
+    When N <= p the sample itself is drawn and fitted in the dual form (`draw_mixture` and `ridge_classifier`).
 
     Args:
         key: a JAX PRNG key.
@@ -134,30 +136,52 @@ def source_classifier(key, mean, n_samples: int, gamma):
         gamma: the source ridge strength.
 
     Returns:
-        (p,) the classifier `w_s` (NaN when the solve failed).
+        (p,) the classifier `w_s`.
     """
     mean = jnp.asarray(mean)
     p = mean.shape[0]
     if n_samples <= p:
         return ridge_classifier(*draw_mixture(key, n_samples, mean), gamma)
-    mean_key, chi_key, lower_key = jax.random.split(key, 3)
+    mean_key, diagonal_key, upper_key, direction_key = jax.random.split(key, 4)
+    dtype = mean.dtype
     u = jax.random.normal(mean_key, (p,), DRAW_DTYPE) * np.float32(np.sqrt(n_samples))
-    half_dof = (n_samples - 1 - jnp.arange(p, dtype=DRAW_DTYPE)) / 2.0
-    diagonal = jnp.sqrt(2.0 * jax.random.gamma(chi_key, half_dof, dtype=DRAW_DTYPE))
-    rows, columns = np.tril_indices(p, -1)
-    below = jax.random.normal(lower_key, (rows.size,), DRAW_DTYPE)
-    lower = jnp.zeros((p, p), DRAW_DTYPE).at[rows, columns].set(below) + jnp.diag(diagonal)
-    lower = lower.astype(mean.dtype)
-    class_mean = mean + u.astype(mean.dtype) / n_samples
+    index = jnp.arange(p, dtype=DRAW_DTYPE)
+    diagonal_sq = 2.0 * jax.random.gamma(diagonal_key, (n_samples - 1 - index) / 2.0, dtype=DRAW_DTYPE)
+    upper_sq = 2.0 * jax.random.gamma(upper_key, (p - 1 - index[:-1]) / 2.0, dtype=DRAW_DTYPE)
+    g = jax.random.normal(direction_key, (p,), DRAW_DTYPE).astype(dtype)
+    diagonal_sq, upper_sq = diagonal_sq.astype(dtype), upper_sq.astype(dtype)
+    # T = B^T B / N + gamma I: T_ii = (d_i^2 + e_(i-1)^2) / N + gamma, T_i,i+1 = d_i e_i / N
+    main = (diagonal_sq + jnp.concatenate([jnp.zeros(1, dtype), upper_sq])) / n_samples + gamma
+    off = jnp.sqrt(diagonal_sq[:-1] * upper_sq) / n_samples
+    t_first, t_rest_norm = _first_column_of_inverse(main, off)
+    class_mean = mean + u.astype(dtype) / n_samples
+    norm = jnp.linalg.norm(class_mean)
+    q = class_mean / norm
+    r = g - (g @ q) * q
+    r = r / jnp.linalg.norm(r)
+    v = norm * (t_first * q + t_rest_norm * r)
+    return v / (1.0 + norm * norm * t_first)
 
-    def regularised(x):
-        return lower @ (lower.T @ x) / n_samples + gamma * x
 
-    epsilon = jnp.finfo(mean.dtype).eps
-    v, _ = jax.scipy.sparse.linalg.cg(regularised, class_mean, tol=10 * epsilon, maxiter=p)
-    residual = jnp.linalg.norm(regularised(v) - class_mean) / jnp.linalg.norm(class_mean)
-    v = jnp.where(residual <= jnp.sqrt(epsilon), v, jnp.nan)
-    return v / (1.0 + class_mean @ v)
+def _first_column_of_inverse(main, off):
+    """`t = T^-1 e_1` for the symmetric tridiagonal T (diagonal `main` (p,), off-diagonal `off` (p - 1,)), as
+    `(t_1, |t_2:p|)`. Rows 2..p of `T t = e_1` give `t_i = s_i t_(i-1)` with the backward recurrence
+    `s_p = -off_(p-1) / main_p`, `s_i = -off_(i-1) / (main_i + off_i s_(i+1))`; row 1 gives
+    `t_1 = 1 / (main_1 + off_1 s_2)`. For a positive definite T every denominator is positive (a Schur complement)."""
+
+    if main.shape[0] == 1:
+        return 1.0 / main[0], jnp.zeros((), main.dtype)
+
+    def backward(following, row):
+        diagonal, below, above = row
+        ratio = -below / (diagonal + above * following)
+        return ratio, ratio
+
+    rows = (main[1:], off, jnp.concatenate([off[1:], jnp.zeros(1, off.dtype)]))
+    following, ratios = jax.lax.scan(backward, jnp.zeros((), main.dtype), rows, reverse=True)
+    t_first = 1.0 / (main[0] + off[0] * following)
+    products = jnp.cumprod(ratios)
+    return t_first, jnp.abs(t_first) * jnp.sqrt(jnp.sum(products * products))
 
 
 def trial(key, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, n_test) -> Scores:

@@ -117,6 +117,7 @@ def tiny_task(tmp_path_factory):
     return checkpoint, make_glue_rte(str(root / "glue"))
 
 
+@pytest.mark.integration
 def test_fine_tuning_runs_end_to_end_and_never_selects_on_dev(tiny_task, tmp_path):
     checkpoint, data = tiny_task
     config = _quick_config()
@@ -162,6 +163,7 @@ def test_fine_tuning_runs_end_to_end_and_never_selects_on_dev(tiny_task, tmp_pat
     assert rerun["test_accuracy"]["dev"] == pytest.approx(1.0 - by_method["lora"]["test_accuracy"]["dev"], abs=1e-12)
 
 
+@pytest.mark.integration
 def test_cli_glue_writes_the_table(tiny_task, tmp_path, capsys):
     checkpoint, data = tiny_task
     out = str(tmp_path / "cli")

@@ -148,6 +148,7 @@ def test_midpoint_centring_is_what_the_theory_assumes_on_unbalanced_classes():
 
 
 @needs_data
+@pytest.mark.integration
 def test_quick_path_on_the_real_encoder_and_text(tmp_path):
     from rmt_alpha.data import load_review_text
     from rmt_alpha.nn import load_pretrained, pooled_features

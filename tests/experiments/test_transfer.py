@@ -145,6 +145,7 @@ def test_amazon_short_run_and_paper_mode_reproduces_the_paper():
     assert abs(ours.mean() - PAPER_TABLE1[("books", "dvd")][1] / 100) < 4 * se + 0.005
 
 
+@pytest.mark.integration
 def test_digits_command_writes_tables_and_figures(tmp_path, capsys):
     assert main(["digits", "--quick", "--out", str(tmp_path), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)

@@ -30,6 +30,7 @@ TINY = TransformerExperimentConfig(
     full_learning_rate=3e-3, head_learning_rate=3e-3)
 
 
+@pytest.mark.integration
 def test_tiny_run_end_to_end(tmp_path):
     out = str(tmp_path)
     result = run_transformer_experiment(TINY, out, progress=False)

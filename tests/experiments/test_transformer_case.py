@@ -79,6 +79,7 @@ def test_case_tables_pair_by_seed_and_flag_the_precision():
     assert pooled["precision_met"] is True and pooled["half_width"] < 0.005
 
 
+@pytest.mark.integration
 @needs_data
 def test_a_stopped_case_resumes_with_the_same_tables(tmp_path):
     from rmt_alpha.data import find_item

@@ -235,3 +235,21 @@ def test_fit_and_score_rejects_bad_data(case, message):
     with pytest.raises(ValueError, match=message):
         linear.fit_and_score(arguments.pop("source"), arguments.pop("X"), arguments.pop("y"), arguments.pop("X_test"),
                           arguments.pop("y_test"), ALPHA, gamma=1.0, **arguments)
+
+
+def test_precision_holds_blas_to_one_thread_and_restores_it():
+    """Inside `precision` every BLAS library (scipy's OpenBLAS, which jaxlib's CPU LAPACK calls, included) runs one
+    thread; outside, what was there before; the session's x64 setting is untouched."""
+    import threadpoolctl
+
+    from rmt_alpha.linear._engine import precision
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        with precision(dtype):
+            assert blas_threads() and set(blas_threads()) == {1}
+            assert jax.config.jax_enable_x64 == (dtype == np.float64)
+        assert blas_threads() == before and not jax.config.jax_enable_x64

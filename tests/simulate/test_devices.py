@@ -41,7 +41,7 @@ TRIALS, SEED = 10, 6  # 10 trials: padded to 12 over 4 devices
 # name: (SourceStats.from_norm arguments, TargetStats.from_alignment arguments after the source, n_test)
 FORMS = {
     "source N<p (dual), target n>p (primal)": ((200, 2.0, 150, 1.0), (0.6, 0.5, 300, 1.0), None),
-    "source N>p (Wishart draw), target n<p (dual), test set": ((200, 1.5, 800, 0.5), (-0.5, 0.8, 60, 2.0), 50),
+    "source N>p (bidiagonal draw), target n<p (dual), test set": ((200, 1.5, 800, 0.5), (-0.5, 0.8, 60, 2.0), 50),
 }
 BOTH_DUAL = ((200, 2.0, 150, 1.0), (0.6, 0.5, 100, 1.0), None)
 MULTI_PROCESS_FORM = "source N<p (dual), target n>p (primal)"
@@ -143,6 +143,7 @@ def _assert_same_numbers(run: dict, name: str) -> None:
         np.testing.assert_allclose(run[field], expected, rtol=0, atol=1e-6, err_msg=f"{name}: {field}")
 
 
+@pytest.mark.integration
 def test_one_device_with_both_dual_forms_finishes_and_matches_the_closed_forms(children):
     """One device, the source (N = 150) and the target (n = 100) both fitted in the dual form, 300 trials at
     p = 200 (hung 3 times out of 3 before): accuracy, E[y g] and E[g^2] within K_SE standard errors of theory."""
@@ -156,6 +157,7 @@ def test_one_device_with_both_dual_forms_finishes_and_matches_the_closed_forms(c
         assert_within_standard_errors(predicted, np.asarray(run[field]), field)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("devices", [2, 4])
 def test_forced_cpu_devices_give_the_same_numbers_as_one_device(children, devices):
     """2 and 4 forced CPU devices (on however many cores), p = 200, sources and targets in both forms: the same
@@ -166,6 +168,7 @@ def test_forced_cpu_devices_give_the_same_numbers_as_one_device(children, device
         _assert_same_numbers(run, name)
 
 
+@pytest.mark.integration
 def test_two_processes_give_the_same_numbers_as_one(children):
     """Two processes on 127.0.0.1 (`jax.distributed.initialize`, gloo CPU collectives), two forced CPU devices
     each: the trial axis is sharded over the global 4-device mesh and every process gets the whole result, equal to
