@@ -1,0 +1,370 @@
+"""Several fixed source classifiers: fine-tuning towards a mixture (theory/THEORY.md section 10).
+
+With sources `W = [w_1 ... w_K]` (p x K) and `alpha` in R^K, `w_alpha = Q (X^T y / n + gamma W alpha)`. The
+fine-tuned classifier depends on `(W, alpha)` only through the combined source `W alpha`, and for one fixed
+classifier the margin's mean is affine and its variance quadratic in it, so with `t = (1, alpha)`:
+
+    E[y g] = a^T t,    Var[g] = t^T B t,    accuracy = Phi(a^T t / sqrt(t^T B t)),
+
+`a` (K + 1) and `B` ((K + 1) x (K + 1), positive semi-definite) built from `m = |mu_t|^2`, `s_k = <w_k, mu_t>` and
+the Gram matrix `Omega_kl = <w_k, w_l>` (isotropic, section 10.1), or from the covariance theory's terms with the
+same sources (section 10.2). K = 1 is section 2 / section 8 exactly: `a = (e0, e1)`,
+`B = [[v0, v1 / 2], [v1 / 2, v2]]`.
+
+alpha* maximises a generalised Rayleigh quotient (section 10.3): the direction `u = B^+ a` (`B^+` the
+pseudo-inverse), `alpha* = u[1:] / u[0]` when `u[0] > 0`; otherwise the supremum is only approached as
+`|alpha| -> inf` along `B_SS^+ a_S` (entries `+-inf`). `alpha >= 0` and a subset of sources: the maximiser over
+each support is the unconstrained one restricted to it, so every support is tried (exact, up to 12 sources),
+SLSQP beyond.
+
+Sources are normalised to unit norm first (`alpha_k |w_k|` is what enters), so no scale under- or overflows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+import scipy.optimize
+
+from rmt_alpha._covariance import CovarianceProblem, has_covariance
+from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
+from rmt_alpha._theory import Moments, resolve_gamma, ridge_scalars, standard_normal_cdf
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
+
+EXACT_SUPPORT_LIMIT = 12  # nonnegative alpha*: every support tried up to this many sources, SLSQP beyond
+ZERO_DIRECTION = 1e-12     # |u_0| below this times |u| counts as 0 (alpha* at infinity)
+
+
+def is_source_list(source) -> bool:
+    """True for a list or tuple of sources (several sources), False for one source (`w_s` or `SourceStats`)."""
+    return isinstance(source, (list, tuple))
+
+
+def check_sources(sources, p: int | None = None, name: str = "source") -> np.ndarray:
+    """The sources as a read-only (p, K) float64 matrix; each must be a 1-D classifier of the same length.
+
+    Raises:
+        ValueError: an empty list, a `SourceStats` in the list (only fixed classifiers are supported for several
+            sources), or classifiers of different lengths or not finite.
+    """
+    if len(sources) == 0:
+        raise ValueError(f"{name} must be a non-empty list of classifiers w_1..w_K, got an empty list")
+    columns = []
+    for k, source in enumerate(sources):
+        if isinstance(source, (SourceStats, TargetStats)):
+            raise ValueError(f"{name}[{k}] must be a fixed classifier (1-D array): several sources are supported for "
+                             f"fixed classifiers only, got a {type(source).__name__}")
+        columns.append(check_vector(f"{name}[{k}]", source, length=p if p is not None else
+                                    (columns[0].size if columns else None)))
+    matrix = np.stack(columns, axis=1)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def reject_sources(name: str, source) -> None:
+    """Raise when a function that takes one source gets a list of them."""
+    if is_source_list(source):
+        raise ValueError(f"{name} takes one source (a classifier w_s or a SourceStats), got a list of "
+                         f"{len(source)}; several sources are supported by predicted_accuracy, margin_moments, "
+                         "predicted_risk, optimal_alpha and prepare")
+
+
+def _unit_columns(W: np.ndarray):
+    """`(W / |w_k|, |w_k|)` per column, norms computed without overflow (a zero column keeps norm 1)."""
+    largest = np.abs(W).max(axis=0)
+    safe = np.where(largest > 0, largest, 1.0)
+    norms = np.where(largest > 0, safe * np.linalg.norm(W / safe, axis=0), 1.0)
+    return W / norms, norms
+
+
+def isotropic_source_coefficients(m, eta, gamma, s, omega_perp):
+    """`(a, B)` of section 10.1 for K fixed sources, broadcast over leading axes (pure numpy)::
+
+        a   = (m / lam, kappa s / lam)
+        B00 = (m + eta) / (h lam^2),   B0k = kappa s_k / ((1 + delta) h lam^2),
+        Bkl = kappa^2 (lam^2 Omega_perp,kl + s_k s_l ((1 + kappa)^2 + m eta) / m) / ((1 + kappa)^2 h lam^2)
+
+    with `Omega_perp = Omega - s s^T / m`, the Gram matrix of the sources' parts orthogonal to `mu_t` (PSD, so
+    every diagonal block is a sum of positive terms, as section 2's rearranged variance).
+
+    Args:
+        m: `|mu_t|^2` (> 0), shape (...). eta: `p / n`. gamma: ridge strength (...).
+        s: (..., K) `s_k = <w_k, mu_t>`. omega_perp: (..., K, K).
+    Returns:
+        `(a, B)`, shapes (..., K + 1) and (..., K + 1, K + 1).
+    """
+    delta, kappa, h = ridge_scalars(eta, gamma)
+    m, eta, delta, kappa, h = (np.asarray(v, dtype=np.float64)[..., None] for v in (m, eta, delta, kappa, h))
+    s = np.asarray(s, dtype=np.float64)
+    c = 1.0 + kappa
+    lam = m + c
+    spread = h * lam**2
+    outer = s[..., :, None] * s[..., None, :]
+    block = (kappa**2 / (c**2 * spread))[..., None] * (lam[..., None] ** 2 * omega_perp
+                                                       + outer * ((c**2 + m * eta) / m)[..., None])
+    return _assemble(m / lam, kappa * s / lam, (m + eta) / spread, kappa * s / ((1.0 + delta) * spread), block)
+
+
+def _assemble(e0, e1, v0, half_v1, block):
+    """`a = (e0, e1)` and `B = [[v0, half_v1^T], [half_v1, block]]`, broadcast to one batch shape."""
+    batch = np.broadcast_shapes(np.shape(e0)[:-1], np.shape(e1)[:-1], np.shape(v0)[:-1], np.shape(half_v1)[:-1],
+                                np.shape(block)[:-2])
+    K = np.shape(block)[-1]
+    a = np.concatenate([np.broadcast_to(e0, batch + (1,)), np.broadcast_to(e1, batch + (K,))], axis=-1)
+    edge = np.broadcast_to(half_v1, batch + (K,))
+    top = np.concatenate([np.broadcast_to(v0, batch + (1,)), edge], axis=-1)
+    lower = np.concatenate([edge[..., :, None], np.broadcast_to(block, batch + (K, K))], axis=-1)
+    return a, np.concatenate([top[..., None, :], lower], axis=-2)
+
+
+def covariance_source_coefficients(problem: CovarianceProblem, X: np.ndarray, gamma):
+    """`(a, B)` of section 10.2 for fixed sources `X` (p, K) in the target's eigenbasis; `margin_terms` once::
+
+        a_k = gamma t eps <beta, x_k>,  B0k = gamma eps ((1 + theta) <nu, x_k> - H eps <beta, x_k>),
+        Bkl = gamma^2 ((1 + theta) (x_k^T diag(c q^2) x_l - eps (<nu, x_k><beta, x_l> + <beta, x_k><nu, x_l>))
+                       + H eps^2 <beta, x_k><beta, x_l>)
+
+    (section 8's `e1`, `v1 / 2` and `v2` with `w_s w_s^T` replaced by the symmetrised `x_k x_l^T`).
+    """
+    gamma, t, eps, theta, h, beta, nu, weight, e0, v0, _ = problem.margin_terms(gamma)
+    beta_x, nu_x = beta @ X, nu @ X                          # (..., K)
+    gamma, t, eps, theta, h, e0, v0 = (np.asarray(v)[..., None] for v in (gamma, t, eps, theta, h, e0, v0))
+    half_v1 = gamma * eps * ((1.0 + theta) * nu_x - h * eps * beta_x)
+    diagonal = np.einsum("pk,...p,pl->...kl", X, weight, X)
+    mixed = nu_x[..., :, None] * beta_x[..., None, :]
+    block = (gamma**2)[..., None] * ((1.0 + theta)[..., None] * (diagonal - eps[..., None] * (mixed + np.swapaxes(
+        mixed, -1, -2))) + (h * eps**2)[..., None] * beta_x[..., :, None] * beta_x[..., None, :])
+    return _assemble(e0, gamma * t * eps * beta_x, v0, half_v1, block)
+
+
+class SourcesCoefficients(NamedTuple):
+    """`E[y g] = a^T t`, `Var[g] = t^T B t` at `t = (1, alpha)` (section 10), for unit-norm sources."""
+
+    a: np.ndarray
+    B: np.ndarray
+
+
+class SourcesOptimum(NamedTuple):
+    """A constrained or unconstrained alpha* with its predicted accuracy and the sources it uses."""
+
+    alpha: np.ndarray
+    accuracy: float
+    support: tuple
+
+
+def _ratio(a, B, t):
+    """`a^T t / sqrt(t^T B t)`, with t scaled by `max(1, max |t|)` first (homogeneous of degree 0: no overflow)."""
+    largest = np.maximum(1.0, np.abs(t).max(axis=-1, keepdims=True))
+    t = t / largest
+    return np.einsum("...i,...i->...", a, t) / np.sqrt(np.einsum("...i,...ij,...j->...", t, B, t))
+
+
+def _pinv_solve(B, a):
+    """`B^+ a` with Jacobi scaling (scale-free pseudo-inverse; PSD B, a in its range)."""
+    diagonal = np.sqrt(np.einsum("...ii->...i", B))
+    scale = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
+    scaled = B * scale[..., :, None] * scale[..., None, :]
+    return scale * np.einsum("...ij,...j->...i", np.linalg.pinv(scaled, rcond=1e-13, hermitian=True), scale * a)
+
+
+def rayleigh_maximiser(a, B):
+    """alpha* of `Phi(a^T t / sqrt(t^T B t))` over `t = (1, alpha)` (section 10.3), batched over leading axes.
+
+    `u = B^+ a`; `alpha* = u[1:] / u[0]` when `u[0] > 0`. Otherwise the supremum is approached as `|alpha| -> inf`
+    along `d = B_11^+ a_1` (the sources' block): entries `sign(d_k) inf`, 0 where `d_k = 0`. K = 1: `u` is
+    proportional to `(den, num)` of section 3, so this is `argmax_from_stationary`.
+    """
+    u = _pinv_solve(B, a)
+    head = u[..., :1]
+    finite = head > ZERO_DIRECTION * np.abs(u).max(axis=-1, keepdims=True)
+    alpha = u[..., 1:] / np.where(finite, head, 1.0)
+    d = _pinv_solve(B[..., 1:, 1:], a[..., 1:])
+    big = np.abs(d).max(axis=-1, keepdims=True)
+    at_infinity = np.where(np.abs(d) > ZERO_DIRECTION * big, np.sign(d) * np.inf, 0.0)
+    flat = ~np.any(a[..., 1:] != 0, axis=-1, keepdims=True)  # no source carries anything: alpha* = 0
+    return np.where(flat, 0.0, np.where(finite, alpha, at_infinity))
+
+
+class SourcesProblem:
+    """K fixed source classifiers and a target, prepared once (theory/THEORY.md section 10).
+
+    Isotropic target (section 10.1) or a target covariance (section 10.2, one fixed point per gamma). Methods
+    take `alpha` of shape (..., K) and broadcast its leading axes with gamma.
+
+    Args:
+        sources: a list or tuple of K classifiers, each 1-D of length p.
+        target: the `TargetStats`.
+
+    Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import TargetStats, prepare
+        >>> mu = np.zeros(200); mu[0] = 1.5
+        >>> w1 = np.zeros(200); w1[0] = 0.5
+        >>> w2 = np.zeros(200); w2[1] = 0.5
+        >>> problem = prepare([w1, w2], TargetStats(mu, 50, 1.0))
+        >>> alpha = problem.optimal_alpha()
+        >>> alpha.shape, bool(problem.predicted_accuracy(alpha) >= problem.predicted_accuracy([1.0, 1.0]))
+        ((2,), True)
+    """
+
+    def __init__(self, sources, target: TargetStats, gamma=None):
+        if not isinstance(target, TargetStats):
+            raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
+        W = check_sources(sources)
+        check_same_dimension(W[:, 0], target)
+        self.target = target
+        self.gamma = resolve_gamma(target, gamma)
+        self.unit, self.norms = _unit_columns(W)
+        self.K = W.shape[1]
+        if has_covariance(None, target):
+            self._covariance = CovarianceProblem(self.unit[:, 0], target)
+            self._rotated = self._covariance.basis.T @ self.unit
+        else:
+            self._covariance = None
+            m = target.mean_norm_sq
+            self._s = self.unit.T @ target.mean
+            perp = self.unit - np.outer(target.mean, self._s / m) if m > 0 else self.unit
+            self._omega_perp = perp.T @ perp
+
+    def coefficients(self, gamma=None) -> SourcesCoefficients:
+        """`(a, B)` at gamma (default: the problem's), for the unit-norm sources (`alpha_k |w_k|` multiplies them).
+
+        Args:
+            gamma: ridge strength(s); an array gives a leading batch axis.
+        Returns:
+            SourcesCoefficients: `a` (..., K + 1), `B` (..., K + 1, K + 1).
+        """
+        gamma = self.gamma if gamma is None else check_positive_array("gamma", gamma)
+        if self._covariance is not None:
+            return SourcesCoefficients(*covariance_source_coefficients(self._covariance, self._rotated, gamma))
+        m = self.target.mean_norm_sq
+        if m <= 0:
+            raise ValueError(f"the target mean must be non-zero (|mu_t|^2 > 0), got {m!r}")
+        shape = np.shape(gamma)
+        s = np.broadcast_to(self._s, shape + (self.K,))
+        omega = np.broadcast_to(self._omega_perp, shape + (self.K, self.K))
+        return SourcesCoefficients(*isotropic_source_coefficients(np.full(shape, m), self.target.eta, gamma, s, omega))
+
+    def _t(self, alpha):
+        alpha = check_finite_array("alpha", alpha)
+        if alpha.ndim == 0 or alpha.shape[-1] != self.K:
+            raise ValueError(f"alpha must have shape (..., {self.K}) (one entry per source), got shape {alpha.shape}")
+        scaled = alpha * self.norms
+        return np.concatenate([np.ones(scaled.shape[:-1] + (1,)), scaled], axis=-1)
+
+    def margin_moments(self, alpha, gamma=None) -> Moments:
+        """`Moments(E[y g], E[g^2], Var[g])` at alpha (..., K): `a^T t`, `t^T B t` (section 10)."""
+        a, B = self.coefficients(gamma)
+        t = self._t(alpha)
+        mean = np.einsum("...i,...i->...", a, t)
+        variance = np.einsum("...i,...ij,...j->...", t, B, t)
+        return Moments(mean[()], (variance + mean**2)[()], variance[()])
+
+    def predicted_accuracy(self, alpha, gamma=None):
+        """`Phi(a^T t / sqrt(t^T B t))`, `t = (1, alpha)` (section 10); shape: alpha's leading axes with gamma's."""
+        a, B = self.coefficients(gamma)
+        return np.asarray(standard_normal_cdf(_ratio(a, B, self._t(alpha))), dtype=np.float64)[()]
+
+    def predicted_risk(self, alpha, gamma=None):
+        """Squared-loss risk `Var[g] + (1 - E[y g])^2`."""
+        mean, _, variance = self.margin_moments(alpha, gamma)
+        return np.asarray(variance + (1.0 - mean) ** 2)[()]
+
+    def optimal_alpha(self, gamma=None, *, nonnegative: bool = False, subset=None):
+        """alpha* (section 10.3): the maximiser over R^K, over alpha >= 0, and/or over the sources in `subset`.
+
+        Args:
+            gamma: ridge strength(s); an array batches the unconstrained alpha* (constrained: one gamma).
+            nonnegative: constrain every alpha_k >= 0.
+            subset: indices of the sources allowed a nonzero alpha (default: all).
+        Returns:
+            np.ndarray (..., K); `+-inf` entries when the supremum is only approached as `|alpha| -> inf`.
+        """
+        return self.optimum(gamma, nonnegative=nonnegative, subset=subset).alpha
+
+    def optimum(self, gamma=None, *, nonnegative: bool = False, subset=None) -> SourcesOptimum:
+        """`SourcesOptimum(alpha, accuracy, support)`: `optimal_alpha` with its predicted accuracy and the sources
+        it uses (nonzero alpha)."""
+        allowed = self._subset(subset)
+        a, B = self.coefficients(gamma)
+        if not nonnegative:
+            index = np.array([0] + [k + 1 for k in allowed])
+            alpha = np.zeros(a.shape[:-1] + (self.K,))
+            alpha[..., list(allowed)] = rayleigh_maximiser(a[..., index], B[..., index[:, None], index[None, :]])
+        else:
+            if a.ndim != 1:
+                raise ValueError(f"nonnegative alpha* needs a single gamma, got gamma of shape {a.shape[:-1]}")
+            alpha = _nonnegative_maximiser(a, B, allowed)
+        accuracy = _accuracy_at(a, B, alpha)
+        user = alpha / self.norms
+        support = tuple(int(k) for k in np.flatnonzero(np.any(np.reshape(user != 0, (-1, self.K)), axis=0)))
+        return SourcesOptimum(user, accuracy[()] if np.ndim(accuracy) else float(accuracy), support)
+
+    def _subset(self, subset) -> tuple:
+        if subset is None:
+            return tuple(range(self.K))
+        indices = np.asarray(subset)
+        if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
+            raise ValueError(f"subset must be a non-empty list of source indices in [0, {self.K}), got {subset!r}")
+        if np.any(indices < 0) or np.any(indices >= self.K) or np.unique(indices).size != indices.size:
+            raise ValueError(f"subset must list distinct source indices in [0, {self.K}), got {indices.tolist()}")
+        return tuple(sorted(int(k) for k in indices))
+
+
+def _accuracy_at(a, B, alpha):
+    """Predicted accuracy at a unit-scale alpha, its limit along the direction where entries are infinite."""
+    infinite = np.any(np.isinf(alpha), axis=-1, keepdims=True)
+    if not np.any(infinite):
+        return standard_normal_cdf(_ratio(a, B, np.concatenate([np.ones(alpha.shape[:-1] + (1,)), alpha], -1)))
+    limit = _pinv_solve(B[..., 1:, 1:], a[..., 1:])
+    direction = np.where(np.isinf(alpha), limit, 0.0)
+    t_inf = np.concatenate([np.zeros(alpha.shape[:-1] + (1,)), direction], -1)
+    t_fin = np.concatenate([np.ones(alpha.shape[:-1] + (1,)), np.where(np.isinf(alpha), 0.0, alpha)], -1)
+    return standard_normal_cdf(np.where(infinite[..., 0], _ratio(a, B, t_inf), _ratio(a, B, t_fin)))
+
+
+def _nonnegative_maximiser(a, B, allowed) -> np.ndarray:
+    """alpha* over alpha >= 0 on the sources `allowed` (one problem): every support if few, else SLSQP."""
+    K = a.size - 1
+    if len(allowed) > EXACT_SUPPORT_LIMIT:
+        return _slsqp_maximiser(a, B, allowed)
+    best, best_value = np.zeros(K), float(_ratio(a, B, np.eye(1, K + 1)[0]))
+    for size in range(1, len(allowed) + 1):
+        for support in itertools.combinations(allowed, size):
+            index = np.array((0,) + tuple(k + 1 for k in support))
+            candidate = rayleigh_maximiser(a[index], B[np.ix_(index, index)])
+            if np.any(candidate < 0) or np.any(candidate == 0):
+                continue  # not this support's interior: a smaller support covers it
+            alpha = np.zeros(K)
+            alpha[list(support)] = candidate
+            value = float(_ratio_limit(a, B, alpha))
+            if value > best_value + 1e-15:
+                best, best_value = alpha, value
+    return best
+
+
+def _ratio_limit(a, B, alpha):
+    """The ratio at alpha, or its limit when entries are infinite (along their `B_SS^+ a_S` direction)."""
+    if np.all(np.isfinite(alpha)):
+        return _ratio(a, B, np.concatenate([[1.0], alpha]))
+    index = np.flatnonzero(np.isinf(alpha)) + 1
+    direction = np.zeros(a.size)
+    direction[index] = _pinv_solve(B[np.ix_(index, index)], a[index])
+    return _ratio(a, B, direction)
+
+
+def _slsqp_maximiser(a, B, allowed) -> np.ndarray:
+    """Many sources, alpha >= 0: minimise `-ratio` by SLSQP over the allowed entries, from the best of 0 and the
+    unconstrained maximiser clipped at 0."""
+    K = a.size - 1
+    index = np.array([0] + [k + 1 for k in allowed])
+    sub_a, sub_B = a[index], B[np.ix_(index, index)]
+    start = np.clip(np.nan_to_num(rayleigh_maximiser(sub_a, sub_B), posinf=1e3, neginf=0.0), 0.0, None)
+    result = scipy.optimize.minimize(lambda x: -_ratio(sub_a, sub_B, np.concatenate([[1.0], x])), start,
+                                     method="SLSQP", bounds=[(0.0, None)] * len(allowed),
+                                     options={"ftol": 1e-14, "maxiter": 500})
+    alpha = np.zeros(K)
+    alpha[list(allowed)] = np.maximum(result.x, 0.0)
+    return alpha
