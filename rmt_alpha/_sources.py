@@ -182,7 +182,7 @@ def rayleigh_maximiser(a, B):
     alpha = u[..., 1:] / np.where(finite, head, 1.0)
     d = _pinv_solve(B[..., 1:, 1:], a[..., 1:])
     big = np.abs(d).max(axis=-1, keepdims=True)
-    at_infinity = np.where(np.abs(d) > ZERO_DIRECTION * big, np.sign(d) * np.inf, 0.0)
+    at_infinity = np.where(np.abs(d) > ZERO_DIRECTION * big, np.where(d > 0, np.inf, -np.inf), 0.0)
     flat = ~np.any(a[..., 1:] != 0, axis=-1, keepdims=True)  # no source carries anything: alpha* = 0
     return np.where(flat, 0.0, np.where(finite, alpha, at_infinity))
 
