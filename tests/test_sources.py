@@ -253,3 +253,29 @@ def test_covariance_theory_matches_monte_carlo():
     gaps = np.abs(problem.predicted_accuracy(fixed) - measured.mean(0)) / standard_error(measured)
     print(f"covariance p={p}: gaps in standard errors {np.round(gaps, 2)}")
     assert np.all(gaps <= 3.0), np.round(gaps, 2)
+
+
+def test_alpha_star_at_infinity_when_the_ray_leaves_the_half_space():
+    """u = B^+ a with u_0 < 0: no finite alpha is best; the accuracy along alpha = R d (d = B_11^+ a_1) tends to the
+    returned limit and no point of a wide grid exceeds it (the supremum sits on the boundary, section 10.3)."""
+    rng = np.random.default_rng(4)
+    found = 0
+    for _ in range(400):
+        root = rng.normal(size=(3, 3))
+        B, a = root @ root.T + 0.05 * np.eye(3), rng.normal(size=3)
+        u = np.linalg.solve(B, a)
+        if u[0] >= 0:
+            continue
+        found += 1
+        alpha = rayleigh_maximiser(a, B)
+        assert np.all(np.isinf(alpha))
+        d = np.linalg.solve(B[1:, 1:], a[1:])
+        limit = d @ a[1:] / np.sqrt(d @ B[1:, 1:] @ d)
+        np.testing.assert_array_equal(np.sign(alpha), np.sign(d))
+        grid = np.stack(np.meshgrid(np.linspace(-50, 50, 201), np.linspace(-50, 50, 201)), -1).reshape(-1, 2)
+        t = np.column_stack([np.ones(len(grid)), grid])
+        ratio = (t @ a) / np.sqrt(np.einsum("ij,jk,ik->i", t, B, t))
+        assert ratio.max() <= limit + 1e-12
+        far = np.concatenate([[1.0], 1e9 * d])
+        np.testing.assert_allclose(far @ a / np.sqrt(far @ B @ far), limit, rtol=1e-6)
+    assert found > 20
