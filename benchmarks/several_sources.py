@@ -89,8 +89,8 @@ def run_target(domains, target_name, n, splits, seed, bootstrap):
     accuracy = {name: accuracy_at(margins, data.y_test, alpha) for name, alpha in alphas.items()}
     # ceilings: they look at the test labels
     grid_alpha = np.stack([np.outer(ALPHA_GRID, np.eye(K)[k]) for k in range(K)])       # (K, g, K)
-    per_source = np.stack([accuracy_at(margins, data.y_test, np.broadcast_to(grid_alpha[k], (splits,) + grid_alpha[k].shape))
-                           for k in range(K)])                                          # (K, splits, g)
+    per_source = np.stack([accuracy_at(margins, data.y_test, np.broadcast_to(row, (splits,) + row.shape))
+                           for row in grid_alpha])                                      # (K, splits, g)
     k_best, g_best = np.unravel_index(np.argmax(per_source.mean(axis=1)), per_source.shape[::2])
     accuracy["ceiling: best fixed single-source alpha"] = per_source[k_best, :, g_best]
     best_vector, accuracy["ceiling: best fixed alpha vector"] = best_fixed_vector(margins, data.y_test)
@@ -144,7 +144,8 @@ def main(argv=None):
     for r in results:
         print(r["target"], "fell back", r["fell_back"], "of", args.splits, "| best source", r["best_source_counts"],
               "| single ceiling", r["ceiling_single"], "| vector ceiling", np.round(r["ceiling_vector"], 2),
-              "| single-source methods:", {k: round(100 * v, 2) for k, v in r["mean_accuracy"].items() if k not in generic})
+              "| single-source methods:",
+              {k: round(100 * v, 2) for k, v in r["mean_accuracy"].items() if k not in generic})
 
 
 if __name__ == "__main__":
