@@ -9,7 +9,9 @@ classifier the margin's mean is affine and its variance quadratic in it, so with
 `a` (K + 1) and `B` ((K + 1) x (K + 1), positive semi-definite) built from `m = |mu_t|^2`, `s_k = <w_k, mu_t>` and
 the Gram matrix `Omega_kl = <w_k, w_l>` (isotropic, section 10.1), or from the covariance theory's terms with the
 same sources (section 10.2). K = 1 is section 2 / section 8 exactly: `a = (e0, e1)`,
-`B = [[v0, v1 / 2], [v1 / 2, v2]]`.
+`B = [[v0, v1 / 2], [v1 / 2, v2]]`. Independent ridge sources (`SourceStats`, isotropic only) enter through their
+deterministic equivalents: `s_k = <mu_k, mu_t> / lam_k`, `Omega_kl = <mu_k, mu_l> / (lam_k lam_l)` plus each one's
+noise on the diagonal (section 10.1).
 
 alpha* maximises a generalised Rayleigh quotient (section 10.3): the direction `u = B^+ a` (`B^+` the
 pseudo-inverse), `alpha* = u[1:] / u[0]` when `u[0] > 0`; otherwise the supremum is only approached as
@@ -29,7 +31,7 @@ import numpy as np
 import scipy.optimize
 
 from rmt_alpha._covariance import CovarianceProblem, has_covariance
-from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
+from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import Moments, resolve_gamma, ridge_scalars, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
 
@@ -42,25 +44,35 @@ def is_source_list(source) -> bool:
     return isinstance(source, (list, tuple))
 
 
-def check_sources(sources, p: int | None = None, name: str = "source") -> np.ndarray:
+def check_sources(sources, p: int | None = None, name: str = "source", *, random: bool = False):
     """The sources as a read-only (p, K) float64 matrix; each must be a 1-D classifier of the same length.
 
+    With `random`, a `SourceStats` (an independent ridge source) is allowed too, and `(V, random_indices)` is
+    returned: its column is the source mean `mu_s`.
+
     Raises:
-        ValueError: an empty list, a `SourceStats` in the list (only fixed classifiers are supported for several
-            sources), or classifiers of different lengths or not finite.
+        ValueError: an empty list, a `SourceStats` where only fixed classifiers are supported, a `TargetStats`, or
+            sources of different lengths or not finite.
     """
     if len(sources) == 0:
         raise ValueError(f"{name} must be a non-empty list of classifiers w_1..w_K, got an empty list")
-    columns = []
+    columns, ridge = [], []
     for k, source in enumerate(sources):
+        length = p if p is not None else (columns[0].size if columns else None)
+        if isinstance(source, SourceStats) and random:
+            if length is not None and source.p != length:
+                raise ValueError(f"{name}[{k}] must have dimension {length} (the dimension p), got {source.p}")
+            columns.append(source.mean)
+            ridge.append(k)
+            continue
         if isinstance(source, (SourceStats, TargetStats)):
             raise ValueError(f"{name}[{k}] must be a fixed classifier (1-D array): several sources are supported for "
-                             f"fixed classifiers only, got a {type(source).__name__}")
-        columns.append(check_vector(f"{name}[{k}]", source, length=p if p is not None else
-                                    (columns[0].size if columns else None)))
+                             f"fixed classifiers{' and isotropic ridge sources' if random else ''} only, got a "
+                             f"{type(source).__name__}")
+        columns.append(check_vector(f"{name}[{k}]", source, length=length))
     matrix = np.stack(columns, axis=1)
     matrix.setflags(write=False)
-    return matrix
+    return (matrix, tuple(ridge)) if random else matrix
 
 
 def reject_sources(name: str, source) -> None:
@@ -194,7 +206,9 @@ class SourcesProblem:
     take `alpha` of shape (..., K) and broadcast its leading axes with gamma.
 
     Args:
-        sources: a list or tuple of K classifiers, each 1-D of length p.
+        sources: a list or tuple of K sources: fixed classifiers (1-D, length p) or, isotropic theory only,
+            independent ridge sources (`SourceStats`: `w_k -> mu_k / lam_k` plus noise independent of everything,
+            section 10.1).
         target: the `TargetStats`.
 
     Example:
@@ -212,21 +226,37 @@ class SourcesProblem:
     def __init__(self, sources, target: TargetStats, gamma=None):
         if not isinstance(target, TargetStats):
             raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
-        W = check_sources(sources)
-        check_same_dimension(W[:, 0], target)
+        V, ridge = check_sources(sources, target.p, random=True)
         self.target = target
         self.gamma = resolve_gamma(target, gamma)
-        self.unit, self.norms = _unit_columns(W)
-        self.K = W.shape[1]
-        if has_covariance(None, target):
+        self.K = V.shape[1]
+        covariance = has_covariance(None, target) or any(sources[k].cov is not None for k in ridge)
+        if ridge and covariance:
+            raise ValueError(f"source[{ridge[0]}] is a SourceStats: ridge sources in a list are supported by the "
+                             "isotropic theory only (no covariance on the target or the sources); pass fixed "
+                             "classifiers for the covariance-aware theory")
+        if covariance:
+            self.unit, self.norms = _unit_columns(V)
             self._covariance = CovarianceProblem(self.unit[:, 0], target)
             self._rotated = self._covariance.basis.T @ self.unit
-        else:
-            self._covariance = None
-            m = target.mean_norm_sq
-            self._s = self.unit.T @ target.mean
-            perp = self.unit - np.outer(target.mean, self._s / m) if m > 0 else self.unit
-            self._omega_perp = perp.T @ perp
+            return
+        self._covariance = None
+        scale, noise = np.ones(self.K), np.zeros(self.K)
+        for k in ridge:  # theory/THEORY.md section 2: w_k = mu_k / lam_k + independent noise of squared norm `noise`
+            _, kappa_s, h_s = ridge_scalars(sources[k].eta, sources[k].gamma)
+            lam_s = sources[k].mean_norm_sq + 1.0 + kappa_s
+            scale[k] = 1.0 / lam_s
+            noise[k] = ((1.0 - h_s) * sources[k].mean_norm_sq + sources[k].eta) / (h_s * lam_s**2)
+        unit, norms = _unit_columns(V)
+        for k in ridge:
+            norms[k] = np.sqrt(scale[k] ** 2 * sources[k].mean_norm_sq + noise[k])   # the norm of w_k
+            unit[:, k] = V[:, k] * scale[k] / norms[k]
+        noise = noise / norms**2
+        self.unit, self.norms = unit, norms
+        m = target.mean_norm_sq
+        self._s = unit.T @ target.mean
+        perp = unit - np.outer(target.mean, self._s / m) if m > 0 else unit
+        self._omega_perp = perp.T @ perp + np.diag(noise)   # independent noises: orthogonal to everything
 
     def coefficients(self, gamma=None) -> SourcesCoefficients:
         """`(a, B)` at gamma (default: the problem's), for the unit-norm sources (`alpha_k |w_k|` multiplies them).
