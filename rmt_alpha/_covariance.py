@@ -208,6 +208,12 @@ class CovarianceProblem(ProblemMethods):
         """The source-free terms of the margin at `gamma` (module docstring's symbols; `weight = c q^2`): the margin
         of any fixed classifier x (in the target's eigenbasis) is linear (`e1`, `v1`) and quadratic (`v2`) in x.
 
+        Args:
+            gamma: ridge strength(s) (default `target.gamma`), concrete values.
+
+        Returns:
+            MarginTerms: the terms, broadcast over gamma (and a batch of target means).
+
         Raises:
             TypeError: `gamma` is a traced JAX value.
         """

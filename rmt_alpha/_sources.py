@@ -210,6 +210,7 @@ class SourcesProblem:
             independent ridge sources (`SourceStats`: `w_k -> mu_k / lam_k` plus noise independent of everything,
             section 10.1).
         target: the `TargetStats`.
+        gamma: optional ridge strength overriding `target.gamma` as the methods' default.
 
     Example:
         >>> import numpy as np
@@ -285,7 +286,15 @@ class SourcesProblem:
         return np.concatenate([np.ones(scaled.shape[:-1] + (1,)), scaled], axis=-1)
 
     def margin_moments(self, alpha, gamma=None) -> Moments:
-        """`Moments(E[y g], E[g^2], Var[g])` at alpha (..., K): `a^T t`, `t^T B t` (section 10)."""
+        """`Moments(E[y g], E[g^2], Var[g])` at alpha (..., K): `a^T t`, `t^T B t` (section 10).
+
+        Args:
+            alpha: (..., K), one entry per source.
+            gamma: ridge strength(s) (default: the problem's), broadcast with alpha's leading axes.
+
+        Returns:
+            Moments: mean, second moment and variance of the margin.
+        """
         a, B = self.coefficients(gamma)
         t = self._t(alpha)
         mean = np.einsum("...i,...i->...", a, t)
@@ -293,12 +302,28 @@ class SourcesProblem:
         return Moments(mean[()], (variance + mean**2)[()], variance[()])
 
     def predicted_accuracy(self, alpha, gamma=None):
-        """`Phi(a^T t / sqrt(t^T B t))`, `t = (1, alpha)` (section 10); shape: alpha's leading axes with gamma's."""
+        """`Phi(a^T t / sqrt(t^T B t))`, `t = (1, alpha)` (section 10); shape: alpha's leading axes with gamma's.
+
+        Args:
+            alpha: (..., K), one entry per source.
+            gamma: ridge strength(s) (default: the problem's), broadcast with alpha's leading axes.
+
+        Returns:
+            The accuracy, float64 (a numpy scalar for alpha of shape (K,)).
+        """
         a, B = self.coefficients(gamma)
         return np.asarray(standard_normal_cdf(_ratio(a, B, self._t(alpha))), dtype=np.float64)[()]
 
     def predicted_risk(self, alpha, gamma=None):
-        """Squared-loss risk `Var[g] + (1 - E[y g])^2`."""
+        """Squared-loss risk `Var[g] + (1 - E[y g])^2`.
+
+        Args:
+            alpha: (..., K), one entry per source.
+            gamma: ridge strength(s) (default: the problem's).
+
+        Returns:
+            The risk, broadcast over alpha's leading axes and gamma.
+        """
         mean, _, variance = self.margin_moments(alpha, gamma)
         return np.asarray(variance + (1.0 - mean) ** 2)[()]
 
@@ -316,7 +341,16 @@ class SourcesProblem:
 
     def optimum(self, gamma=None, *, nonnegative: bool = False, subset=None) -> SourcesOptimum:
         """`SourcesOptimum(alpha, accuracy, support)`: `optimal_alpha` with its predicted accuracy and the sources
-        it uses (nonzero alpha)."""
+        it uses (nonzero alpha).
+
+        Args:
+            gamma: ridge strength(s), as in `optimal_alpha`.
+            nonnegative: constrain every alpha_k >= 0.
+            subset: indices of the sources allowed a nonzero alpha (default: all).
+
+        Returns:
+            SourcesOptimum: alpha (..., K), its predicted accuracy, and the indices of the sources used.
+        """
         allowed = self._subset(subset)
         a, B = self.coefficients(gamma)
         if not nonnegative:
