@@ -12,7 +12,7 @@ and the best fixed alpha vector (a grid of 25^3 vectors over [-1, 5]^3).
 
 Usage:
     python benchmarks/several_sources.py --out theory/results/several_sources_amazon_n20.json
-Options: --n (20), --splits (20), --seed (0), --bootstrap (200). About 4 minutes on two busy CPU cores.
+Options: --n (20), --splits (20), --seed (0), --bootstrap (200). About 11 minutes on two busy CPU cores.
 """
 
 import argparse
