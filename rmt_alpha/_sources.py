@@ -378,15 +378,15 @@ class SourcesProblem:
 
 
 def _accuracy_at(a, B, alpha):
-    """Predicted accuracy at a unit-scale alpha, its limit along the direction where entries are infinite."""
-    infinite = np.any(np.isinf(alpha), axis=-1, keepdims=True)
-    if not np.any(infinite):
+    """Predicted accuracy at a unit-scale alpha; where entries are infinite, the limit along their `B_SS^+ a_S`
+    direction (`_ratio_limit`, row by row: a rare path)."""
+    if np.all(np.isfinite(alpha)):
         return standard_normal_cdf(_ratio(a, B, np.concatenate([np.ones(alpha.shape[:-1] + (1,)), alpha], -1)))
-    limit = _pinv_solve(B[..., 1:, 1:], a[..., 1:])
-    direction = np.where(np.isinf(alpha), limit, 0.0)
-    t_inf = np.concatenate([np.zeros(alpha.shape[:-1] + (1,)), direction], -1)
-    t_fin = np.concatenate([np.ones(alpha.shape[:-1] + (1,)), np.where(np.isinf(alpha), 0.0, alpha)], -1)
-    return standard_normal_cdf(np.where(infinite[..., 0], _ratio(a, B, t_inf), _ratio(a, B, t_fin)))
+    batch = np.broadcast_shapes(a.shape[:-1], B.shape[:-2], alpha.shape[:-1])
+    rows = (np.broadcast_to(value, batch + value.shape[-tail:]).reshape((-1,) + value.shape[-tail:])
+            for value, tail in ((a, 1), (B, 2), (alpha, 1)))
+    ratios = [_ratio_limit(*row) for row in zip(*rows)]
+    return standard_normal_cdf(np.reshape(ratios, batch))
 
 
 def _nonnegative_maximiser(a, B, allowed) -> np.ndarray:

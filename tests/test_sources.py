@@ -16,7 +16,7 @@ from rmt_alpha import (
     prepare,
 )
 from rmt_alpha._problem import argmax_from_stationary
-from rmt_alpha._sources import _nonnegative_maximiser, _slsqp_maximiser, rayleigh_maximiser
+from rmt_alpha._sources import _accuracy_at, _nonnegative_maximiser, _slsqp_maximiser, rayleigh_maximiser
 from tests.conftest import K_SE, standard_error
 from tests.theory_reference import literal_sources_moments
 
@@ -273,6 +273,7 @@ def test_alpha_star_at_infinity_when_the_ray_leaves_the_half_space():
         d = np.linalg.solve(B[1:, 1:], a[1:])
         limit = d @ a[1:] / np.sqrt(d @ B[1:, 1:] @ d)
         np.testing.assert_array_equal(np.sign(alpha), np.sign(d))
+        np.testing.assert_allclose(_accuracy_at(a, B, alpha), scipy.special.ndtr(limit), rtol=1e-12)
         grid = np.stack(np.meshgrid(np.linspace(-50, 50, 201), np.linspace(-50, 50, 201)), -1).reshape(-1, 2)
         t = np.column_stack([np.ones(len(grid)), grid])
         ratio = (t @ a) / np.sqrt(np.einsum("ij,jk,ik->i", t, B, t))
