@@ -24,7 +24,8 @@ from rmt_alpha._estimation import (
     pair_statistics,
     pool_statistics,
 )
-from rmt_alpha._sources import _ratio, _unit_columns, isotropic_source_coefficients, rayleigh_maximiser
+from rmt_alpha._rayleigh import rayleigh_maximiser, rayleigh_ratio
+from rmt_alpha._sources import isotropic_source_coefficients, unit_columns
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import standard_normal_cdf
 
@@ -98,7 +99,7 @@ def _accuracy(a, B, alpha):
     limit, to 1e-12)."""
     alpha = np.clip(np.nan_to_num(alpha, posinf=1e12, neginf=-1e12), -1e12, 1e12)
     t = np.concatenate([np.ones(alpha.shape[:-1] + (1,)), alpha], axis=-1)
-    return standard_normal_cdf(_ratio(a, B, np.broadcast_to(t, a.shape)))
+    return standard_normal_cdf(rayleigh_ratio(a, B, np.broadcast_to(t, a.shape)))
 
 
 def _pool(X, y, U, W, gamma, weights, rounds, alpha_star):
@@ -146,7 +147,7 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
     """
     n, p = X.shape
     K = W.shape[1]
-    unit, norms = _unit_columns(W)
+    unit, norms = unit_columns(W)
     omega = unit.T @ unit
     weights = bootstrap_weights(y, 0 if U is None else U.shape[0], bootstrap, rng)
 

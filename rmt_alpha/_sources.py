@@ -24,19 +24,15 @@ Sources are normalised to unit norm first (`alpha_k |w_k|` is what enters), so n
 
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
-import scipy.optimize
 
 from rmt_alpha._covariance import CovarianceProblem, has_covariance
+from rmt_alpha._rayleigh import accuracy_at, nonnegative_maximiser, rayleigh_maximiser, rayleigh_ratio
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import Moments, resolve_gamma, ridge_scalars, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
-
-EXACT_SUPPORT_LIMIT = 12  # nonnegative alpha*: every support tried up to this many sources, SLSQP beyond
-ZERO_DIRECTION = 1e-12     # |u_0| below this times |u| counts as 0 (alpha* at infinity)
 
 
 def is_source_list(source) -> bool:
@@ -83,7 +79,7 @@ def reject_sources(name: str, source) -> None:
                          "predicted_risk, optimal_alpha and prepare")
 
 
-def _unit_columns(W: np.ndarray):
+def unit_columns(W: np.ndarray):
     """`(W / |w_k|, |w_k|)` per column, norms computed without overflow (a zero column keeps norm 1)."""
     largest = np.abs(W).max(axis=0)
     safe = np.where(largest > 0, largest, 1.0)
@@ -166,39 +162,6 @@ class SourcesOptimum(NamedTuple):
     support: tuple
 
 
-def _ratio(a, B, t):
-    """`a^T t / sqrt(t^T B t)`, with t scaled by `max(1, max |t|)` first (homogeneous of degree 0: no overflow)."""
-    largest = np.maximum(1.0, np.abs(t).max(axis=-1, keepdims=True))
-    t = t / largest
-    return np.einsum("...i,...i->...", a, t) / np.sqrt(np.einsum("...i,...ij,...j->...", t, B, t))
-
-
-def _pinv_solve(B, a):
-    """`B^+ a` with Jacobi scaling (scale-free pseudo-inverse; PSD B, a in its range)."""
-    diagonal = np.sqrt(np.einsum("...ii->...i", B))
-    scale = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
-    scaled = B * scale[..., :, None] * scale[..., None, :]
-    return scale * np.einsum("...ij,...j->...i", np.linalg.pinv(scaled, rcond=1e-13, hermitian=True), scale * a)
-
-
-def rayleigh_maximiser(a, B):
-    """alpha* of `Phi(a^T t / sqrt(t^T B t))` over `t = (1, alpha)` (section 10.3), batched over leading axes.
-
-    `u = B^+ a`; `alpha* = u[1:] / u[0]` when `u[0] > 0`. Otherwise the supremum is approached as `|alpha| -> inf`
-    along `d = B_11^+ a_1` (the sources' block): entries `sign(d_k) inf`, 0 where `d_k = 0`. K = 1: `u` is
-    proportional to `(den, num)` of section 3, so this is `argmax_from_stationary`.
-    """
-    u = _pinv_solve(B, a)
-    head = u[..., :1]
-    finite = head > ZERO_DIRECTION * np.abs(u).max(axis=-1, keepdims=True)
-    alpha = u[..., 1:] / np.where(finite, head, 1.0)
-    d = _pinv_solve(B[..., 1:, 1:], a[..., 1:])
-    big = np.abs(d).max(axis=-1, keepdims=True)
-    at_infinity = np.where(np.abs(d) > ZERO_DIRECTION * big, np.where(d > 0, np.inf, -np.inf), 0.0)
-    flat = ~np.any(a[..., 1:] != 0, axis=-1, keepdims=True)  # no source carries anything: alpha* = 0
-    return np.where(flat, 0.0, np.where(finite, alpha, at_infinity))
-
-
 class SourcesProblem:
     """K fixed source classifiers and a target, prepared once (theory/THEORY.md section 10).
 
@@ -237,7 +200,7 @@ class SourcesProblem:
                              "isotropic theory only (no covariance on the target or the sources); pass fixed "
                              "classifiers for the covariance-aware theory")
         if covariance:
-            self.unit, self.norms = _unit_columns(V)
+            self.unit, self.norms = unit_columns(V)
             self._covariance = CovarianceProblem(self.unit[:, 0], target)
             self._rotated = self._covariance.basis.T @ self.unit
             return
@@ -248,7 +211,7 @@ class SourcesProblem:
             lam_s = sources[k].mean_norm_sq + 1.0 + kappa_s
             scale[k] = 1.0 / lam_s
             noise[k] = ((1.0 - h_s) * sources[k].mean_norm_sq + sources[k].eta) / (h_s * lam_s**2)
-        unit, norms = _unit_columns(V)
+        unit, norms = unit_columns(V)
         for k in ridge:
             norms[k] = np.sqrt(scale[k] ** 2 * sources[k].mean_norm_sq + noise[k])   # the norm of w_k
             unit[:, k] = V[:, k] * scale[k] / norms[k]
@@ -312,7 +275,7 @@ class SourcesProblem:
             The accuracy, float64 (a numpy scalar for alpha of shape (K,)).
         """
         a, B = self.coefficients(gamma)
-        return np.asarray(standard_normal_cdf(_ratio(a, B, self._t(alpha))), dtype=np.float64)[()]
+        return np.asarray(standard_normal_cdf(rayleigh_ratio(a, B, self._t(alpha))), dtype=np.float64)[()]
 
     def predicted_risk(self, alpha, gamma=None):
         """Squared-loss risk `Var[g] + (1 - E[y g])^2`.
@@ -360,8 +323,8 @@ class SourcesProblem:
         else:
             if a.ndim != 1:
                 raise ValueError(f"nonnegative alpha* needs a single gamma, got gamma of shape {a.shape[:-1]}")
-            alpha = _nonnegative_maximiser(a, B, allowed)
-        accuracy = _accuracy_at(a, B, alpha)
+            alpha = nonnegative_maximiser(a, B, allowed)
+        accuracy = accuracy_at(a, B, alpha)
         user = alpha / self.norms
         support = tuple(int(k) for k in np.flatnonzero(np.any(np.reshape(user != 0, (-1, self.K)), axis=0)))
         return SourcesOptimum(user, accuracy[()] if np.ndim(accuracy) else float(accuracy), support)
@@ -375,60 +338,3 @@ class SourcesProblem:
         if np.any(indices < 0) or np.any(indices >= self.K) or np.unique(indices).size != indices.size:
             raise ValueError(f"subset must list distinct source indices in [0, {self.K}), got {indices.tolist()}")
         return tuple(sorted(int(k) for k in indices))
-
-
-def _accuracy_at(a, B, alpha):
-    """Predicted accuracy at a unit-scale alpha; where entries are infinite, the limit along their `B_SS^+ a_S`
-    direction (`_ratio_limit`, row by row: a rare path)."""
-    if np.all(np.isfinite(alpha)):
-        return standard_normal_cdf(_ratio(a, B, np.concatenate([np.ones(alpha.shape[:-1] + (1,)), alpha], -1)))
-    batch = np.broadcast_shapes(a.shape[:-1], B.shape[:-2], alpha.shape[:-1])
-    rows = (np.broadcast_to(value, batch + value.shape[-tail:]).reshape((-1,) + value.shape[-tail:])
-            for value, tail in ((a, 1), (B, 2), (alpha, 1)))
-    ratios = [_ratio_limit(*row) for row in zip(*rows)]
-    return standard_normal_cdf(np.reshape(ratios, batch))
-
-
-def _nonnegative_maximiser(a, B, allowed) -> np.ndarray:
-    """alpha* over alpha >= 0 on the sources `allowed` (one problem): every support if few, else SLSQP."""
-    K = a.size - 1
-    if len(allowed) > EXACT_SUPPORT_LIMIT:
-        return _slsqp_maximiser(a, B, allowed)
-    best, best_value = np.zeros(K), float(_ratio(a, B, np.eye(1, K + 1)[0]))
-    for size in range(1, len(allowed) + 1):
-        for support in itertools.combinations(allowed, size):
-            index = np.array((0,) + tuple(k + 1 for k in support))
-            candidate = rayleigh_maximiser(a[index], B[np.ix_(index, index)])
-            if np.any(candidate < 0) or np.any(candidate == 0):
-                continue  # not this support's interior: a smaller support covers it
-            alpha = np.zeros(K)
-            alpha[list(support)] = candidate
-            value = float(_ratio_limit(a, B, alpha))
-            if value > best_value + 1e-15:
-                best, best_value = alpha, value
-    return best
-
-
-def _ratio_limit(a, B, alpha):
-    """The ratio at alpha, or its limit when entries are infinite (along their `B_SS^+ a_S` direction)."""
-    if np.all(np.isfinite(alpha)):
-        return _ratio(a, B, np.concatenate([[1.0], alpha]))
-    index = np.flatnonzero(np.isinf(alpha)) + 1
-    direction = np.zeros(a.size)
-    direction[index] = _pinv_solve(B[np.ix_(index, index)], a[index])
-    return _ratio(a, B, direction)
-
-
-def _slsqp_maximiser(a, B, allowed) -> np.ndarray:
-    """Many sources, alpha >= 0: minimise `-ratio` by SLSQP over the allowed entries, from the best of 0 and the
-    unconstrained maximiser clipped at 0."""
-    K = a.size - 1
-    index = np.array([0] + [k + 1 for k in allowed])
-    sub_a, sub_B = a[index], B[np.ix_(index, index)]
-    start = np.clip(np.nan_to_num(rayleigh_maximiser(sub_a, sub_B), posinf=1e3, neginf=0.0), 0.0, None)
-    result = scipy.optimize.minimize(lambda x: -_ratio(sub_a, sub_B, np.concatenate([[1.0], x])), start,
-                                     method="SLSQP", bounds=[(0.0, None)] * len(allowed),
-                                     options={"ftol": 1e-14, "maxiter": 500})
-    alpha = np.zeros(K)
-    alpha[list(allowed)] = np.maximum(result.x, 0.0)
-    return alpha

@@ -16,7 +16,7 @@ from rmt_alpha import (
     prepare,
 )
 from rmt_alpha._problem import argmax_from_stationary
-from rmt_alpha._sources import _accuracy_at, _nonnegative_maximiser, _slsqp_maximiser, rayleigh_maximiser
+from rmt_alpha._rayleigh import accuracy_at, nonnegative_maximiser, rayleigh_maximiser, slsqp_maximiser
 from tests.conftest import K_SE, standard_error
 from tests.theory_reference import literal_sources_moments
 
@@ -89,6 +89,10 @@ def test_rayleigh_maximiser_is_todays_argmax_for_one_source():
         expected = argmax_from_stationary(e1 * v0 - e0 * v1 / 2, e0 * v2 - e1 * v1 / 2, e1)
         np.testing.assert_allclose(rayleigh_maximiser(a, B)[0], expected, rtol=1e-10)
     assert rayleigh_maximiser(np.array([1.0, 0.0]), np.eye(2))[0] == 0.0  # the source carries nothing: alpha* = 0
+    # e1 = 0 but v1 != 0 (possible with a covariance): the source still lowers the variance, as in section 3
+    expected = argmax_from_stationary(-1.0 * 0.4 / 2, 1.0 * 2.0, 0.0)
+    np.testing.assert_allclose(rayleigh_maximiser(np.array([1.0, 0.0]), np.array([[1.0, 0.2], [0.2, 2.0]]))[0],
+                               expected, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------ the literal transcription
@@ -138,7 +142,7 @@ def test_constrained_alpha_star(pair):
     assert free[1] < 0  # the opposed source is used with a negative sign
     constrained = problem.optimum(nonnegative=True)
     a, B = problem.coefficients()
-    np.testing.assert_allclose(constrained.alpha * problem.norms, _slsqp_maximiser(a, B, (0, 1)), atol=1e-5)
+    np.testing.assert_allclose(constrained.alpha * problem.norms, slsqp_maximiser(a, B, (0, 1)), atol=1e-5)
     grid = np.stack(np.meshgrid(np.linspace(0, 5, 201), np.linspace(0, 5, 201)), axis=-1)
     assert constrained.accuracy >= problem.predicted_accuracy(grid).max() - 1e-14
     assert np.all(constrained.alpha >= 0) and constrained.accuracy <= problem.optimum().accuracy
@@ -146,7 +150,7 @@ def test_constrained_alpha_star(pair):
         only = problem.optimal_alpha(subset=[k])
         np.testing.assert_allclose(only[k], optimal_alpha(sources[k], target), rtol=1e-12)
         assert only[1 - k] == 0.0
-    np.testing.assert_allclose(_nonnegative_maximiser(a, B, (0, 1)), constrained.alpha * problem.norms)
+    np.testing.assert_allclose(nonnegative_maximiser(a, B, (0, 1)), constrained.alpha * problem.norms)
 
 
 def test_degenerate_sources(pair):
@@ -273,7 +277,7 @@ def test_alpha_star_at_infinity_when_the_ray_leaves_the_half_space():
         d = np.linalg.solve(B[1:, 1:], a[1:])
         limit = d @ a[1:] / np.sqrt(d @ B[1:, 1:] @ d)
         np.testing.assert_array_equal(np.sign(alpha), np.sign(d))
-        np.testing.assert_allclose(_accuracy_at(a, B, alpha), scipy.special.ndtr(limit), rtol=1e-12)
+        np.testing.assert_allclose(accuracy_at(a, B, alpha), scipy.special.ndtr(limit), rtol=1e-12)
         grid = np.stack(np.meshgrid(np.linspace(-50, 50, 201), np.linspace(-50, 50, 201)), -1).reshape(-1, 2)
         t = np.column_stack([np.ones(len(grid)), grid])
         ratio = (t @ a) / np.sqrt(np.einsum("ij,jk,ik->i", t, B, t))
