@@ -397,3 +397,21 @@ def test_ridge_sources_match_monte_carlo():
     with pytest.raises(ValueError, match=r"source\[0\] is a SourceStats: ridge sources in a list are supported by the "
                                          "isotropic theory only"):
         prepare(ridge, TargetStats(mu_t, n, 1.0, cov=np.eye(p)))
+
+
+def test_choose_alpha_sources_target_reproduces_its_statistics():
+    """`SourcesChoice.target` carries the estimated `s_k` and the (raised) `m`: `prepare` with it gives back
+    `alpha_estimate` and `accuracy_at_estimate` to 1e-10."""
+    from rmt_alpha import choose_alpha
+    from rmt_alpha._estimation import pair_statistics
+
+    sources, mean = _scenario(200, (0.8, 0.0, -0.5))
+    X, y = _target_rows(mean, 20, 3)
+    choice = choose_alpha(sources, X, y, bootstrap=0)
+    signed_mean, _ = pair_statistics(X, None, y)
+    np.testing.assert_allclose(choice.target.mean @ np.stack(sources, 1), signed_mean @ np.stack(sources, 1),
+                               rtol=1e-10)
+    problem = prepare(sources, choice.target)
+    np.testing.assert_allclose(problem.optimal_alpha(), choice.alpha_estimate, rtol=1e-10)
+    np.testing.assert_allclose(problem.predicted_accuracy(choice.alpha_estimate), choice.accuracy_at_estimate,
+                               rtol=1e-10)
