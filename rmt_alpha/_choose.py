@@ -233,8 +233,9 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
     Args:
         source: the pre-trained classifier `w_s`, shape (p,); or a `SourceStats` (the ridge source theory); or
             source data `(X_s, y_s)`, X_s (N, p), y_s (N,), from which the ridge classifier is fitted; or a list
-            of K classifiers `[w_1, ..., w_K]`: alpha is then a vector (theory/THEORY.md section 10.4, isotropic
-            theory), and the result a `SourcesChoice` whose do-no-harm rule falls back to the best single source.
+            of K classifiers `[w_1, ..., w_K]`: alpha is then a vector (theory/THEORY.md section 10.4; the isotropic
+            theory unless covariance="covariance"), and the result a `SourcesChoice` whose do-no-harm rule falls
+            back to the best single source.
         X: labelled target rows, shape (n, p); centred features (the model has no offset).
         y: their labels, shape (n,), in {-1, +1} or {0, 1}; at least 2 rows of each class.
         unlabelled: optional unlabelled target rows, shape (N, p), disjoint from any test rows.
@@ -281,16 +282,17 @@ def _choose_from_sources(sources, X, y, unlabelled, gamma, covariance, bootstrap
     zero = np.flatnonzero(~np.any(W != 0, axis=0))
     if zero.size:
         raise ValueError(f"source[{int(zero[0])}] must not be all zeros: its alpha would have no effect")
-    if covariance not in ("auto", "isotropic"):
-        raise ValueError(f"covariance must be 'auto' or 'isotropic' with several sources (the isotropic theory of "
-                         f"theory/THEORY.md section 10.1), got {covariance!r}")
+    if covariance not in ("auto", "isotropic", "covariance"):
+        raise ValueError(f"covariance must be 'auto', 'isotropic' or 'covariance' with several sources ('auto' is "
+                         f"the isotropic theory of theory/THEORY.md section 10.1), got {covariance!r}")
     gamma = check_positive_float("gamma", gamma)
     bootstrap = check_count("bootstrap", bootstrap, minimum=0)
     rounds = check_count("rounds", rounds)
     confidence = check_positive_float("confidence", confidence)
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
-    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state))
+    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state),
+                          covariance=covariance == "covariance")
 
 
 def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence, rounds,

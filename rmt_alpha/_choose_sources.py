@@ -23,9 +23,10 @@ from rmt_alpha._estimation import (
     fit_labeller,
     pair_statistics,
     pool_statistics,
+    target_covariance,
 )
 from rmt_alpha._rayleigh import rayleigh_maximiser, rayleigh_ratio
-from rmt_alpha._sources import isotropic_source_coefficients, unit_columns
+from rmt_alpha._sources import SourcesProblem, isotropic_source_coefficients, unit_columns
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import standard_normal_cdf
 
@@ -48,9 +49,10 @@ class SourcesChoice(NamedTuple):
         fell_back: True when do no harm chose the single source.
         reason: why the chosen alpha is what it is.
         uncertainty: how the intervals were obtained.
-        covariance: the theory used ("isotropic").
+        covariance: the theory used ("isotropic" or "covariance").
         sources: {statistic: the data it came from}.
-        target: a `TargetStats` whose mean reproduces the estimated `s_k` and `m` (all the isotropic theory sees).
+        target: a `TargetStats` whose mean reproduces the estimated `s_k` and `m` (all the isotropic theory sees;
+            with the covariance theory, the rest of the mean follows the estimate, and `cov` is the estimated C_t).
     """
 
     alpha: np.ndarray
@@ -120,30 +122,39 @@ def _pool(X, y, U, W, gamma, weights, rounds, alpha_star):
     return estimate, used
 
 
-def _target(W, s, m, n, gamma) -> TargetStats:
-    """A mean with `W^T mu = s` (least norm, in the span of the sources) and `|mu|^2 = m`, the rest along a fixed
-    direction orthogonal to every source."""
+def _target(W, s, m, n, gamma, direction=None, cov=None) -> TargetStats:
+    """A mean with `W^T mu = s` (least norm, in the span of the sources) and `|mu|^2 = m`, the rest along
+    `direction`'s part orthogonal to every source (the covariance theory sees it), else along a fixed such axis."""
     p = W.shape[0]
     along = W @ np.linalg.lstsq(W.T @ W, s, rcond=None)[0]
     basis, _ = np.linalg.qr(W)
-    axis = np.zeros(p)
-    axis[int(np.argmin(np.abs(basis).sum(axis=1)))] = 1.0
-    axis -= basis @ (basis.T @ axis)
+    rest_direction = None
+    if direction is not None:
+        rest_direction = direction - basis @ (basis.T @ direction)
+        if not np.linalg.norm(rest_direction) > 0:
+            rest_direction = None
+    if rest_direction is None:
+        rest_direction = np.zeros(p)
+        rest_direction[int(np.argmin(np.abs(basis).sum(axis=1)))] = 1.0
+        rest_direction -= basis @ (basis.T @ rest_direction)
     rest = max(m - float(along @ along), 0.0)
-    norm = np.linalg.norm(axis)
-    mean = along + (np.sqrt(rest) * axis / norm if norm > 0 else 0.0)
+    norm = np.linalg.norm(rest_direction)
+    mean = along + (np.sqrt(rest) * rest_direction / norm if norm > 0 else 0.0)
     if not np.any(mean):
-        mean = np.sqrt(1e-12) * axis / norm
-    return TargetStats(mean, n, gamma)
+        mean = np.sqrt(1e-12) * rest_direction / norm
+    return TargetStats(mean, n, gamma, cov=cov)
 
 
-def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, rounds: int, rng) -> SourcesChoice:
+def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, rounds: int, rng, *,
+                   covariance: bool = False) -> SourcesChoice:
     """`choose_alpha` for several fixed sources (the module docstring); inputs already checked.
 
     Args:
         W: (p, K) the sources, each column non-zero. X: (n, p) labelled rows. y: (n,) in {-1, +1}.
         U: (N, p) unlabelled rows or None. gamma: ridge strength. bootstrap: replicates. confidence: in (0.5, 1).
         rounds: pseudo-labelling rounds. rng: `numpy.random.Generator`.
+        covariance: the covariance-aware theory (section 10.2) with `C_t` estimated as `choose_alpha` does
+            (`rmt_alpha._estimation.target_covariance`, held fixed in the bootstrap); else the isotropic one.
     """
     n, p = X.shape
     K = W.shape[1]
@@ -164,11 +175,18 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
             return rayleigh_maximiser(*coefficients(s_user / norms, m)[0]) / norms
 
         estimate, used = _pool(X, y, U, W, gamma, weights, rounds, alpha_star)
-        s, m = estimate.s / norms, estimate.m
+        s, m, mean = estimate.s / norms, estimate.m, estimate.mean
         statistic = (f"the {U.shape[0]} unlabelled target rows pseudo-labelled by the classifier fine-tuned on the "
                      f"{n} labelled rows towards the current mixture ({rounds} round(s), the first at alpha_k = 1/K): "
                      "mean and U-statistic of y_hat u")
     (a, B), m = coefficients(s, m)
+    if covariance:  # the same s_k and m, with C_t estimated once and held in the bootstrap (as choose_alpha)
+        direction = mean[0] / max(np.linalg.norm(mean[0]), np.finfo(float).tiny)
+        labelled_mean = pair_statistics(X, None, y)[0]
+        spectrum = target_covariance(X, y, labelled_mean, U, float(m[0]), direction)
+        means = np.stack([_target(W, s[b] * norms, float(m[b]), n, gamma, mean[b]).mean for b in range(s.shape[0])])
+        problem = SourcesProblem(list(W.T), TargetStats(means[0], n, gamma, cov=spectrum))
+        a, B = problem.with_target_means(means).coefficients()
     star = rayleigh_maximiser(a, B)                          # unit-norm scale, (B + 1, K)
     single_alpha, single_accuracy = single_source_optima(a, B)
     best = int(np.argmax(single_accuracy[0]))
@@ -208,8 +226,12 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
     sources = {"sources": f"{K} given classifiers w_1..w_K", "s": f"<w_k, mu_t> from {statistic}",
                "m": f"|mu_t|^2 from {statistic}, raised to s^T Omega^+ s (Cauchy-Schwarz)",
                "omega": "the Gram matrix <w_k, w_l>, exact", "n": f"the number of labelled rows ({n})",
-               "gamma": "given", "covariance": "none: C_t = I (isotropic theory, section 10.1)"}
+               "gamma": "given", "covariance": "none: C_t = I (isotropic theory, section 10.1)" if not covariance else
+               (f"C_t from the {n} labelled residuals" + ("" if U is None else f" and the {U.shape[0]} unlabelled rows")
+                + ", Ledoit-Wolf shrinkage; held fixed in the bootstrap (section 10.2)")}
+    theory = "covariance" if covariance else "isotropic"
+    target = _target(W, s[0] * norms, float(m[0]), n, gamma, mean[0] if covariance else None,
+                     spectrum if covariance else None)
     return SourcesChoice(chosen / norms, vector / norms, alpha_interval, float(_accuracy(a[0], B[0], chosen)),
                          float(at_vector[0]), best, single_alpha[0] / norms, single_accuracy[0], float(gains[0]),
-                         gain_interval, confidence, not keep, reason, uncertainty, "isotropic", sources,
-                         _target(W, s[0] * norms, float(m[0]), n, gamma))
+                         gain_interval, confidence, not keep, reason, uncertainty, theory, sources, target)

@@ -24,6 +24,7 @@ Sources are normalised to unit norm first (`alpha_k |w_k|` is what enters), so n
 
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -221,6 +222,26 @@ class SourcesProblem:
         self._s = unit.T @ target.mean
         perp = unit - np.outer(target.mean, self._s / m) if m > 0 else unit
         self._omega_perp = perp.T @ perp + np.diag(noise)   # independent noises: orthogonal to everything
+
+    def with_target_means(self, means) -> SourcesProblem:
+        """The same sources, target covariance and n with a batch of target means (covariance theory only: one
+        O(p^2) rotation per mean, `CovarianceProblem.with_target_means`); every method then broadcasts over it.
+
+        Args:
+            means: (..., p) target means.
+
+        Returns:
+            SourcesProblem: the problem batched over the leading axes of `means`.
+
+        Raises:
+            ValueError: the problem has no covariance (use the isotropic formulas' batch in `s` and `m` instead).
+        """
+        if self._covariance is None:
+            raise ValueError("with_target_means needs a target covariance (the covariance theory); the isotropic "
+                             "problem sees the target only through s_k and m")
+        batch = copy.copy(self)
+        batch._covariance = self._covariance.with_target_means(means)
+        return batch
 
     def coefficients(self, gamma=None) -> SourcesCoefficients:
         """`(a, B)` at gamma (default: the problem's), for the unit-norm sources (`alpha_k |w_k|` multiplies them).

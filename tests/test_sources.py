@@ -347,8 +347,8 @@ def test_choose_alpha_sources_bad_input():
     X, y = _target_rows(mean, 20, 1)
     with pytest.raises(ValueError, match=r"source\[1\] must not be all zeros"):
         choose_alpha([sources[0], np.zeros(200)], X, y)
-    with pytest.raises(ValueError, match="covariance must be 'auto' or 'isotropic' with several sources"):
-        choose_alpha(sources, X, y, covariance="covariance")
+    with pytest.raises(ValueError, match="covariance must be 'auto', 'isotropic' or 'covariance' with several"):
+        choose_alpha(sources, X, y, covariance="semi-empirical")
     with pytest.raises(ValueError, match=r"source\[1\] must have length 200"):
         choose_alpha([sources[0], np.ones(3)], X, y)
     with pytest.raises(ValueError, match=r"source\[0\] must be a fixed classifier"):
@@ -415,3 +415,26 @@ def test_choose_alpha_sources_target_reproduces_its_statistics():
     np.testing.assert_allclose(problem.optimal_alpha(), choice.alpha_estimate, rtol=1e-10)
     np.testing.assert_allclose(problem.predicted_accuracy(choice.alpha_estimate), choice.accuracy_at_estimate,
                                rtol=1e-10)
+
+
+def test_choose_alpha_sources_covariance_theory():
+    """covariance="covariance": C_t estimated from the labelled residuals and the pool, the same s_k and m; the
+    returned target (with that C_t) gives back alpha_estimate through `prepare` to 1e-8, and the choice's true
+    accuracy (the covariance theory at the true C_t) is within 0.01 of the true optimum's."""
+    from rmt_alpha import choose_alpha
+
+    p = 200
+    sources, mean = _scenario(p, (0.8, -0.5))
+    basis = np.linalg.qr(np.random.default_rng(3).standard_normal((p, p)))[0]
+    spectrum = np.linspace(0.5, 2.0, p)
+    root = (basis * np.sqrt(spectrum)) @ basis.T
+    rng = np.random.default_rng(8)
+    labels = np.where(np.arange(1020) < 510, 1.0, -1.0)
+    rows = labels[:, None] * mean + rng.standard_normal((1020, p)) @ root
+    X, y, U = rows[::51], labels[::51], np.delete(rows, np.s_[::51], axis=0)
+    choice = choose_alpha(sources, X, y, unlabelled=U, covariance="covariance", bootstrap=50)
+    assert choice.covariance == "covariance" and choice.target.cov is not None and "C_t from" in choice.sources[
+        "covariance"]
+    np.testing.assert_allclose(prepare(sources, choice.target).optimal_alpha(), choice.alpha_estimate, rtol=1e-8)
+    truth = prepare(sources, TargetStats(mean, 20, 1.0, cov=(basis * spectrum) @ basis.T))
+    assert truth.predicted_accuracy(choice.alpha) >= truth.predicted_accuracy(truth.optimal_alpha()) - 0.01
