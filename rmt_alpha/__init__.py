@@ -20,6 +20,7 @@ from rmt_alpha._choose import (
     choose_alpha as choose_alpha,
     estimate_target_stats as estimate_target_stats,
 )
+from rmt_alpha._choose_sources import SourcesChoice as SourcesChoice
 from rmt_alpha._covariance import (
     CovarianceProblem as CovarianceProblem,
     covariance_conditional_accuracy as covariance_conditional_accuracy,
@@ -49,6 +50,7 @@ from rmt_alpha._regression import (
     regression_optimal_alpha as regression_optimal_alpha,
     regression_risk as regression_risk,
 )
+from rmt_alpha._sources import SourcesProblem as SourcesProblem
 from rmt_alpha._stats import (
     SourceStats as SourceStats,
     Spectrum as Spectrum,
@@ -83,6 +85,8 @@ __all__ = [
     "IsotropicProblem",
     "Moments",
     "SourceStats",
+    "SourcesChoice",
+    "SourcesProblem",
     "Spectrum",
     "TargetStats",
     "alignment",

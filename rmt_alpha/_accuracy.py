@@ -14,6 +14,7 @@ import scipy.special
 
 from rmt_alpha._covariance import covariance_source_accuracy
 from rmt_alpha._prepare import prepare
+from rmt_alpha._sources import is_source_list
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import Moments, Source, resolve_gamma, ridge_scalars, unit_classifier
 
@@ -22,7 +23,8 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
     """Deterministic equivalents of `E[y g]` and `E[g^2]` for the alpha-fine-tuned classifier.
 
     Args:
-        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
+        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p; or a list of K
+            fixed classifiers (theory/THEORY.md section 10), with alpha of shape (..., K).
         target: the `TargetStats`.
         alpha: scalar or array of any shape.
         gamma: optional fine-tuning ridge strength(s) overriding `target.gamma`; broadcasts with alpha.
@@ -36,6 +38,8 @@ def margin_moments(source: Source, target: TargetStats, alpha, *, gamma=None) ->
         >>> round(float(margin_moments(src, tgt, 0.0).mean), 4)
         0.2558
     """
+    if is_source_list(source):  # K fixed sources, alpha (..., K): theory/THEORY.md section 10
+        return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
     source, alpha, _ = unit_classifier(source, alpha)  # w_s and alpha enter only through alpha w_s
     return prepare(source, target).margin_moments(alpha, resolve_gamma(target, gamma))
 
@@ -49,7 +53,8 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
     `|alpha|` grows; a given `w_s` is normalised first (only `alpha w_s` matters), so its scale cannot underflow.
 
     Args:
-        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p.
+        source: a `SourceStats` (the ridge source classifier) or a 1-D array `w_s` of length p; or a list of K
+            fixed classifiers `[w_1, ..., w_K]` (theory/THEORY.md section 10: alpha of shape (..., K), numpy).
         target: the `TargetStats`.
         alpha: scalar or array of any shape (numpy, or JAX for jit/grad).
         gamma: optional fine-tuning ridge strength(s) overriding `target.gamma`; broadcasts with alpha.
@@ -67,6 +72,8 @@ def predicted_accuracy(source: Source, target: TargetStats, alpha, *, gamma=None
         >>> np.round(predicted_accuracy(src, tgt, [0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
+    if is_source_list(source):  # K fixed sources, alpha (..., K): theory/THEORY.md section 10
+        return prepare(source, target, rows=rows).predicted_accuracy(alpha, resolve_gamma(target, gamma))
     source, alpha, _ = unit_classifier(source, alpha)
     return prepare(source, target, rows=rows).predicted_accuracy(alpha, resolve_gamma(target, gamma))
 
@@ -75,15 +82,17 @@ def predicted_risk(source: Source, target: TargetStats, alpha, *, gamma=None, ro
     """Asymptotic squared-loss test risk `E[(y - g)^2] = Var[g] + (1 - E[y g])^2` (theory/THEORY.md section 2).
 
     Args:
-        source: a `SourceStats` or a (p,) source classifier `w_s`.
+        source: a `SourceStats` or a (p,) source classifier `w_s`; or a list of K fixed classifiers (section 10).
         target: the `TargetStats`.
-        alpha: base-rescaling factor(s), scalar or array.
+        alpha: base-rescaling factor(s), scalar or array ((..., K) for K sources).
         gamma: ridge strength(s) overriding `target.gamma`.
         rows: optional labelled target rows `(X, y)`: the semi-empirical theory (as `predicted_accuracy`).
 
     Returns:
         The risk, broadcast over alpha and gamma.
     """
+    if is_source_list(source):  # K fixed sources, alpha (..., K): theory/THEORY.md section 10
+        return prepare(source, target, rows=rows).predicted_risk(alpha, resolve_gamma(target, gamma))
     source, alpha, _ = unit_classifier(source, alpha)  # the risk too depends on w_s and alpha only as alpha w_s
     return prepare(source, target, rows=rows).predicted_risk(alpha, resolve_gamma(target, gamma))
 

@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rmt_alpha._choose_sources import SourcesChoice, choose_sources
 from rmt_alpha._covariance import CovarianceProblem
 from rmt_alpha._estimation import (
     bootstrap_weights,
@@ -41,6 +42,7 @@ from rmt_alpha._estimation import (
 )
 from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
 from rmt_alpha._semi_empirical_choice import choose_theory, semi_empirical_choice
+from rmt_alpha._sources import check_sources
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import ridge_scalars, ridge_source_invariants, standard_normal_cdf
 from rmt_alpha._validation import (
@@ -216,7 +218,7 @@ def _mean_with(source: _Source, s: float, m: float, direction) -> np.ndarray:
 
 def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covariance: str = "auto",
                  source_gamma: float = 1.0, grid=None, bootstrap: int = 200, confidence: float = 0.9,
-                 rounds: int = 3, random_state=0) -> AlphaChoice:
+                 rounds: int = 3, random_state=0) -> AlphaChoice | SourcesChoice:
     """Choose alpha from a source classifier and target data, with its uncertainty and a do-no-harm rule.
 
     Statistics (module `rmt_alpha._estimation`): with labelled rows only, `s = <w_s, mu_t>` from the mean of
@@ -230,7 +232,10 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
 
     Args:
         source: the pre-trained classifier `w_s`, shape (p,); or a `SourceStats` (the ridge source theory); or
-            source data `(X_s, y_s)`, X_s (N, p), y_s (N,), from which the ridge classifier is fitted.
+            source data `(X_s, y_s)`, X_s (N, p), y_s (N,), from which the ridge classifier is fitted; or a list
+            of K classifiers `[w_1, ..., w_K]`: alpha is then a vector (theory/THEORY.md section 10.4; the isotropic
+            theory unless covariance="covariance"), and the result a `SourcesChoice` whose do-no-harm rule falls
+            back to the best single source.
         X: labelled target rows, shape (n, p); centred features (the model has no offset).
         y: their labels, shape (n,), in {-1, +1} or {0, 1}; at least 2 rows of each class.
         unlabelled: optional unlabelled target rows, shape (N, p), disjoint from any test rows.
@@ -245,7 +250,7 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         rounds: pseudo-labelling rounds with unlabelled rows (>= 1).
         random_state: seed or `numpy.random.Generator` of the bootstrap.
     Returns:
-        `AlphaChoice`.
+        `AlphaChoice` (`SourcesChoice` for a list of sources).
 
     Example (theory/THEORY.md section 3's example with n = 20 labelled and 1000 unlabelled rows):
         >>> from rmt_alpha import choose_alpha
@@ -253,8 +258,41 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         >>> choice.alpha, choice.gain, choice.gain_interval   # doctest: +SKIP
         (1.75, 0.0049, (0.0041, 0.0055))
     """
+    if _is_source_list(source):
+        return _choose_from_sources(source, X, y, unlabelled, gamma, covariance, bootstrap, confidence, rounds,
+                                    random_state)
     return _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence,
                          rounds, random_state, target_only=False)
+
+
+def _is_source_list(source) -> bool:
+    """A list of sources, or a tuple of them (a tuple whose first item is 2-D is source data `(X_s, y_s)`)."""
+    if isinstance(source, list):
+        return True
+    return isinstance(source, tuple) and len(source) > 0 and np.ndim(source[0]) != 2
+
+
+def _choose_from_sources(sources, X, y, unlabelled, gamma, covariance, bootstrap, confidence, rounds, random_state):
+    """`choose_alpha` for a list of fixed classifiers: inputs checked here, the work in `choose_sources`."""
+    X = check_rows("X", X, minimum=4)
+    n, p = X.shape
+    y = check_binary_labels("y", y, n, "X")
+    U = None if unlabelled is None else check_rows("unlabelled", unlabelled, p, minimum=2, width_of="X")
+    W = check_sources(sources, p)
+    zero = np.flatnonzero(~np.any(W != 0, axis=0))
+    if zero.size:
+        raise ValueError(f"source[{int(zero[0])}] must not be all zeros: its alpha would have no effect")
+    if covariance not in ("auto", "isotropic", "covariance"):
+        raise ValueError(f"covariance must be 'auto', 'isotropic' or 'covariance' with several sources ('auto' is "
+                         f"the isotropic theory of theory/THEORY.md section 10.1), got {covariance!r}")
+    gamma = check_positive_float("gamma", gamma)
+    bootstrap = check_count("bootstrap", bootstrap, minimum=0)
+    rounds = check_count("rounds", rounds)
+    confidence = check_positive_float("confidence", confidence)
+    if not 0.5 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
+    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state),
+                          covariance=covariance == "covariance")
 
 
 def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence, rounds,

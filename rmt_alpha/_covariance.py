@@ -66,6 +66,22 @@ def has_covariance(source, target) -> bool:
 
 
 
+class MarginTerms(NamedTuple):
+    """`CovarianceProblem.margin_terms`: the fixed point's terms at each gamma, and `e0`, `v0` (source-free)."""
+
+    gamma: np.ndarray
+    t: np.ndarray
+    eps: np.ndarray
+    theta: np.ndarray
+    h: np.ndarray
+    beta: np.ndarray
+    nu: np.ndarray
+    weight: np.ndarray
+    e0: np.ndarray
+    v0: np.ndarray
+    fixed_point: object
+
+
 class ClassifierMoments(NamedTuple):
     """Mean `E[w_s]` (p,) and second-moment matrix `E[w_s w_s^T]` (p, p) of the source classifier."""
 
@@ -188,15 +204,15 @@ class CovarianceProblem(ProblemMethods):
             self.source_second = _SecondMoment(None, None, self.source_mean[:, None], np.ones((1, 1)))
         self._source_diagonal = self.source_second.diagonal()
 
-    def coefficients(self, gamma=None) -> MarginCoefficients:
-        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (theory/THEORY.md section 8).
+    def margin_terms(self, gamma=None) -> MarginTerms:
+        """The source-free terms of the margin at `gamma` (module docstring's symbols; `weight = c q^2`): the margin
+        of any fixed classifier x (in the target's eigenbasis) is linear (`e1`, `v1`) and quadratic (`v2`) in x.
 
         Args:
-            gamma: ridge strength(s) (default `target.gamma`); concrete values: the covariance solver runs in numpy, so
-                gamma cannot be a traced JAX value.
+            gamma: ridge strength(s) (default `target.gamma`), concrete values.
 
         Returns:
-            MarginCoefficients: the five coefficients, broadcast over gamma (and over a batch of target means).
+            MarginTerms: the terms, broadcast over gamma (and a batch of target means).
 
         Raises:
             TypeError: `gamma` is a traced JAX value.
@@ -217,15 +233,30 @@ class CovarianceProblem(ProblemMethods):
         h = (1.0 + theta) * r.b1 + theta * t * t
         beta = r.q * m
         nu = c * r.q * beta
+        return MarginTerms(gamma, t, eps, theta, h, beta, nu, c * r.q**2, (r.a0 - 1.0) * eps, h * eps**2,
+                           fixed_point)
+
+    def coefficients(self, gamma=None) -> MarginCoefficients:
+        """`MarginCoefficients` for the fine-tuning ridge strength(s) `gamma` (theory/THEORY.md section 8).
+
+        Args:
+            gamma: ridge strength(s) (default `target.gamma`); concrete values: the covariance solver runs in numpy, so
+                gamma cannot be a traced JAX value.
+
+        Returns:
+            MarginCoefficients: the five coefficients, broadcast over gamma (and over a batch of target means).
+
+        Raises:
+            TypeError: `gamma` is a traced JAX value.
+        """
+        gamma, t, eps, theta, h, beta, nu, weight, e0, v0, fixed_point = self.margin_terms(gamma)
         x = self.source_mean
         beta_x, nu_x = beta @ x, nu @ x
         s_beta = self.source_second.apply(beta)
         s_beta_beta = (s_beta * beta).sum(-1)
         s_nu_beta = (s_beta * nu).sum(-1)
-        s_diag = (c * r.q**2) @ self._source_diagonal
-        e0 = (r.a0 - 1.0) * eps
+        s_diag = weight @ self._source_diagonal
         e1 = gamma * t * eps * beta_x
-        v0 = h * eps**2
         v1 = 2.0 * gamma * eps * ((1.0 + theta) * nu_x - h * eps * beta_x)
         v2 = gamma**2 * ((1.0 + theta) * (s_diag - 2.0 * eps * s_nu_beta) + h * eps**2 * s_beta_beta)
         return MarginCoefficients(e0, e1, v0, v1, v2, fixed_point)

@@ -29,6 +29,7 @@ import numpy as np
 
 from rmt_alpha._prepare import prepare
 from rmt_alpha._problem import GAMMA_SEARCH_RANGE, GammaOptimum
+from rmt_alpha._sources import is_source_list, reject_sources
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import Source, resolve_gamma, unit_classifier
 from rmt_alpha._validation import check_finite_array
@@ -45,7 +46,9 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None, rows=None)
     docstring; degenerate cases as listed there. `prepare(source, target).optimal_alpha(gamma)`.
 
     Args:
-        source: a `SourceStats` (ridge source classifier) or a 1-D array `w_s`.
+        source: a `SourceStats` (ridge source classifier) or a 1-D array `w_s`; or a list of K fixed classifiers:
+            the vector alpha* of theory/THEORY.md section 10.3, shape (K,) (`prepare(sources, target)
+            .optimal_alpha(nonnegative=True, subset=...)` for the constrained variants).
         target: the `TargetStats`.
         gamma: optional ridge strength(s) overriding `target.gamma`; an array gives alpha* per gamma.
         rows: optional labelled target rows `(X, y)`: alpha* of the semi-empirical theory (theory/THEORY.md
@@ -61,6 +64,8 @@ def optimal_alpha(source: Source, target: TargetStats, *, gamma=None, rows=None)
         1.7105
     """
     gamma = resolve_gamma(target, gamma)
+    if is_source_list(source):  # K fixed sources: the vector alpha* of theory/THEORY.md section 10.3
+        return prepare(source, target, rows=rows).optimal_alpha(gamma)
     source, _, scale = unit_classifier(source, 0.0)  # alpha* of w_s is alpha* of w_s / |w_s|, over |w_s|
     problem = prepare(source, target, rows=rows)
     return _scalar_or_array(np.asarray(problem.optimal_alpha(gamma), dtype=np.float64) / scale)
@@ -79,6 +84,7 @@ def alpha_bar(source: Source, target: TargetStats, *, gamma=None):
     Returns:
         float or array: `alpha_bar`; `math.inf` when `s = <w_s, mu_t> = 0` (the mean never crosses 0).
     """
+    reject_sources("alpha_bar", source)
     gamma = resolve_gamma(target, gamma)
     source, _, scale = unit_classifier(source, 0.0)  # alpha_bar of w_s is alpha_bar of w_s / |w_s|, over |w_s|
     return _scalar_or_array(np.asarray(prepare(source, target).alpha_bar(gamma), dtype=np.float64) / scale)
@@ -101,8 +107,9 @@ def optimal_gamma(source: Source, target: TargetStats, alpha: float = 1.0, *,
         GammaOptimum: `(gamma, alpha, accuracy)`.
 
     Raises:
-        ValueError: `alpha` is not a single number.
+        ValueError: `alpha` is not a single number, or `source` is a list.
     """
+    reject_sources("optimal_gamma", source)
     alpha = check_finite_array("alpha", alpha)
     if alpha.ndim != 0:
         raise ValueError(f"alpha must be a single number (gamma* is found at one alpha; optimal_alpha_gamma finds "
@@ -128,6 +135,7 @@ def optimal_alpha_gamma(source: Source, target: TargetStats, *, search_range=GAM
     Returns:
         GammaOptimum: `(gamma, alpha, accuracy)`.
     """
+    reject_sources("optimal_alpha_gamma", source)
     unit, _, scale = unit_classifier(source, 0.0)
     optimum = prepare(unit, target).optimal_alpha_gamma(search_range=search_range)
     return optimum._replace(alpha=optimum.alpha / scale)

@@ -1,9 +1,10 @@
-"""`prepare`: the dispatcher above the three prepared problems (theory/THEORY.md sections 2, 8 and 9).
+"""`prepare`: the dispatcher above the prepared problems (theory/THEORY.md sections 2, 8, 9 and 10).
 
 `IsotropicProblem` (`rmt_alpha._problem`, closed forms), `CovarianceProblem` (`rmt_alpha._covariance`, a noise
 covariance on either side) and `SemiEmpiricalProblem` (`rmt_alpha._semi_empirical`, given rows as the target law)
-share their method names; `prepare` picks one from its arguments, so the free functions of `rmt_alpha._accuracy`
-and `rmt_alpha._optimize` work for all three.
+share their method names, as does `SourcesProblem` (`rmt_alpha._sources`, K fixed sources, alpha a vector);
+`prepare` picks one from its arguments, so the free functions of `rmt_alpha._accuracy`
+and `rmt_alpha._optimize` work for all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from rmt_alpha._covariance import CovarianceProblem, has_covariance
 from rmt_alpha._problem import IsotropicProblem
 from rmt_alpha._semi_empirical import SemiEmpiricalProblem
+from rmt_alpha._sources import SourcesProblem, is_source_list
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import resolve_gamma
 
@@ -21,10 +23,11 @@ def prepare(source, target: TargetStats, *, gamma=None, rows=None):
     semi-empirical `SemiEmpiricalProblem` (section 9).
 
     Args:
-        source: a `SourceStats` (the ridge source classifier) or a 1-D classifier `w_s` of length p.
+        source: a `SourceStats` (the ridge source classifier) or a 1-D classifier `w_s` of length p; or a list of
+            K fixed classifiers (section 10: a `SourcesProblem`, whose methods take alpha of shape (..., K)).
         target: the `TargetStats`.
-        gamma: optional ridge strength overriding `target.gamma` as the methods' default (isotropic only:
-            a covariance problem takes gamma per call).
+        gamma: optional ridge strength overriding `target.gamma` as the methods' default (isotropic and several
+            sources only: a covariance problem takes gamma per call).
         rows: optional labelled target rows `(X, y)` or `(X, y, weights)` taken as the target law instead of a
             Gaussian mixture (theory/THEORY.md section 9; `source` must then be a fixed `w_s`, and only `target.n`
             and `target.gamma` are used). Explicit: without it the closed forms apply.
@@ -43,6 +46,11 @@ def prepare(source, target: TargetStats, *, gamma=None, rows=None):
         >>> np.round(problem.predicted_accuracy([0.0, 1.0, 3.0]), 4)
         array([0.7551, 0.8493, 0.8504])
     """
+    if is_source_list(source):
+        if rows is not None:
+            raise ValueError("rows (the semi-empirical theory) supports one source w_s, got a list of "
+                             f"{len(source)} sources")
+        return SourcesProblem(source, target, gamma)
     if rows is not None:
         return SemiEmpiricalProblem(source, target, rows)
     if has_covariance(source, target):

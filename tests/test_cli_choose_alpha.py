@@ -172,3 +172,25 @@ def test_theory_commands_take_w_s_and_covariances_from_a_config(tmp_path, capsys
     with pytest.raises(SystemExit):
         main(["demo", "--config", str(tmp_path / "pair.json")])
     assert "are not used by `demo`" in capsys.readouterr().err
+
+
+def test_several_source_weights_choose_a_vector(files, capsys):
+    """`--source-weights W1.npy W2.npy` is `choose_alpha([w_1, w_2], ...)`: the vector, its intervals, the best single
+    source and the do-no-harm reason; `--curve` is refused (alpha is a vector)."""
+    folder, w_s, X, y, U = files
+    w_2 = np.zeros(P)
+    w_2[1] = 0.4
+    np.save(folder / "w2.npy", w_2)
+    argv = ["choose-alpha", "--source-weights", str(folder / "w.npy"), str(folder / "w2.npy"), "--target",
+            str(folder / "x.npy"), str(folder / "y.npy"), "--unlabelled", str(folder / "u.csv"), "--bootstrap", "30"]
+    payload = _json(capsys, argv)
+    expected = choose_alpha([w_s, w_2], X, y, unlabelled=U, bootstrap=30)
+    assert payload["alpha"] == pytest.approx(expected.alpha.tolist(), rel=1e-9)
+    assert payload["best_source"] == expected.best_source and payload["fell_back"] == expected.fell_back
+    assert len(payload["alpha_interval"]) == 2 and payload["reason"] == expected.reason
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("alpha = (") and "best single source" in text and "why: " in text
+    with pytest.raises(SystemExit, match="2"):
+        main(argv + ["--curve"])
+    assert "leave out --curve" in capsys.readouterr().err

@@ -55,3 +55,19 @@ def literal_ridge_scalars(eta, gamma):
     `h = 1 - eta / (1 + kappa)^2` (as written: it cancels when eta is close to (1 + kappa)^2)."""
     kappa = gamma * (1 + delta_by_iteration(eta, gamma))
     return kappa, 1 - eta / (1 + kappa) ** 2
+
+
+def literal_sources_moments(m, s, omega, eta, gamma, alpha):
+    """theory/THEORY.md section 10.1 as written: `E[y g] = (m + kappa s^T alpha) / lam` and
+    `E[g^2] = T1 + T2^T alpha + alpha^T T3 alpha` for K fixed sources (`s` (K,), the Gram matrix `omega` (K, K),
+    one alpha (K,)), the naive subtraction for the variance."""
+    delta = delta_by_iteration(eta, gamma)
+    kappa = gamma * (1 + delta)
+    lam = m + 1 + kappa
+    h = 1 - eta / (1 + kappa) ** 2
+    e = (m + kappa * (s @ alpha)) / lam
+    t1 = (m * ((m + 1) / lam - 2 * (1 - h)) / lam + (1 - h)) / h
+    t2 = 2 * kappa * s * ((m + 1) / lam - (1 - h)) / (h * lam)
+    t3 = kappa**2 * (np.outer(s, s) / lam**2 + (1 - h) * omega / eta
+                     + (1 - h) * np.outer(s, s) * (m / lam - 2) / (eta * lam)) / h
+    return e, t1 + t2 @ alpha + alpha @ t3 @ alpha

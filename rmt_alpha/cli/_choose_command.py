@@ -13,7 +13,8 @@ from rmt_alpha.cli._options import emit, flag_names, load_array, origin, read_co
 
 def add_choose_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("the source (one of)")
-    source.add_argument("--source-weights", metavar="W.npy", help="the pre-trained classifier w_s, shape (p,)")
+    source.add_argument("--source-weights", nargs="+", metavar="W.npy", help="the pre-trained classifier w_s, "
+                        "shape (p,); several files: several sources, alpha a vector (theory/THEORY.md section 10)")
     source.add_argument("--source-data", nargs=2, metavar=("XS.npy", "YS.npy"),
                         help="source rows (N, p) and labels (N,): the ridge classifier is fitted (--source-gamma)")
     source.add_argument("--config", metavar="FILE.json", help="JSON with 'source_weights' (a vector or a file "
@@ -66,8 +67,13 @@ def cmd_choose_alpha(args) -> None:
     if args.source_data:
         source = (load_array("--source-data XS", args.source_data[0]), load_array("--source-data YS",
                                                                                    args.source_data[1]))
+    elif args.source_weights and len(args.source_weights) > 1:
+        if args.curve:
+            raise ValueError("--curve draws the accuracy over one alpha; with several --source-weights alpha is a "
+                             f"vector (got {len(args.source_weights)} files): leave out --curve")
+        source = [load_array(f"--source-weights {path}", path) for path in args.source_weights]
     elif args.source_weights:
-        source = load_array("--source-weights", args.source_weights)
+        source = load_array("--source-weights", args.source_weights[0])
     else:
         weights = settings["source_weights"]
         source = load_array("source_weights in --config", weights) if isinstance(weights, str) else weights
@@ -81,6 +87,9 @@ def cmd_choose_alpha(args) -> None:
                               covariance=settings["covariance"], source_gamma=settings["source_gamma"],
                               bootstrap=settings["bootstrap"], confidence=settings["confidence"],
                               random_state=settings["seed"])
+    if isinstance(source, list):
+        _emit_sources(choice, args.json)
+        return
     level = f"{100 * choice.confidence:.0f}%"
     payload = {"alpha": choice.alpha, "alpha_estimate": choice.alpha_estimate,
                "alpha_interval": list(choice.alpha_interval), "accuracy_at_alpha": choice.accuracy_at_alpha,
@@ -104,3 +113,28 @@ def cmd_choose_alpha(args) -> None:
         f"uncertainty: {choice.uncertainty}",
         "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items()),
         *curve])
+
+
+def _emit_sources(choice, as_json: bool) -> None:
+    """The vector choice (`SourcesChoice`) as JSON or as lines."""
+    level = f"{100 * choice.confidence:.0f}%"
+    payload = {"alpha": choice.alpha.tolist(), "alpha_estimate": choice.alpha_estimate.tolist(),
+               "alpha_interval": choice.alpha_interval.tolist(), "accuracy_at_alpha": choice.accuracy_at_alpha,
+               "accuracy_at_estimate": choice.accuracy_at_estimate, "best_source": choice.best_source,
+               "single_alpha": choice.single_alpha.tolist(), "single_accuracy": choice.single_accuracy.tolist(),
+               "gain": choice.gain, "gain_interval": list(choice.gain_interval), "confidence": choice.confidence,
+               "fell_back": choice.fell_back, "reason": choice.reason, "uncertainty": choice.uncertainty,
+               "covariance": choice.covariance, "sources": choice.sources}
+    low, high = (100 * value for value in choice.gain_interval)
+    vector = ", ".join(f"{value:.4g}" for value in choice.alpha)
+    emit(payload, as_json, [
+        f"alpha = ({vector})   (predicted accuracy {choice.accuracy_at_alpha:.4f})",
+        f"vector alpha* of the estimates ({', '.join(f'{v:.4g}' for v in choice.alpha_estimate)}), "
+        f"{level} intervals " + ", ".join(f"[{lo:.4g}, {hi:.4g}]" for lo, hi in choice.alpha_interval),
+        f"best single source {choice.best_source} (alpha* {choice.single_alpha[choice.best_source]:.4g}, predicted "
+        f"{choice.single_accuracy[choice.best_source]:.4f}); the vector's gain over it {100 * choice.gain:+.2f} pt "
+        f"({level} interval {low:+.2f} to {high:+.2f} pt)",
+        f"why: {choice.reason}",
+        f"theory: {choice.covariance}",
+        f"uncertainty: {choice.uncertainty}",
+        "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items())])

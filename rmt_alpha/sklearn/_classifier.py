@@ -13,6 +13,7 @@ import sklearn.utils.multiclass
 import sklearn.utils.validation
 
 from rmt_alpha._choose import choose_alpha, resolve_source
+from rmt_alpha._sources import check_sources
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._validation import check_finite_float, check_positive_float
 from rmt_alpha.linear import fit_affine
@@ -24,9 +25,11 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
     Args:
         source: the pre-trained classifier `w_s` (array of shape (p,)), or source data `(X_s, y_s)` from which the
             ridge classifier is fitted (`source_gamma`; labels in {-1, +1} or {0, 1}, +1 / 1 meaning `classes_[1]`;
-            centred by their own mean when `fit_intercept`), or None: no source (plain ridge, alpha irrelevant).
+            centred by their own mean when `fit_intercept`), or None: no source (plain ridge, alpha irrelevant); or a
+            list of K classifiers `[w_1, ..., w_K]`: fine-tuning towards `W alpha` with alpha a vector
+            (theory/THEORY.md section 10).
         alpha: "auto" (`rmt_alpha.choose_alpha` on the training rows, with its do-no-harm rule) or a number
-            (1 is plain fine-tuning, 0 ignores the source).
+            (1 is plain fine-tuning, 0 ignores the source); with a list of sources, "auto" or K numbers.
         gamma: fine-tuning ridge strength (> 0).
         source_gamma: ridge strength of the source classifier fitted from source data.
         covariance: passed to `choose_alpha` when `alpha="auto"`.
@@ -43,8 +46,9 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
         coef_: (1, p) weights (after `fit`, as every attribute below).
         intercept_: (1,) intercept.
         classes_: the two labels.
-        alpha_: the alpha used.
-        choice_: the `AlphaChoice` when `alpha="auto"` with a source, else None.
+        alpha_: the alpha used (shape (K,) with a list of sources).
+        choice_: the `AlphaChoice` (`SourcesChoice` for a list of sources) when `alpha="auto"` with a source, else
+            None.
         n_features_in_: the number of features seen in `fit`.
 
     Example:
@@ -105,26 +109,46 @@ class AlphaLoRAClassifier(sklearn.base.ClassifierMixin, sklearn.base.BaseEstimat
         signed = np.where(y == self.classes_[1], 1.0, -1.0)
         center = np.vstack([X, pool_rows]).mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         Xc, pool = X - center, (pool_rows - center if pool_rows.shape[0] else None)
-        w_s = self._source_classifier(X.shape[1])
         self.choice_ = None
-        if w_s is None:
-            self.alpha_ = 0.0
+        w_s = None if isinstance(self.source, list) else self._source_classifier(X.shape[1])
+        if isinstance(self.source, list):  # several sources: fine-tune towards the mixture W alpha_ at scale 1
+            w_s, scale = self._mixture(Xc, signed, pool, gamma), 1.0
+        elif w_s is None:
+            self.alpha_ = scale = 0.0
             w_s = np.zeros(X.shape[1])
         elif isinstance(self.alpha, str) and self.alpha == "auto":
             self.choice_ = choose_alpha(w_s, Xc, signed, unlabelled=pool, gamma=gamma, covariance=self.covariance,
                                         bootstrap=self.bootstrap, confidence=self.confidence,
                                         random_state=self.random_state)
-            self.alpha_ = self.choice_.alpha
+            self.alpha_ = scale = self.choice_.alpha
         else:
             if isinstance(self.alpha, str):
                 raise ValueError(f"alpha must be 'auto' or a number, got {self.alpha!r}")
-            self.alpha_ = check_finite_float("alpha", self.alpha)
+            self.alpha_ = scale = check_finite_float("alpha", self.alpha)
         with jax.enable_x64(True):
             parts = fit_affine(w_s, Xc, signed, gamma)
-            coef = np.asarray(parts.target_part) + self.alpha_ * np.asarray(parts.source_part)
+            coef = np.asarray(parts.target_part) + scale * np.asarray(parts.source_part)
         self.coef_ = coef[None, :]
         self.intercept_ = np.array([-(center @ coef)])
         return self
+
+    def _mixture(self, Xc, signed, pool, gamma):
+        """Several sources: sets `alpha_` (chosen or given, (K,)) and `choice_`, returns the mixture `W alpha_`."""
+        W = check_sources(self.source, Xc.shape[1])
+        if isinstance(self.alpha, str) and self.alpha == "auto":
+            self.choice_ = choose_alpha(list(W.T), Xc, signed, unlabelled=pool, gamma=gamma,
+                                        covariance=self.covariance, bootstrap=self.bootstrap,
+                                        confidence=self.confidence, random_state=self.random_state)
+            self.alpha_ = self.choice_.alpha
+        else:
+            if isinstance(self.alpha, str):
+                raise ValueError(f"alpha must be 'auto' or {W.shape[1]} numbers (one per source), got {self.alpha!r}")
+            alpha = np.asarray(self.alpha, dtype=np.float64)
+            if alpha.shape != (W.shape[1],) or not np.all(np.isfinite(alpha)):
+                raise ValueError(f"alpha must be 'auto' or {W.shape[1]} finite numbers (one per source), got "
+                                 f"shape {alpha.shape}")
+            self.alpha_ = alpha
+        return W @ self.alpha_
 
     def _source_classifier(self, p: int):
         """`w_s` (p,) from `source`, or None without one."""

@@ -91,3 +91,21 @@ def test_bad_settings_name_the_parameter(data, kwargs, fit_y, message):
         y = np.arange(y.size) % 3
     with pytest.raises((ValueError, TypeError), match=message):
         AlphaLoRAClassifier(**{"source": W_S, **kwargs}).fit(X, y)
+
+
+def test_several_sources_fit_the_mixture(data):
+    """`source=[w_1, w_2]`: a fixed alpha vector is the closed form towards `W alpha`; "auto" is `choose_alpha` with
+    the list (a `SourcesChoice`); a wrong number of alphas names the parameter."""
+    X, y, U, X_test, y_test = data
+    W_2 = np.r_[0.0, 0.5, np.zeros(P - 2)]
+    clf = AlphaLoRAClassifier([W_S, W_2], alpha=[1.2, 0.8], gamma=0.5).fit(X, y, unlabelled=U)
+    center = np.vstack([X, U]).mean(0)
+    Xc = X - center
+    w = np.linalg.solve(Xc.T @ Xc / 40 + 0.5 * np.eye(P), Xc.T @ y / 40 + 0.5 * (1.2 * W_S + 0.8 * W_2))
+    np.testing.assert_allclose(clf.coef_[0], w, rtol=1e-9)
+    auto = AlphaLoRAClassifier([W_S, W_2], bootstrap=50).fit(X, y, unlabelled=U)
+    expected = choose_alpha([W_S, W_2], Xc, y, unlabelled=U - center, bootstrap=50)
+    np.testing.assert_array_equal(auto.alpha_, expected.alpha)
+    assert auto.choice_.reason == expected.reason and auto.score(X_test, y_test) > 0.75
+    with pytest.raises(ValueError, match=r"alpha must be 'auto' or 2 finite numbers \(one per source\)"):
+        AlphaLoRAClassifier([W_S, W_2], alpha=1.0).fit(X, y)
