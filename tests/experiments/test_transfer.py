@@ -170,7 +170,7 @@ def test_digits_command_text_is_readable_and_progress_stays_on_stderr(tmp_path, 
     averages = [line for line in captured.out.split("Averages over pairs")[1].splitlines() if line.startswith("  ")]
     column = averages[0].index("accuracy")
     assert averages[0].split() == ["n", "source_gamma", "gamma", "whiten", "method", "accuracy"]
-    assert len(averages) == 11 and {len(line) for line in averages[1:]} == {column + len("0.9797 +- 0.0008")}
+    assert len(averages) == 12 and {len(line) for line in averages[1:]} == {column + len("0.9797 +- 0.0008")}
     assert all(0.5 < float(line[column:column + 6]) <= 1 for line in averages[1:])
 
 
