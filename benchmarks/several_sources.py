@@ -21,7 +21,8 @@ and the best fixed alpha vector (a grid of 25^3 vectors over [-1, 5]^3).
 
 Usage:
     python benchmarks/several_sources.py --out theory/results/several_sources_amazon_n20.json
-Options: --n (20), --splits (20), --seed (0), --bootstrap (200). About 11 minutes on two busy CPU cores.
+Options: --n (20), --splits (20), --seed (0), --bootstrap (200). 2 min 40 s on two CPU cores shared with a
+background job (load average about 8; an earlier run took about 11 minutes).
 """
 
 import argparse
