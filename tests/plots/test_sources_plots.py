@@ -1,6 +1,8 @@
 """The several-sources figures (theory/THEORY.md section 10): the plane and the simplex draw their markers where
 the library's optimum is, refuse bad input by name, and `rmt-alpha plot sources` writes a PNG."""
 
+import json
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from rmt_alpha import TargetStats, optimal_alpha, predicted_accuracy, prepare
+from rmt_alpha import SourceStats, TargetStats, optimal_alpha, predicted_accuracy, prepare
 from rmt_alpha.cli import main
 from rmt_alpha.cli._plot_command import example_sources
 from rmt_alpha.plots import plot_sources_plane, plot_sources_simplex
@@ -77,4 +79,8 @@ def test_cli_writes_the_sources_figure(tmp_path, capsys):
     path = tmp_path / "sources.png"
     assert main(["plot", "sources", "--out", str(path), "--trials", "0", "--p", "100", "--json"]) == 0
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert "alpha_star_two_sources" in capsys.readouterr().out
+    summary = json.loads(capsys.readouterr().out)
+    source = SourceStats.from_norm(100, 1.5, 2000, 1.0)       # the CLI's default statistics at p = 100
+    target = TargetStats.from_alignment(source, 0.8, 0.6, 100, 1.0)
+    W = example_sources(np.asarray(target.mean))
+    np.testing.assert_allclose(summary["alpha_star_two_sources"], optimal_alpha(W[:2], target), rtol=1e-12)
