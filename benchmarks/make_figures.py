@@ -24,6 +24,7 @@ FIGURES = [
     ("histogram", "decision_histogram.png", ["--alpha", "1", "--n-test", "6000"]),
     ("alpha-map", "alpha_map.png", []),
     ("gain-map", "gain_map.png", []),
+    ("sources", "sources.png", ["--alpha-max", "3", "--num", "6", "--trials", "200"]),
 ]
 
 

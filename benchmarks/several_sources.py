@@ -6,13 +6,23 @@ plain accuracy on the test rows, disjoint from both).
 Methods: alpha = 1 on each source; `choose_alpha` on each single source (isotropic, as the vector choice, and its
 default covariance="auto"); the best-predicted single source (the source whose own alpha* has the highest predicted
 accuracy, at that alpha*); the uniform mixture (alpha_k = 1/K); the vector alpha* of the estimates; the vector
-choice of `choose_alpha([w_1, w_2, w_3], ...)` (with do no harm). Ceilings (they look at the test labels, never
+choice of `choose_alpha([w_1, w_2, w_3], ...)` (with do no harm); and a baseline in the manner of Zhang, Auddy and
+Li (arXiv 2501.02411), not a reproduction of their method (`combined_directions`): the target's own ridge direction
+d_0 = (X^T X / n + gamma I)^-1 X^T y / n and the sources w_1..w_K, fitted separately, combined as
+w = sum_j c_j d_j with the weights c maximising the predicted accuracy Phi(c^T a / sqrt(c^T G c)), a generalised
+Rayleigh quotient (c = G^+ a, theory/THEORY.md section 10.3), where a_j = <d_j, mu_t> is estimated from the same
+data (a_k = <w_k, mu_t> by the unbiased mean of y_i x_i^T w_k over the labelled rows, section 5; a_0 by the
+isotropic deterministic equivalent m / (m + 1 + kappa) of section 10.1 with m the U-statistic, as d_0 depends on
+those rows) and G is the noise Gram matrix of the directions: D^T D (isotropic noise) or, with the pool,
+D^T (U^T U / N) D - a a^T (the pool's second moment less the mean part, clipped to be positive semi-definite).
+Ceilings (they look at the test labels, never
 methods): the best fixed single-source alpha (over the sources and alpha = 0, 0.1, ..., 6, the mean over splits),
 and the best fixed alpha vector (a grid of 25^3 vectors over [-1, 5]^3).
 
 Usage:
     python benchmarks/several_sources.py --out theory/results/several_sources_amazon_n20.json
-Options: --n (20), --splits (20), --seed (0), --bootstrap (200). About 11 minutes on two busy CPU cores.
+Options: --n (20), --splits (20), --seed (0), --bootstrap (200). 2 min 40 s on two CPU cores shared with a
+background job (load average about 8; an earlier run took about 11 minutes).
 """
 
 import argparse
@@ -23,13 +33,46 @@ import numpy as np
 from _provenance import provenance
 
 from rmt_alpha import choose_alpha
+from rmt_alpha._choose_sources import sources_coefficients
+from rmt_alpha._estimation import pair_statistics
 from rmt_alpha._io import atomic_write
+from rmt_alpha._rayleigh import pinv_solve
 from rmt_alpha.data import load_amazon
 from rmt_alpha.experiments import ALPHA_GRID
 from rmt_alpha.experiments._preprocessing import preprocess
 from rmt_alpha.experiments._splits import draw_splits, fit_splits
+from rmt_alpha.linear import fit_ridge
 
 VECTOR_GRID = np.linspace(-1.0, 5.0, 25)
+
+
+def combined_directions(W, X, y, gamma, U=None):
+    """In the manner of Zhang, Auddy and Li (arXiv 2501.02411): the weights `c` of `w = D c`, `D = [d_0, w_1..w_K]`
+    (d_0 the target's ridge direction of (X, y)), maximising `c^T a / sqrt(c^T G c)` (module docstring): `c = G^+ a`
+    (theory/THEORY.md section 10.3), scaled so that `c_0 = 1` when `c_0 > 0`.
+
+    Args:
+        W: (p, K) the sources. X: (n, p) labelled rows. y: (n,) labels in {-1, +1}. gamma: ridge strength.
+        U: optional (N, p) unlabelled rows: the noise Gram matrix from their second moment; None: `D^T D`.
+    Returns:
+        `(w, c, a, G)`: the combined classifier (p,), the weights (K + 1,), the estimated `a` and `G`.
+    """
+    n, p = X.shape
+    D = np.column_stack([fit_ridge(X, y, gamma), W])
+    mean, m = pair_statistics(y[:, None] * X)
+    s = W.T @ mean                                                  # unbiased <w_k, mu_t>
+    (a_theory, _), _ = sources_coefficients(s[None], np.array([m]), W.T @ W, p / n, gamma)
+    a = np.concatenate([[a_theory[0, 0]], s])                       # a_0 = m / (m + 1 + kappa), deterministic
+    if U is None:
+        G = D.T @ D
+    else:
+        projected = U @ D
+        G = projected.T @ projected / U.shape[0] - np.outer(a, a)
+        values, vectors = np.linalg.eigh(G)
+        G = (vectors * np.maximum(values, 0.0)) @ vectors.T
+    c = pinv_solve(G, a)
+    c = c / c[0] if c[0] > 0 else c / np.abs(c).max()
+    return D @ c, c, a, G
 
 
 def test_margins(parts, X_test):
@@ -87,6 +130,13 @@ def run_target(domains, target_name, n, splits, seed, bootstrap):
     alphas["vector alpha* (no do-no-harm)"] = np.stack([c.alpha_estimate for c in choices])
     alphas["vector choice (choose_alpha)"] = np.stack([c.alpha for c in choices])
     accuracy = {name: accuracy_at(margins, data.y_test, alpha) for name, alpha in alphas.items()}
+    V = np.column_stack(W)
+    for label, pool in (("isotropic noise", False), ("pool noise", True)):
+        combined = [combined_directions(V, data.X_train[s], data.y_train[s], 1.0, data.X_pool[s] if pool else None)
+                    for s in range(splits)]
+        accuracy[f"combined directions, {label} (in the manner of Zhang et al.)"] = np.array(
+            [np.mean((data.X_test[s] @ combined[s][0]) * data.y_test[s] > 0) for s in range(splits)])
+        alphas[f"combined directions, {label}: weights c"] = np.stack([item[1] for item in combined])
     # ceilings: they look at the test labels
     grid_alpha = np.stack([np.outer(ALPHA_GRID, np.eye(K)[k]) for k in range(K)])       # (K, g, K)
     per_source = np.stack([accuracy_at(margins, data.y_test, np.broadcast_to(row, (splits,) + row.shape))

@@ -8,7 +8,8 @@ import numpy as np
 
 from rmt_alpha.cli._options import describe, emit, read_json_file, stats_from_args
 
-PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "amazon-methods", "alpha-stats")
+PLOT_KINDS = ("curve", "histogram", "alpha-map", "gain-map", "amazon-curves", "amazon-methods", "alpha-stats",
+              "sources")
 
 
 def _load_json(path: str, what: str):
@@ -102,8 +103,62 @@ def _alpha_stats(args, plots):
     return ax.figure, {}
 
 
+SOURCE_MIXTURES = ((1.0, 0.3, 0.0, 0.0), (0.8, -0.2, 0.3, 0.0), (0.5, 0.0, 0.0, 0.05))
+"""sources: the three example sources in units of |mu_t|, on an orthonormal basis (mu_t / |mu_t|, u_1, u_2, u_3)."""
+
+
+def example_sources(mean: np.ndarray) -> list:
+    """The `sources` figure's three fixed classifiers: `|mu_t| (c_0 mu_t / |mu_t| + c_1 u_1 + c_2 u_2 + c_3 u_3)`
+    with the coefficients of `SOURCE_MIXTURES` (the u_j from Gram-Schmidt on the first coordinate vectors)."""
+    norm = float(np.linalg.norm(mean))
+    basis, _ = np.linalg.qr(np.column_stack([mean / norm, np.eye(mean.size, 4)]))
+    basis = basis[:, :4] * np.sign(basis[:, :1].T @ mean)[0]   # the first column along +mu_t; the others' signs free
+    return [norm * basis @ np.asarray(c) for c in SOURCE_MIXTURES]
+
+
+def _sources(args, plots):
+    import matplotlib.pyplot as plt
+
+    from rmt_alpha import optimal_alpha, predicted_accuracy, prepare
+    from rmt_alpha.simulate import simulate
+
+    _, target = stats_from_args(args)
+    W = example_sources(np.asarray(target.mean))
+    fine = np.linspace(args.alpha_min, args.alpha_max, 81)
+    plane = predicted_accuracy(W[:2], target, np.stack(np.meshgrid(fine, fine), axis=-1))
+    best_pair = optimal_alpha(W[:2], target)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.6), layout="constrained")
+    measurement = {}
+    if args.trials > 0:
+        coarse = np.linspace(args.alpha_min, args.alpha_max, args.num)
+        points = np.stack(np.meshgrid(coarse, coarse), axis=-1).reshape(-1, 2)
+        # the fine-tuned classifier at alpha is the one-source classifier of v = W alpha at alpha = 1
+        runs = [simulate(np.column_stack(W[:2]) @ point, target, [1.0], trials=args.trials, seed=args.seed + i).accuracy
+                for i, point in enumerate(points)]
+        measurement = {"points": points, "measured": np.array([run.mean[0] for run in runs]),
+                       "stderr": np.array([run.stderr[0] for run in runs]),
+                       "predicted": predicted_accuracy(W[:2], target, points)}
+    plots.plot_sources_plane(fine, fine, plane, best_pair, ax=left, **measurement)
+    left.set_title(f"two sources (p = {target.p}, n = {target.n}, gamma = {target.gamma:.3g})"
+                   + (f", {args.trials} trials per marker" if args.trials > 0 else ""), wrap=True)
+    steps = 24
+    directions = np.array([(i, j, steps - i - j) for i in range(steps + 1) for j in range(steps + 1 - i)]) / steps
+    V = np.column_stack(W)
+    scales = np.array([optimal_alpha(V @ d, target) for d in directions])
+    accuracy = np.array([predicted_accuracy(V @ d, target, c) for d, c in zip(directions, scales)])
+    best = prepare(W, target).optimal_alpha(nonnegative=True)
+    plots.plot_sources_simplex(directions, accuracy, best, ax=right)
+    right.set_title("three sources: directions alpha / |alpha|_1, alpha >= 0", wrap=True)
+    summary = {"alpha_star_two_sources": best_pair.tolist(), "alpha_star_three_sources_nonnegative": best.tolist()}
+    if measurement:
+        gap = (measurement["measured"] - measurement["predicted"]) / measurement["stderr"]
+        summary["largest_gap_stderr"] = float(np.abs(gap).max())
+    return figure, summary
+
+
 _FIGURES = {"curve": _curve, "histogram": _histogram, "alpha-map": _phase_maps, "gain-map": _phase_maps,
-            "amazon-curves": _amazon_curves, "amazon-methods": _amazon_methods, "alpha-stats": _alpha_stats}
+            "amazon-curves": _amazon_curves, "amazon-methods": _amazon_methods, "alpha-stats": _alpha_stats,
+            "sources": _sources}
 
 
 def cmd_plot(args) -> None:

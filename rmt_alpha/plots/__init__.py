@@ -21,6 +21,10 @@ from rmt_alpha.plots._panels import (
     plot_method_comparison as plot_method_comparison,
     save_figure as save_figure,
 )
+from rmt_alpha.plots._sources import (
+    plot_sources_plane as plot_sources_plane,
+    plot_sources_simplex as plot_sources_simplex,
+)
 from rmt_alpha.plots._transfer_panels import (
     figure_prediction_grid as figure_prediction_grid,
     plot_alpha_spread_vs_null as plot_alpha_spread_vs_null,
@@ -44,6 +48,8 @@ __all__ = [
     "plot_gap_vs_dimension",
     "plot_method_comparison",
     "plot_paired_gains",
+    "plot_sources_plane",
+    "plot_sources_simplex",
     "save_and_close",
     "save_figure",
 ]
