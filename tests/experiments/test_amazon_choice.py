@@ -29,8 +29,8 @@ def test_the_pool_choice_beats_plain_fine_tuning_on_every_pair():
     assert (pool - plain).mean() >= 0.010, (pool - plain).mean()
     assert np.all(pool > plain), pool - plain
     # The oracle picks each split's alpha on its own test rows, so it also selects on their noise. The references
-    # without that selection, computed by run_transfer (benchmarks/amazon_honest.py stores them in
-    # theory/results/amazon_honest_n20.json): the best fixed alpha per pair 0.7734, the split-half oracle (chosen on
+    # without that selection, computed by run_transfer (benchmarks/honest_tables.py stores them in
+    # theory/results/choice_tables.json): the best fixed alpha per pair 0.7734, the split-half oracle (chosen on
     # half the test rows, scored on the other half) 0.7718, against 0.7786 for the oracle and 0.7723 for the pool.
     fixed, halves = mean("best fixed alpha"), mean("split-half oracle")
     assert (oracle - pool).mean() <= 0.007, (oracle - pool).mean()
