@@ -14,7 +14,7 @@ taken against the faster of the two.
 
 The simulator (`rmt_alpha.simulate.simulate`, float32 and float64, on 1 device and on 4: on a CPU-only machine
 four CPU devices are forced with `XLA_FLAGS=--xla_force_host_platform_device_count=4` unless XLA_FLAGS is set):
-the first call includes compilation; the run time is the median of five further calls with new alpha grids of
+the first call includes compilation; the run time is the median of fifteen further calls with new alpha grids of
 the same shape (which do not recompile: reported), and compile time is the sum of JAX's own
 tracing/lowering/compilation durations (`jax.monitoring`).
 
@@ -23,7 +23,8 @@ tridiagonal recurrence and a few p-vectors, about 20 p), the target kernel `X X^
 factorisation and solves (n^3 / 3 + 4 n^2), the products with X (8 n p) and the scores. The distance to the bound
 compares trials/s x flops with a plain matrix product (`a @ a`, 1024 x 1024, same dtype, one device) timed in the
 same run. The random draws are not flops: the "draws alone" rate is how many trials/s drawing a trial's random
-numbers allows by itself, timed in the same run, for each of JAX's PRNG implementations (`PRNG_IMPLEMENTATIONS`:
+numbers allows by itself, timed in the same run (for each simulator row, in alternation with its calls: the
+fraction of the draw-alone rate), and for each of JAX's PRNG implementations (`PRNG_IMPLEMENTATIONS`:
 threefry2x32, the simulator's, and the others this JAX offers), and for the draws of the earlier Bartlett source
 draw (what the simulator's draws replaced): now 2 p + n p normals, 2 p - 1 gammas and a permutation of n labels; before
 p (p - 1) / 2 + p + n p normals and p gammas.
@@ -36,7 +37,8 @@ shapes: the main workload's dual fit (n = 40), the tests' (p = 200, n = 100) and
 with OpenBLAS's default threads and with one (jaxlib's LAPACK is scipy's OpenBLAS, whose threads compete with
 XLA's: on a busy machine one thread can be ten times faster for a 400 x 400 factorisation).
 Also reports trials/s at p = 2000 (N = 5 p, n = p / 10, the same aspect ratios).
-Usage: `python benchmarks/simulate_speed.py [--json]`.
+Usage: `python benchmarks/simulate_speed.py [--json]` (the JSON carries the package version, the git commit and the
+command; theory/results/simulate_speed_cpu.json is one such run, quoted by docs/results.md).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.special
+from _provenance import provenance
 from threadpoolctl import threadpool_limits
 
 import rmt_alpha.linear._engine as engine
@@ -83,23 +86,34 @@ jax.monitoring.register_event_duration_secs_listener(
     lambda name, seconds, **_: COMPILE_EVENTS.append(seconds) if name.startswith("/jax/core/compile/") else None)
 
 
-def time_simulator(source, target, alpha, trials: int, dtype: str, devices: int = 1) -> dict:
-    """First call (tracing + compilation + run), then the median run time of five calls with new alpha grids."""
+def time_simulator(source, target, alpha, trials: int, dtype: str, devices: int = 1, draws=None) -> dict:
+    """First call (tracing + compilation + run), then the median run time of fifteen calls with new alpha grids (a
+    call takes about 20 ms: fewer repeats caught the machine's pauses). With `draws` (`draw_trials`), each call is
+    followed by one call of the draws alone, and `fraction_of_draws_alone` compares the two medians: taken in
+    alternation, they see the same state of the machine."""
     COMPILE_EVENTS.clear()
     start = time.perf_counter()
     first = simulate(source, target, alpha, trials=trials, seed=0, dtype=dtype, devices=devices)
     first_call = time.perf_counter() - start
     compile_s = sum(COMPILE_EVENTS)
-    runs = []
-    for repeat in range(1, 6):
+    runs, draw_runs = [], []
+    for repeat in range(1, 16):
         start = time.perf_counter()
         simulate(source, target, alpha + 0.01 * repeat, trials=trials, seed=repeat, dtype=dtype, devices=devices)
         runs.append(time.perf_counter() - start)
+        if draws is not None:
+            start = time.perf_counter()
+            draws()
+            draw_runs.append(time.perf_counter() - start)
     run = statistics.median(runs)
-    return {"dtype": dtype, "devices": devices, "first_call_s": first_call, "compile_s": compile_s, "run_s": run,
-            "compile_s_in_repeats": sum(COMPILE_EVENTS) - compile_s,  # 0: new alpha grids do not recompile
-            "trials_per_s": trials / run, "mean_accuracy_at_alpha_1": float(np.interp(1.0, alpha,
-                                                                                        first.accuracy.mean))}
+    row = {"dtype": dtype, "devices": devices, "first_call_s": first_call, "compile_s": compile_s, "run_s": run,
+           "compile_s_in_repeats": sum(COMPILE_EVENTS) - compile_s,  # 0: new alpha grids do not recompile
+           "trials_per_s": trials / run, "mean_accuracy_at_alpha_1": float(np.interp(1.0, alpha,
+                                                                                       first.accuracy.mean))}
+    if draws is not None:
+        row["draws_alone_trials_per_s"] = trials / statistics.median(draw_runs)
+        row["fraction_of_draws_alone"] = row["trials_per_s"] / row["draws_alone_trials_per_s"]
+    return row
 
 
 def trial_flops(p: int, n: int, alphas: int) -> float:
@@ -128,11 +142,11 @@ def matmul_gflops(dtype: str, size: int = 1024, repeats: int = 10) -> float:
 PRNG_IMPLEMENTATIONS = ("threefry2x32", "philox4x32", "philox2x32", "threefry4x32", "rbg", "unsafe_rbg")
 
 
-def rng_trials_per_s(p: int, source_n: int, n: int, trials: int, impl: str = "threefry2x32",
-                     draws: str = "simulator") -> float:
-    """Trials/s allowed by the random draws alone (float32, one device, vmapped over trials as the simulator is):
-    `draws="simulator"`: 2 p + n p normals, 2 p - 1 gammas (the bidiagonal's chi-squares) and a permutation of n
-    labels per trial; `"bartlett"`: the earlier source draw's p (p - 1) / 2 + p + n p normals and p gammas."""
+def draw_trials(p: int, source_n: int, n: int, trials: int, impl: str = "threefry2x32", draws: str = "simulator"):
+    """A compiled call drawing the random numbers of `trials` trials alone (float32, one device, vmapped over trials
+    as the simulator is): `draws="simulator"`: 2 p + n p normals, 2 p - 1 gammas (the bidiagonal's chi-squares) and
+    a permutation of n labels per trial; `"bartlett"`: the earlier source draw's p (p - 1) / 2 + p + n p normals
+    and p gammas. Returns a function of no argument that runs it to completion."""
     if draws == "simulator":
         normals = 2 * p + n * p
         index = jnp.arange(p, dtype=jnp.float32)
@@ -149,11 +163,22 @@ def rng_trials_per_s(p: int, source_n: int, n: int, trials: int, impl: str = "th
 
     draw_all = jax.jit(jax.vmap(one))
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0, impl=impl), i))(jnp.arange(trials))
-    draw_all(keys).block_until_ready()
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
+
+    def run():
         draw_all(keys).block_until_ready()
+
+    run()
+    return run
+
+
+def rng_trials_per_s(p: int, source_n: int, n: int, trials: int, impl: str = "threefry2x32",
+                     draws: str = "simulator") -> float:
+    """Trials/s allowed by the random draws alone (`draw_trials`), the median of 15 calls."""
+    run = draw_trials(p, source_n, n, trials, impl, draws)
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        run()
         times.append(time.perf_counter() - start)
     return trials / statistics.median(times)
 
@@ -211,7 +236,7 @@ def main() -> None:
                                                                   / args.baseline_trials)
     baseline_s = min(baseline_runs.values())
     platform = jax.devices()[0].platform
-    results = {"device": platform, "device_count": jax.device_count(),
+    results = {"provenance": provenance(), "device": platform, "device_count": jax.device_count(),
                "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0], "trials": args.trials,
                "alphas": alpha.size,
                "baseline": {"name": "numpy_loop", "trials_run": args.baseline_trials,
@@ -223,13 +248,13 @@ def main() -> None:
                    for impl, draws in [*((name, "simulator") for name in PRNG_IMPLEMENTATIONS),
                                        ("threefry2x32", "bartlett")]},
                "matmul_gflops": {dtype: matmul_gflops(dtype) for dtype in ("float32", "float64")},
-               "simulator": [time_simulator(source, target, alpha, args.trials, dtype, devices)
+               "simulator": [time_simulator(source, target, alpha, args.trials, dtype, devices,
+                                            draw_trials(p, source_n, n, args.trials))
                              for dtype in ("float32", "float64")
                              for devices in sorted({1, min(4, jax.device_count())})]}
     for row in results["simulator"]:
         row["speedup_vs_baseline"] = baseline_s / row["run_s"]
         row["flops_per_trial"] = trial_flops(p, n, alpha.size)
-        row["fraction_of_draws_alone"] = row["trials_per_s"] / results["draws_alone_trials_per_s"]["threefry2x32"]
         row["gflops"] = row["trials_per_s"] * row["flops_per_trial"] / 1e9
         row["fraction_of_matmul"] = row["gflops"] / results["matmul_gflops"][row["dtype"]]
 
