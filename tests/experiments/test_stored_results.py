@@ -91,3 +91,31 @@ def test_theory_quotes_the_out_of_sample_runs():
     expected = [round(100 * row[key], 2) for key in ("max_abs_gap_semi_empirical", "noise_floor_max",
                                                      "max_abs_gap_covariance") for row in held_out]
     assert quoted == expected
+
+
+def test_the_results_page_quotes_the_stored_simulator_speed():
+    """docs/results.md's simulator paragraph: the numbers of theory/results/simulate_speed_cpu.json at the digits
+    shown (float32 one device and four, p = 2000, the Bartlett draws alone)."""
+    stored = json.loads((RESULTS / "simulate_speed_cpu.json").read_text())
+    assert stored["provenance"]["command"].startswith("python benchmarks/simulate_speed.py")
+    one, four = (next(row for row in stored["simulator"] if row["dtype"] == "float32" and row["devices"] == devices)
+                 for devices in (1, 4))
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8").replace("\n", " ")
+    assert (f"float32 on one CPU device {one['trials_per_s']:.0f} trials/s, {one['speedup_vs_baseline']:.0f} times "
+            f"the numpy loop of the same run and {100 * one['fraction_of_draws_alone']:.0f}% of the rate") in page
+    assert f"on four forced CPU devices {four['trials_per_s']:.0f} trials/s" in page
+    assert f"at p = 2000 {stored['p2000']['trials_per_s']:.0f} trials/s" in page
+    assert f"allowed {stored['draws_alone_trials_per_s']['threefry2x32 (Bartlett draws)']:.0f} trials/s" in page
+    assert f"load {stored['load_average_1min']:.1f})" in page
+
+
+def test_the_simulator_guide_quotes_the_stored_generator_rates():
+    """docs/guide/simulator.md: how many times slower each other JAX generator drew a trial's numbers than threefry
+    in the stored run (philox: both variants, rounded to the unit)."""
+    rates = json.loads((RESULTS / "simulate_speed_cpu.json").read_text())["draws_alone_trials_per_s"]
+    slower = {name: round(rates["threefry2x32"] / rates[name]) for name in ("philox4x32", "philox2x32", "rbg",
+                                                                            "unsafe_rbg")}
+    assert slower["philox4x32"] == slower["philox2x32"]
+    guide = (ROOT / "docs" / "guide" / "simulator.md").read_text(encoding="utf-8").replace("\n", " ")
+    assert (f"philox drew a trial's numbers about {slower['philox4x32']} times slower on this 2-core CPU, rbg "
+            f"{slower['rbg']} times and unsafe_rbg {slower['unsafe_rbg']} times") in guide
