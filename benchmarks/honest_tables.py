@@ -86,13 +86,14 @@ def summary_table(tables: dict) -> str:
     error, pairs better / worse, sign test, worst pair and distance below the best fixed alpha, and the other
     methods' gains (points)."""
     lines = ["| data, n | alpha = 1 | default: gain (pt) | better / worse | sign test p | worst pair | below best "
-             "fixed | previous default | labelled rows only | 5-fold CV | split-half oracle | best fixed alpha |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "fixed | previous default | labelled rows only | 5-fold CV | split-half oracle | best fixed alpha | "
+             "oracle |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, table in tables.items():
         rows = table["methods"]
         default = rows["choose_alpha default"]
         others = " | ".join(f"{100 * rows[name]['gain_over_alpha_1']:+.2f}" for name in
-                            ("pool covariance", "alpha* theory", "CV", "split-half oracle", "best fixed alpha"))
+                            ("pool covariance", "alpha* theory", "CV", "split-half oracle", "best fixed alpha",
+                             "oracle"))
         dataset, n = key.rsplit("_n", 1)
         lines.append(f"| {dataset}, {n} | {rows['alpha=1']['accuracy']:.4f} | "
                      f"{100 * default['gain_over_alpha_1']:+.2f} +- {100 * default['gain_stderr_over_pairs']:.2f} | "
