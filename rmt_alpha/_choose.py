@@ -285,14 +285,20 @@ def _choose_from_sources(sources, X, y, unlabelled, gamma, covariance, bootstrap
     if covariance not in ("auto", "isotropic", "covariance"):
         raise ValueError(f"covariance must be 'auto', 'isotropic' or 'covariance' with several sources ('auto' is "
                          f"the isotropic theory of theory/THEORY.md section 10.1), got {covariance!r}")
+    gamma, bootstrap, rounds, confidence = _check_settings(gamma, bootstrap, rounds, confidence)
+    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state),
+                          covariance=covariance == "covariance")
+
+
+def _check_settings(gamma, bootstrap, rounds, confidence) -> tuple:
+    """`choose_alpha`'s settings checked: gamma > 0, bootstrap >= 0, rounds >= 1, confidence in (0.5, 1)."""
     gamma = check_positive_float("gamma", gamma)
     bootstrap = check_count("bootstrap", bootstrap, minimum=0)
     rounds = check_count("rounds", rounds)
     confidence = check_positive_float("confidence", confidence)
     if not 0.5 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
-    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state),
-                          covariance=covariance == "covariance")
+    return gamma, bootstrap, rounds, confidence
 
 
 def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence, rounds,
@@ -305,13 +311,8 @@ def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, gri
     n, p = X.shape
     y = check_binary_labels("y", y, n, "X")
     U = None if unlabelled is None else check_rows("unlabelled", unlabelled, p, minimum=2, width_of="X")
-    gamma = check_positive_float("gamma", gamma)
+    gamma, bootstrap, rounds, confidence = _check_settings(gamma, bootstrap, rounds, confidence)
     source_gamma = check_positive_float("source_gamma", source_gamma)
-    bootstrap = check_count("bootstrap", bootstrap, minimum=0)
-    rounds = check_count("rounds", rounds)
-    confidence = check_positive_float("confidence", confidence)
-    if not 0.5 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0.5, 1), got {confidence!r}")
     resolved = resolve_source(source, p, source_gamma)
     mode, mode_reason = theory_mode(covariance, resolved, n, U)
     rng = np.random.default_rng(random_state)
