@@ -1,7 +1,9 @@
-"""Several sources on Amazon (theory/THEORY.md section 10): each domain as the target, the other three as sources,
-the honest protocol (each source standardised with its own rows and its ridge classifier fitted on all of them; the
-target standardised with each split's training + pool rows; alpha chosen from the n labelled rows and the pool;
-plain accuracy on the test rows, disjoint from both).
+"""Several sources on Amazon, or on the review-text domains' all-MiniLM-L6-v2 features (theory/THEORY.md section 10):
+each domain as the target, the other domains of its group as sources (Amazon: the other three; text: within the
+VADER group, the other three, within the UCI group, the other two), the honest protocol (each source standardised
+with its own rows and its ridge classifier fitted on all of them; the target standardised with each split's
+training + pool rows; alpha chosen from the n labelled rows and the pool; plain accuracy on the test rows, disjoint
+from both).
 
 Methods: alpha = 1 on each source; `choose_alpha` on each single source (isotropic, as the vector choice, and its
 default covariance="auto"); the best-predicted single source (the source whose own alpha* has the highest predicted
@@ -21,7 +23,9 @@ and the best fixed alpha vector (a grid of 25^3 vectors over [-1, 5]^3).
 
 Usage:
     python benchmarks/several_sources.py --out theory/results/several_sources_amazon_n20.json
-Options: --n (20), --splits (20), --seed (0), --bootstrap (200). 2 min 40 s on two CPU cores shared with a
+    python benchmarks/several_sources.py --data text --out theory/results/several_sources_text_n20.json
+Options: --data (amazon), --n (20), --splits (20), --seed (0), --bootstrap (200). The text run needs the cached
+embeddings of `rmt-alpha text-transfer` (or computes them). 2 min 40 s on two CPU cores shared with a
 background job (load average about 8; an earlier run took about 11 minutes).
 """
 
@@ -162,16 +166,25 @@ def run_target(domains, target_name, n, splits, seed, bootstrap):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--data", choices=("amazon", "text"), default="amazon")
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bootstrap", type=int, default=200)
     args = parser.parse_args(argv)
     stamp = provenance(argv)
-    domains = load_amazon()
-    results = [run_target(domains, name, args.n, args.splits, args.seed, args.bootstrap) for name in domains]
+    if args.data == "amazon":
+        groups = [load_amazon()]
+    else:
+        from choose_alpha_variants import load
+
+        domains = load("text")[0]
+        groups = [{name: domain for name, domain in domains.items() if name.startswith(prefix)}
+                  for prefix in ("vader-", "uci-")]
+    results = [run_target(group, name, args.n, args.splits, args.seed, args.bootstrap)
+               for group in groups for name in group]
     names = list(results[0]["mean_accuracy"])
-    generic = [name for name in names if not any(name.endswith(f", {d}") for d in domains)]
+    generic = [name for name in names if not any(name.endswith(f", {d}") for group in groups for d in group)]
     lines = ["| method | " + " | ".join(r["target"] for r in results) + " | mean |", "|---" * (len(results) + 2) + "|"]
     for name in generic:
         values = [100 * r["mean_accuracy"][name] for r in results]

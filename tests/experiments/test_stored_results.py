@@ -119,3 +119,34 @@ def test_the_simulator_guide_quotes_the_stored_generator_rates():
     guide = (ROOT / "docs" / "guide" / "simulator.md").read_text(encoding="utf-8").replace("\n", " ")
     assert (f"philox drew a trial's numbers about {slower['philox4x32']} times slower on this 2-core CPU, rbg "
             f"{slower['rbg']} times and unsafe_rbg {slower['unsafe_rbg']} times") in guide
+
+
+SOURCES_ROWS = {"best-predicted single source, at its": "best-predicted single source",
+                "uniform mixture": "uniform mixture (alpha_k = 1/K)",
+                "vector choice (`choose_alpha` with the list)": "vector choice (choose_alpha)",
+                "combined directions in the manner of Zhang, Auddy and Li, isotropic noise":
+                    "combined directions, isotropic noise (in the manner of Zhang et al.)",
+                "the same, noise Gram matrix from the pool":
+                    "combined directions, pool noise (in the manner of Zhang et al.)",
+                "ceiling: best fixed single-source": "ceiling: best fixed single-source alpha",
+                "ceiling: best fixed $\\alpha$ vector": "ceiling: best fixed alpha vector"}
+
+
+def test_theory_several_sources_table_quotes_the_stored_amazon_run():
+    """THEORY section 10.4: the Amazon table (mean test accuracy in %, per target and the mean) and the vector
+    choice's gains over the best-predicted single source with their paired standard errors, as stored."""
+    stored = json.loads((RESULTS / "several_sources_amazon_n20.json").read_text())
+    theory = (ROOT / "theory" / "THEORY.md").read_text(encoding="utf-8")
+    section = theory[theory.index("### 10.4"):]
+    rows = [line for line in section[:section.index("**A baseline")].splitlines() if line.startswith("| ")][1:]
+    for label, method in SOURCES_ROWS.items():
+        [line] = [line for line in rows if label in line.split("|")[1]]
+        values = [100 * target["mean_accuracy"][method] for target in stored["targets"]]
+        expected = [f"{value:.2f}" for value in values] + [f"{np.mean(values):.2f}"]
+        assert [cell.strip() for cell in line.strip().strip("|").split("|")[1:]] == expected, label
+    gains = [target["vector_minus_best_predicted_single"] for target in stored["targets"]]
+    text = section.replace("\n", " ")
+    assert ("(" + ", ".join(f"{100 * g['mean']:+.2f}" for g in gains) + "; paired standard errors "
+            + ", ".join(f"{100 * g['stderr']:.2f}" for g in gains) + ")") in text
+    assert f"by {stored['summary']['mean_gain_pt']:+.2f} point on average" in text
+    assert f"in {sum(t['fell_back'] for t in stored['targets'])} of the 80 splits" in text
