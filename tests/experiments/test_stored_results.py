@@ -174,3 +174,24 @@ def test_theory_several_sources_text_table_quotes_the_stored_run():
     assert f"isotropic noise {combined:.2f} points, above even the best fixed alpha vector" in text
     assert mean("combined directions, isotropic noise (in the manner of Zhang et al.)") > mean(
         "ceiling: best fixed alpha vector")
+
+
+def test_the_results_page_quotes_the_stored_several_sources_run():
+    stored = json.loads((RESULTS / "several_sources_amazon_n20.json").read_text())
+    targets = stored["targets"]
+
+    def mean(method):
+        return 100 * np.mean([target["mean_accuracy"][method] for target in targets])
+
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8").replace("\n", " ")
+    gains = [100 * target["vector_minus_best_predicted_single"]["mean"] for target in targets]
+    assert (f"reaches {mean('vector choice (choose_alpha)'):.2f}% on average over the four targets, against "
+            f"{mean('best-predicted single source'):.2f}% for the single source") in page
+    assert f"(better on {sum(g > 0 for g in gains)} of 4 targets, {min(gains):+.2f} to {max(gains):+.2f} pt)" in page
+    assert f"{mean('uniform mixture (alpha_k = 1/K)'):.2f}% for the uniform mixture" in page
+    assert (f"{mean('ceiling: best fixed single-source alpha'):.2f}% for the best fixed single-source α and "
+            f"{mean('ceiling: best fixed alpha vector'):.2f}% for the best fixed α vector") in page
+    isotropic = mean("combined directions, isotropic noise (in the manner of Zhang et al.)")
+    assert (f"reaches {isotropic:.2f}% with isotropic noise ({mean('vector choice (choose_alpha)') - isotropic:.2f} pt "
+            "below the") in page
+    assert f"and {mean('combined directions, pool noise (in the manner of Zhang et al.)'):.2f}% with the pool" in page
