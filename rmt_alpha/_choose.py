@@ -356,7 +356,8 @@ def _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, gri
                                  ", Ledoit-Wolf shrinkage; held fixed in the bootstrap")
         means = np.stack([_mean_with(resolved, s[b], m[b], mean[b]) for b in range(s.size)])
         target = TargetStats(means[0], n, gamma, cov=spectrum)
-        problem = CovarianceProblem(resolved.theory, target).with_target_means(means)
+        problem = (None if target_only or mode == "semi-empirical"      # neither reads the replicates' theory
+                   else CovarianceProblem(resolved.theory, target).with_target_means(means))
     rows = "labelled rows resampled within each class" + ("" if U is None else ", unlabelled rows resampled")
     uncertainty = (f"bootstrap: {bootstrap} replicates ({rows}), estimation, re-labelling and theory re-run on "
                    f"each; {100 * confidence:.0f}% percentile intervals")
