@@ -7,8 +7,10 @@ from both).
 
 Methods: alpha = 1 on each source; `choose_alpha` on each single source (isotropic, as the vector choice, and its
 default covariance="auto"); the best-predicted single source (the source whose own alpha* has the highest predicted
-accuracy, at that alpha*); the uniform mixture (alpha_k = 1/K); the vector alpha* of the estimates; the vector
-choice of `choose_alpha([w_1, w_2, w_3], ...)` (with do no harm); and a baseline in the manner of Zhang, Auddy and
+accuracy, at that alpha*, by the default's theory); the uniform mixture (alpha_k = 1/K); the vector alpha* of the
+estimates; the vector choice of `choose_alpha([w_1, w_2, w_3], ...)` (with do no harm), by its default theory
+(semi-empirical on encoder features, isotropic on bag-of-words rows: section 10.4) and by the isotropic theory; and a
+baseline in the manner of Zhang, Auddy and
 Li (arXiv 2501.02411), not a reproduction of their method (`combined_directions`): the target's own ridge direction
 d_0 = (X^T X / n + gamma I)^-1 X^T y / n and the sources w_1..w_K, fitted separately, combined as
 w = sum_j c_j d_j with the weights c maximising the predicted accuracy Phi(c^T a / sqrt(c^T G c)), a generalised
@@ -128,11 +130,14 @@ def run_target(domains, target_name, n, splits, seed, bootstrap):
             alphas[f"choose_alpha ({covariance}), {name}"] = np.outer(chosen, np.eye(K)[k])
     choices = [choose_alpha(W, data.X_train[s], data.y_train[s], unlabelled=data.X_pool[s], bootstrap=bootstrap)
                for s in range(splits)]
+    isotropic = [choose_alpha(W, data.X_train[s], data.y_train[s], unlabelled=data.X_pool[s], bootstrap=bootstrap,
+                              covariance="isotropic") for s in range(splits)]
     alphas["best-predicted single source"] = np.stack(
         [np.eye(K)[c.best_source] * c.single_alpha[c.best_source] for c in choices])
     alphas["uniform mixture (alpha_k = 1/K)"] = np.full((splits, K), 1.0 / K)
     alphas["vector alpha* (no do-no-harm)"] = np.stack([c.alpha_estimate for c in choices])
     alphas["vector choice (choose_alpha)"] = np.stack([c.alpha for c in choices])
+    alphas["vector choice, isotropic theory"] = np.stack([c.alpha for c in isotropic])
     accuracy = {name: accuracy_at(margins, data.y_test, alpha) for name, alpha in alphas.items()}
     V = np.column_stack(W)
     for label, pool in (("isotropic noise", False), ("pool noise", True)):
@@ -159,6 +164,8 @@ def run_target(domains, target_name, n, splits, seed, bootstrap):
         "vector_minus_best_predicted_single": {"mean": float(difference.mean()),
                                                "stderr": float(difference.std(ddof=1) / np.sqrt(splits))},
         "fell_back": int(sum(c.fell_back for c in choices)),
+        "theory": {name: int(sum(c.covariance == name for c in choices)) for name in sorted({c.covariance
+                                                                                             for c in choices})},
         "best_source_counts": {name: int(sum(c.best_source == k for c in choices)) for k, name in enumerate(sources)},
     }
 
@@ -205,7 +212,8 @@ def main(argv=None):
     print("\n".join(lines))
     print(json.dumps(summary, indent=1))
     for r in results:
-        print(r["target"], "fell back", r["fell_back"], "of", args.splits, "| best source", r["best_source_counts"],
+        print(r["target"], "fell back", r["fell_back"], "of", args.splits, "| theory", r["theory"],
+              "| best source", r["best_source_counts"],
               "| single ceiling", r["ceiling_single"], "| vector ceiling", np.round(r["ceiling_vector"], 2),
               "| single-source methods:",
               {k: round(100 * v, 2) for k, v in r["mean_accuracy"].items() if k not in generic})

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._choose_sources import SourcesChoice, choose_sources
+from rmt_alpha._choose_sources import SourcesChoice, choose_sources, choose_sources_semi_empirical
 from rmt_alpha._covariance import CovarianceProblem
 from rmt_alpha._estimation import (
     bootstrap_weights,
@@ -282,12 +282,39 @@ def _choose_from_sources(sources, X, y, unlabelled, gamma, covariance, bootstrap
     zero = np.flatnonzero(~np.any(W != 0, axis=0))
     if zero.size:
         raise ValueError(f"source[{int(zero[0])}] must not be all zeros: its alpha would have no effect")
-    if covariance not in ("auto", "isotropic", "covariance"):
-        raise ValueError(f"covariance must be 'auto', 'isotropic' or 'covariance' with several sources ('auto' is "
-                         f"the isotropic theory of theory/THEORY.md section 10.1), got {covariance!r}")
+    mode, reason = sources_theory_mode(covariance, n, p, U)
     gamma, bootstrap, rounds, confidence = _check_settings(gamma, bootstrap, rounds, confidence)
-    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, np.random.default_rng(random_state),
-                          covariance=covariance == "covariance")
+    rng = np.random.default_rng(random_state)
+    if mode == "semi-empirical":
+        return choose_sources_semi_empirical(W, X, y, U, gamma, bootstrap, confidence, rounds, rng,
+                                             theory_reason=reason)
+    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, rng, covariance=mode == "covariance",
+                          theory_reason=reason)
+
+
+def sources_theory_mode(covariance: str, n: int, p: int, U) -> tuple[str, str]:
+    """The theory `choose_alpha` uses for several sources and why: as `theory_mode`, except that where one source
+    would take the covariance-aware theory "auto" keeps the isotropic one (theory/THEORY.md section 10.4: in a
+    synthetic check the covariance-aware vector choice lost to it)."""
+    if covariance not in COVARIANCE_MODES:
+        raise ValueError(f"covariance must be one of {COVARIANCE_MODES}, got {covariance!r}")
+    if covariance == "isotropic":
+        return "isotropic", "asked for: the closed forms with white target noise (C_t = I, section 10.1)"
+    if covariance == "covariance":
+        return "covariance", "asked for: C_t estimated from the labelled and unlabelled rows (section 10.2)"
+    if covariance == "semi-empirical":
+        if U is None or U.shape[0] <= n:
+            raise ValueError(f"covariance='semi-empirical' needs unlabelled rows, more than the n = {n} labelled "
+                             f"ones (the pool is the target law), got {0 if U is None else U.shape[0]}")
+        return "semi-empirical", "asked for: the unlabelled rows, pseudo-labelled, as the target law (sections 9, 10.2)"
+    if U is None or U.shape[0] < max(p, n + 1):
+        return "isotropic", (f"auto: {0 if U is None else U.shape[0]} unlabelled rows, fewer than p = {p} (or than "
+                             f"the n = {n} labelled ones): the isotropic theory (section 10.1)")
+    choice = choose_theory(U)
+    if choice.theory == "semi-empirical":
+        return "semi-empirical", choice.reason
+    return "isotropic", (f"{choice.reason.split(';')[0]}; not the semi-empirical case, and with several sources the "
+                         "isotropic theory (section 10.4)")
 
 
 def _check_settings(gamma, bootstrap, rounds, confidence) -> tuple:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import scipy.special
 
 from rmt_alpha._estimation import (
     LABELLER_ALPHA_BOUND,
@@ -25,7 +26,10 @@ from rmt_alpha._estimation import (
     pool_statistics,
     target_covariance,
 )
+from rmt_alpha._pool_law import signed_rows
 from rmt_alpha._rayleigh import rayleigh_maximiser, rayleigh_ratio
+from rmt_alpha._semi_empirical_choice import replicate_laws
+from rmt_alpha._semi_empirical_sources import margin_ratios, source_row_margins, with_one
 from rmt_alpha._sources import SourcesProblem, isotropic_source_coefficients, unit_columns
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import standard_normal_cdf
@@ -49,7 +53,7 @@ class SourcesChoice(NamedTuple):
         fell_back: True when do no harm chose the single source.
         reason: why the chosen alpha is what it is.
         uncertainty: how the intervals were obtained.
-        covariance: the theory used ("isotropic" or "covariance").
+        covariance: the theory used ("isotropic", "covariance" or "semi-empirical").
         sources: {statistic: the data it came from}.
         target: a `TargetStats` whose mean reproduces the estimated `s_k` and `m` (all the isotropic theory sees;
             with the covariance theory, the rest of the mean follows the estimate, and `cov` is the estimated C_t).
@@ -72,6 +76,7 @@ class SourcesChoice(NamedTuple):
     covariance: str
     sources: dict
     target: TargetStats
+    covariance_reason: str = ""
 
 
 def sources_coefficients(s, m, omega, eta, gamma):
@@ -146,7 +151,7 @@ def _target(W, s, m, n, gamma, direction=None, cov=None) -> TargetStats:
 
 
 def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, rounds: int, rng, *,
-                   covariance: bool = False) -> SourcesChoice:
+                   covariance: bool = False, theory_reason: str = "") -> SourcesChoice:
     """`choose_alpha` for several fixed sources (the module docstring); inputs already checked.
 
     Args:
@@ -155,6 +160,7 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
         rounds: pseudo-labelling rounds. rng: `numpy.random.Generator`.
         covariance: the covariance-aware theory (section 10.2) with `C_t` estimated as `choose_alpha` does
             (`rmt_alpha._estimation.target_covariance`, held fixed in the bootstrap); else the isotropic one.
+        theory_reason: why this theory (reported).
     """
     n, p = X.shape
     K = W.shape[1]
@@ -194,7 +200,43 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
     single[best] = np.clip(np.nan_to_num(single_alpha[0, best], posinf=1e12, neginf=-1e12), -1e12, 1e12)
     vector = star[0]
     at_vector, at_single = _accuracy(a, B, vector), _accuracy(a, B, single)
-    gains = at_vector - at_single
+    rows = "labelled rows resampled within each class" + ("" if U is None else ", unlabelled rows resampled")
+    decision = _decide(vector, single, best, star[1:], at_vector - at_single, norms, confidence,
+                       f"bootstrap: {bootstrap} replicates ({rows}), estimation, re-labelling and theory re-run on "
+                       "each")
+    sources = {"sources": f"{K} given classifiers w_1..w_K", "s": f"<w_k, mu_t> from {statistic}",
+               "m": f"|mu_t|^2 from {statistic}, raised to s^T Omega^+ s (Cauchy-Schwarz)",
+               "omega": "the Gram matrix <w_k, w_l>, exact", "n": f"the number of labelled rows ({n})",
+               "gamma": "given", "covariance": "none: C_t = I (isotropic theory, section 10.1)" if not covariance else
+               (f"C_t from the {n} labelled residuals" + ("" if U is None else f" and the {U.shape[0]} unlabelled rows")
+                + ", Ledoit-Wolf shrinkage; held fixed in the bootstrap (section 10.2)")}
+    theory = "covariance" if covariance else "isotropic"
+    target = _target(W, s[0] * norms, float(m[0]), n, gamma, mean[0] if covariance else None,
+                     spectrum if covariance else None)
+    chosen = decision.alpha * norms
+    return SourcesChoice(decision.alpha, vector / norms, decision.alpha_interval,
+                         float(_accuracy(a[0], B[0], chosen)), float(at_vector[0]), best, single_alpha[0] / norms,
+                         single_accuracy[0], float(at_vector[0] - at_single[0]), decision.gain_interval, confidence,
+                         decision.fell_back, decision.reason, decision.uncertainty, theory, sources, target,
+                         theory_reason)
+
+
+class _Decision(NamedTuple):
+    alpha: np.ndarray
+    alpha_interval: np.ndarray
+    gain_interval: tuple
+    fell_back: bool
+    reason: str
+    uncertainty: str
+
+
+def _decide(vector, single, best: int, replicate_alpha, gains, norms, confidence: float, resampling: str) -> _Decision:
+    """Do no harm (module docstring), on the unit-norm scale: keep the vector alpha* when it is finite and at least
+    `confidence` of the replicates predict a gain (`gains[1:] > 0`, `gains[0]` the data's) over the best single
+    source at its alpha*; the intervals of alpha* (`replicate_alpha`, (B, K)) and of the gain. Returns the user's
+    scale (divided by `norms`)."""
+    K = vector.size
+    bootstrap = gains.size - 1
     tail = 1.0 - confidence
     finite = bool(np.all(np.isfinite(vector)))
     if bootstrap == 0:
@@ -216,22 +258,66 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
                       f"the vector alpha* over the best single source {best} at its alpha* (fewer than "
                       f"{100 * confidence:.0f}%); chosen: source {best} alone at alpha = "
                       f"{single[best] / norms[best]:.4g}, the others 0")
-        alpha_interval = np.quantile(star[1:] / norms, [tail / 2, 1 - tail / 2], axis=0, method="inverted_cdf").T
+        alpha_interval = np.quantile(replicate_alpha / norms, [tail / 2, 1 - tail / 2], axis=0,
+                                     method="inverted_cdf").T
         gain_interval = tuple(float(v) for v in np.quantile(gains[1:], [tail / 2, 1 - tail / 2]))
     chosen = vector if keep else single
-    rows = "labelled rows resampled within each class" + ("" if U is None else ", unlabelled rows resampled")
     uncertainty = ("none (bootstrap = 0)" if bootstrap == 0 else
-                   f"bootstrap: {bootstrap} replicates ({rows}), estimation, re-labelling and theory re-run on each; "
-                   f"{100 * confidence:.0f}% percentile intervals")
-    sources = {"sources": f"{K} given classifiers w_1..w_K", "s": f"<w_k, mu_t> from {statistic}",
-               "m": f"|mu_t|^2 from {statistic}, raised to s^T Omega^+ s (Cauchy-Schwarz)",
-               "omega": "the Gram matrix <w_k, w_l>, exact", "n": f"the number of labelled rows ({n})",
-               "gamma": "given", "covariance": "none: C_t = I (isotropic theory, section 10.1)" if not covariance else
-               (f"C_t from the {n} labelled residuals" + ("" if U is None else f" and the {U.shape[0]} unlabelled rows")
-                + ", Ledoit-Wolf shrinkage; held fixed in the bootstrap (section 10.2)")}
-    theory = "covariance" if covariance else "isotropic"
-    target = _target(W, s[0] * norms, float(m[0]), n, gamma, mean[0] if covariance else None,
-                     spectrum if covariance else None)
-    return SourcesChoice(chosen / norms, vector / norms, alpha_interval, float(_accuracy(a[0], B[0], chosen)),
-                         float(at_vector[0]), best, single_alpha[0] / norms, single_accuracy[0], float(gains[0]),
-                         gain_interval, confidence, not keep, reason, uncertainty, theory, sources, target)
+                   f"{resampling}; {100 * confidence:.0f}% percentile intervals")
+    return _Decision(chosen / norms, alpha_interval, gain_interval, not keep, reason, uncertainty)
+
+
+def choose_sources_semi_empirical(W, X, y, U, gamma: float, bootstrap: int, confidence: float, rounds: int, rng, *,
+                                  theory_reason: str = "") -> SourcesChoice:
+    """`choose_alpha` for several fixed sources with the semi-empirical theory (sections 9 and 10.4): the pool,
+    labelled by the classifier fine-tuned on the labelled rows towards the isotropic theory's choice (`choose_sources`
+    with the same settings: the vector, or the best single source where do no harm falls back), is the target law.
+    A fixed mixture would not do: the uniform one adds an opposed source with a positive weight, the pseudo-labels
+    follow it, and the law then favours it (section 10.4). alpha* and each source's own alpha* maximise the
+    row-averaged accuracy (`rmt_alpha._semi_empirical_sources`). Bootstrap as the one-source `replicates="rows"`
+    choice: each replicate re-fits the labeller and re-labels the pool, and averages the data's per-row margins over
+    its rows and labels; its alpha* is re-optimised from the data's. Do no harm as `choose_sources`. Inputs already
+    checked; U has more rows than X.
+    """
+    n, p = X.shape
+    K = W.shape[1]
+    unit, norms = unit_columns(W)
+    counts = bootstrap_weights(y, U.shape[0], bootstrap, rng)
+    isotropic = choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, rng)
+    toward = W @ isotropic.alpha
+    law_X, law_y, weights = replicate_laws(toward, X, y, U, gamma, counts)
+    margins = source_row_margins(unit, signed_rows(law_X, law_y[0]), weights[0], n, gamma)
+    vector = margins.optimal_alpha()
+    single_alpha, single_accuracy = margins.single_optima()
+    best = int(np.argmax(single_accuracy))
+    single = np.zeros(K)
+    single[best] = np.clip(single_alpha[best], -1e12, 1e12)
+    agree = law_y == law_y[0]
+    signed = np.where(agree, weights, -weights)               # a flipped row counts Phi(-r) = 1 - Phi(r)
+    flipped = np.where(agree, 0.0, weights).sum(axis=1)
+
+    def replicate_accuracy(alpha):                            # (B + 1,)
+        ratio = margin_ratios(margins.mean, margins.var, with_one(alpha)[None])[:, 0]
+        return flipped + signed @ scipy.special.ndtr(ratio)
+
+    at_vector, at_single = replicate_accuracy(vector), replicate_accuracy(single)
+    start = np.where(np.isfinite(vector), vector, 0.0)[None]
+    replicate_alpha = np.array([margins.optimal_alpha(signed[b], starts=start) for b in range(1, bootstrap + 1)])
+    decision = _decide(vector, single, best, replicate_alpha.reshape(bootstrap, K), at_vector - at_single, norms,
+                       confidence, f"bootstrap: {bootstrap} replicates (labelled rows resampled within each class, "
+                       "unlabelled rows resampled, the labeller re-fitted and the pool re-labelled), each averaging "
+                       "the data's per-row margins over its rows and labels")
+    estimate = pool_statistics(U, law_y[:1], W, counts.unlabelled[:1])
+    law = (f"the {U.shape[0]} unlabelled target rows pseudo-labelled by the classifier fine-tuned on the {n} labelled "
+           f"rows towards the isotropic theory's choice alpha = {np.round(isotropic.alpha, 4).tolist()}, taken as the "
+           "target law (semi-empirical theory, theory/THEORY.md sections 9 and 10.4)")
+    sources = {"sources": f"{K} given classifiers w_1..w_K", "law": law, "n": f"the number of labelled rows ({n})",
+               "gamma": "given", "covariance": "none estimated: the law's rows carry it",
+               "target": "reported only: <w_k, mu_t> and |mu_t|^2 of the same pseudo-labelled rows"}
+    target = _target(W, estimate.s[0], float(estimate.m[0]), n, gamma)
+    chosen = decision.alpha * norms
+    return SourcesChoice(decision.alpha, vector / norms, decision.alpha_interval,
+                         float(margins.accuracy(np.clip(chosen, -1e12, 1e12))), float(at_vector[0]), best,
+                         single_alpha / norms, single_accuracy, float(at_vector[0] - at_single[0]),
+                         decision.gain_interval, confidence, decision.fell_back, decision.reason, decision.uncertainty,
+                         "semi-empirical", sources, target, theory_reason)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from rmt_alpha._covariance import CovarianceProblem, has_covariance
 from rmt_alpha._problem import IsotropicProblem
 from rmt_alpha._semi_empirical import SemiEmpiricalProblem
+from rmt_alpha._semi_empirical_sources import SemiEmpiricalSourcesProblem
 from rmt_alpha._sources import SourcesProblem, is_source_list
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import resolve_gamma
@@ -48,8 +49,10 @@ def prepare(source, target: TargetStats, *, gamma=None, rows=None):
     """
     if is_source_list(source):
         if rows is not None:
-            raise ValueError("rows (the semi-empirical theory) supports one source w_s, got a list of "
-                             f"{len(source)} sources")
+            if gamma is not None:
+                raise ValueError("gamma is taken per call with rows= (the semi-empirical theory): pass it to the "
+                                 "methods, or set target.gamma")
+            return SemiEmpiricalSourcesProblem(source, target, rows)
         return SourcesProblem(source, target, gamma)
     if rows is not None:
         return SemiEmpiricalProblem(source, target, rows)

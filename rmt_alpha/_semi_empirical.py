@@ -235,7 +235,28 @@ def _quadratic_forms(V, row_weights, ridge) -> np.ndarray:
 
 def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
                 dense_rows: int = DENSE_ROWS) -> RowMargins:
-    """The per-row margin coefficients of the module docstring (leave-self-out), for one gamma.
+    """The per-row margin coefficients of the module docstring (leave-self-out), for one gamma and one source:
+    `source_row_coefficients` with K = 1, in section 3's form (`var1` is twice the cross coefficient).
+
+    Args:
+        w_s: (p,) source classifier.
+        V, weights, n, gamma, initial, dense_rows: as `source_row_coefficients`.
+    Returns:
+        `RowMargins`.
+    """
+    mean, var, fixed_point = source_row_coefficients(w_s[:, None], V, weights, n, gamma, initial=initial,
+                                                     dense_rows=dense_rows)
+    return RowMargins(mean[:, 0], mean[:, 1], var[:, 0, 0], 2.0 * var[:, 0, 1], var[:, 1, 1], weights, fixed_point)
+
+
+def source_row_coefficients(W, V, weights, n: int, gamma: float, *, initial=None, dense_rows: int = DENSE_ROWS):
+    """Per target row j (leave-self-out), for K fixed sources `W` (p, K) and `t = (1, alpha)`:
+    `E[y_j g(x_j)] = mean_j^T t` and `Var[g(x_j)] = t^T var_j t` (theory/THEORY.md sections 9 and 10.2).
+
+    The fine-tuned classifier is linear in `g = g0 + sum_k alpha_k g_k`, `g_k = gamma ((w_k, 0) -
+    (Rbar_{:p,p}^T w_k / Rbar_pp) e)`, so the mean is affine in alpha and the second order, with `B = g g^T`, is
+    quadratic: `t = a + K t` is solved for the (K + 1)(K + 2) / 2 right-hand sides `(v_k^T Rbar g_a)(v_k^T Rbar g_b)
+    / n`, `a <= b`.
 
     Up to `dense_rows` rows the second order holds the N x N matrix `v_j^T Rbar v_k` and solves `t = a + K t`
     directly (O(N^2) memory, one O(N^3) solve). Above it, nothing of size N x N is formed: every sum over rows
@@ -246,7 +267,7 @@ def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
     step. Both agree to 1e-8 (tests/test_semi_empirical_choice.py).
 
     Args:
-        w_s: (p,) source classifier.
+        W: (p, K) source classifiers.
         V: (N, p + 1) rows `(y_j x_j, 1)`.
         weights: (N,) row weights summing to 1 (zero weights allowed: such a row is predicted, not in the law).
         n: training sample size (the largest weight times n must stay below 1: the rows outnumber the training
@@ -255,17 +276,18 @@ def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
         initial: (N,) warm start of the row fixed point (`solve_row_fixed_point`).
         dense_rows: the largest N handled with N x N matrices (0: always through the features).
     Returns:
-        `RowMargins`.
+        `(mean, var, fixed_point)`: mean (N, K + 1), var (N, K + 1, K + 1) symmetric, the `RowFixedPoint`.
     """
-    p = w_s.size
+    p, K = W.shape
     fixed_point = solve_row_fixed_point(V, weights, n, gamma, initial=initial)
     delta = fixed_point.delta
     beta = weights / (1.0 + delta)
     ridge = np.r_[np.full(p, gamma), 1.0]
     rbar = scipy.linalg.cho_solve((_factor(V, beta, ridge), False), np.eye(p + 1))
     corner = rbar[p, p]
-    rg0 = -rbar[:, p] / corner                                          # Rbar g0
-    rg1 = gamma * (rbar[:, :p] @ w_s - rbar[:, p] * (rbar[:p, p] @ w_s) / corner)  # Rbar g1
+    rg = np.empty((p + 1, K + 1))                                       # Rbar g_a, a = 0..K
+    rg[:, 0] = -rbar[:, p] / corner
+    rg[:, 1:] = gamma * (rbar[:, :p] @ W - np.outer(rbar[:, p], rbar[:p, p] @ W) / corner)
     Z = V @ rbar                                                        # z_j = Rbar v_j
     own = np.einsum("ij,ij->i", Z, V)                                   # v_j^T Rbar v_j = n delta_j
     last = Z[:, p]                                                      # e^T Rbar v_j
@@ -275,22 +297,27 @@ def row_margins(w_s, V, weights, n: int, gamma: float, *, initial=None,
                          f"n = {n}, N = {V.shape[0]} rows and the largest weight {weights.max():.3g}")
     # second order for B = g g^T: t = a + K t, a_k = (v_k^T Rbar g)^2 / n, quadratic in alpha
     c = weights / (1.0 + delta) ** 2
-    h0, h1 = V @ rg0, V @ rg1
-    rhs = np.stack([h0 * h0, 2.0 * h0 * h1, h1 * h1], axis=1) / n
+    h = V @ rg                                                          # (N, K + 1)
+    first, second = np.triu_indices(K + 1)
+    rhs = h[:, first] * h[:, second] / n
     if V.shape[0] <= dense_rows:
         ct, (squares, cross, own_squares) = _second_order_dense(V, Z, last, c, rhs, n)
     else:
         ct, (squares, cross, own_squares) = _second_order_through_features(V, Z, rbar[:, p], c, rhs, n)
-    # leave-self-out mean: E[w] = A11^-1 (A12 + alpha gamma w_s) with row j's share beta_j (u_j u_j^T, u_j) removed
+    # leave-self-out mean: E[w] = A11^-1 (A12 + gamma W alpha) with row j's share beta_j (u_j u_j^T, u_j) removed
     shrink = 1.0 - beta * (own - last**2 / corner)                      # 1 - beta_j u_j^T A11^-1 u_j
-    mean0 = (V[:, :p] @ rg0[:p] - (1.0 - shrink)) / shrink
-    mean1 = (V[:, :p] @ rg1[:p]) / shrink
+    mean = V[:, :p] @ rg[:p]
+    mean[:, 0] -= 1.0 - shrink
+    mean /= shrink[:, None]
     # leave-self-out variance: (x_j, 0)^T Rbar' v_k = along_jk + rho_j along_jj gram_jk, and no k = j term
     along_own = own - last                                              # along_jj
     lift = (beta / removal) * along_own
-    var = (squares + 2.0 * lift[:, None] * cross + (lift**2)[:, None] * own_squares
-           - ct * (along_own * (1.0 + beta / removal * own))[:, None] ** 2)
-    return RowMargins(mean0, mean1, *var.T, weights, fixed_point)
+    packed = (squares + 2.0 * lift[:, None] * cross + (lift**2)[:, None] * own_squares
+              - ct * (along_own * (1.0 + beta / removal * own))[:, None] ** 2)
+    var = np.empty((V.shape[0], K + 1, K + 1))
+    var[:, first, second] = packed
+    var[:, second, first] = packed
+    return mean, var, fixed_point
 
 
 def _second_order_dense(V, Z, last, c, rhs, n: int):

@@ -125,6 +125,28 @@ def choose_theory(U, *, limit: float = NORM_SPREAD_LIMIT, excess: float = GAUSSI
                         "the semi-empirical theory on the pseudo-labelled pool")
 
 
+def replicate_laws(v, X, y, U, gamma: float, counts: Weights, *, labels: str = "hard",
+                   include_labelled: bool = False):
+    """The pseudo-labelled pool law of the data and of every bootstrap replicate: the labeller (the classifier
+    fine-tuned on the replicate's labelled rows towards the combined source `v` at alpha = 1) labels the pool; the
+    law's rows weigh their bootstrap counts (`law_weights`).
+
+    Returns:
+        `(rows, labels, weights)`: the law's rows (N', p) (the pool, then the labelled rows when included), their
+        labels (B + 1, N') and weights (B + 1, N'), each weight row summing to 1 (row 0: the data).
+    """
+    replicates = counts.labelled.shape[0]
+    margin = fit_labeller(X, y, v, gamma, counts.labelled).margins(U, X, np.ones(replicates))
+    pseudo = np.where(margin >= 0, 1.0, -1.0)                      # (B + 1, N)
+    confidence = mixture_confidence(margin[0]) if labels == "soft" else None
+    weights = np.stack([law_weights(pseudo[b], counts.unlabelled[b], counts.labelled[b], y, confidence=confidence,
+                                     include_labelled=include_labelled) for b in range(replicates)])
+    weights /= weights.sum(axis=1, keepdims=True)
+    rows = np.vstack([U, X]) if include_labelled else U
+    law_y = np.c_[pseudo, np.broadcast_to(y, (replicates, y.size))] if include_labelled else pseudo
+    return rows, law_y, weights
+
+
 class SemiEmpiricalChoice(NamedTuple):
     """The semi-empirical choice of alpha with its bootstrap replicates (row 0: the data), in the form
     `choose_alpha`'s do-no-harm rule takes: alpha* per replicate and predicted curves per replicate.
@@ -224,15 +246,8 @@ def semi_empirical_choice(w_s, X, y, U, *, gamma: float = 1.0, bootstrap: int = 
             raise ValueError(f"bootstrap_counts must be the Weights of bootstrap_weights(y, {U.shape[0]}, B, rng): "
                              f"labelled counts (B + 1, {y.size}) and unlabelled counts (B + 1, {U.shape[0]})")
         bootstrap = counts.labelled.shape[0] - 1
-    labeller = fit_labeller(X, y, w_s, gamma, counts.labelled)
-    margin = labeller.margins(U, X, np.ones(bootstrap + 1))
-    pseudo = np.where(margin >= 0, 1.0, -1.0)                      # (B + 1, N)
-    confidence = mixture_confidence(margin[0]) if labels == "soft" else None
-    weights = np.stack([law_weights(pseudo[b], counts.unlabelled[b], counts.labelled[b], y, confidence=confidence,
-                                     include_labelled=include_labelled) for b in range(bootstrap + 1)])
-    weights /= weights.sum(axis=1, keepdims=True)
-    law_X = np.vstack([U, X]) if include_labelled else U
-    law_y = np.c_[pseudo, np.broadcast_to(y, (bootstrap + 1, n))] if include_labelled else pseudo
+    law_X, law_y, weights = replicate_laws(w_s, X, y, U, gamma, counts, labels=labels,
+                                           include_labelled=include_labelled)
     law = PoolLaw(law_X, law_y[0], weights[0], 1.0)
     margins = row_margins(w_s, signed_rows(law_X, law_y[0]), weights[0], n, gamma)
     data_alpha = margins.optimal_alpha()

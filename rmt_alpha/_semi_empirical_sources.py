@@ -1,0 +1,259 @@
+"""The semi-empirical theory for several fixed sources (theory/THEORY.md sections 9 and 10.2): alpha a vector.
+
+With sources `W = [w_1 ... w_K]` the fine-tuned classifier is `w = [R g]_{:p}`, `g = g0 + sum_k alpha_k g_k`, so
+for every target row j (leave-self-out, over the training draws) the margin's mean is affine and its variance
+quadratic in `t = (1, alpha)`:
+
+    E[y_j g(x_j)] = mean_j^T t,    Var[g(x_j)] = t^T var_j t,
+    accuracy(alpha) = sum_j pi_j Phi(mean_j^T t / sqrt(t^T var_j t))
+
+(`rmt_alpha._semi_empirical.source_row_coefficients`; K = 1 is section 9's `RowMargins`). Unlike the Gaussian
+theories (a single Rayleigh quotient, section 10.3) the row average has no closed-form maximiser. alpha* is found
+by L-BFGS on `t = (z_0^2, z_1, ..., z_K)` (every `t` with `t_0 >= 0`, the limits at infinity included, is reached
+at a finite `z`; each row's ratio is homogeneous of degree 0 in `t`), with the analytic gradient
+`d r_j / d t = mean_j / sd_j - (mean_j^T t) var_j t / sd_j^3`, started from each source alone at its own alpha*
+(`RowMargins.optimal_alpha`), the uniform mixture, zero, and the Rayleigh maximiser of the row-averaged moments;
+the best end point is kept. When it ends at `t_0 = 0` (the accuracy still rising as `|alpha| -> inf`), the entries
+along the limiting direction are returned as `+-inf`, as section 10.3 does.
+Reference: theory/THEORY.md sections 9 and 10; El Firdoussi et al., "alpha-LoRA", arXiv 2510.21345.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import scipy.optimize
+import scipy.special
+
+from rmt_alpha._rayleigh import rayleigh_maximiser
+from rmt_alpha._semi_empirical import (
+    RowFixedPoint,
+    RowMargins,
+    check_labelled_rows,
+    source_row_coefficients,
+)
+from rmt_alpha._sources import check_sources
+from rmt_alpha._stats import TargetStats
+from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float
+
+INFINITE_DIRECTION = 1e-9   # t_0 below this times |t| at the optimum: alpha* at infinity along t[1:]
+
+
+def margin_ratios(mean, var, t) -> np.ndarray:
+    """`mean_j^T t / sqrt(t^T var_j t)` (N, k) for t (k, K + 1), each t scaled to unit max-norm first."""
+    t = t / np.max(np.abs(t), axis=-1, keepdims=True)
+    numerator = t @ mean.T                                               # (k, N)
+    variance = np.einsum("ka,jab,kb->kj", t, var, t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(variance > 0, numerator / np.sqrt(np.maximum(variance, 0.0)), np.sign(numerator) * np.inf).T
+
+
+def with_one(alpha) -> np.ndarray:
+    """`t = (1, alpha)` for alpha (..., K), infinite entries kept as the limit (t scaled so that it stays finite)."""
+    alpha = np.asarray(alpha, np.float64)
+    infinite = np.isinf(alpha)
+    if not np.any(infinite):
+        return np.concatenate([np.ones(alpha.shape[:-1] + (1,)), alpha], axis=-1)
+    limit = np.any(infinite, axis=-1, keepdims=True)
+    direction = np.where(infinite, np.sign(alpha), 0.0)
+    finite = np.concatenate([np.ones(alpha.shape[:-1] + (1,)), np.where(infinite, 0.0, alpha)], axis=-1)
+    return np.where(limit, np.concatenate([np.zeros(alpha.shape[:-1] + (1,)), direction], axis=-1), finite)
+
+
+class SourceRowMargins(NamedTuple):
+    """Per target row j (leave-self-out): `E[y_j g(x_j)] = mean[j] @ t`, `Var[g(x_j)] = t @ var[j] @ t`,
+    `t = (1, alpha)`; mean (N, K + 1), var (N, K + 1, K + 1), the row weights (N,) summing to 1 and the fixed point
+    behind them."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    weights: np.ndarray
+    fixed_point: RowFixedPoint | None
+
+    def accuracy(self, alpha, weights=None) -> np.ndarray:
+        """`sum_j pi_j Phi(mean_j^T t / sqrt(t^T var_j t))` at alpha (..., K) (an infinite entry: the limit along
+        it); `weights` (N,) replaces `pi` (signed weights allowed: see `optimal_alpha`)."""
+        t = with_one(check_finite_or_infinite(alpha, self.mean.shape[1] - 1))
+        ratio = margin_ratios(self.mean, self.var, t.reshape(-1, t.shape[-1]))
+        weights = self.weights if weights is None else weights
+        return (weights @ scipy.special.ndtr(ratio)).reshape(t.shape[:-1])
+
+    def risk(self, alpha) -> np.ndarray:
+        """Squared-loss risk `sum_j pi_j ((1 - mean_j^T t)^2 + t^T var_j t)` at finite alpha (..., K)."""
+        alpha = check_finite_array("alpha", alpha)
+        t = with_one(alpha).reshape(-1, self.mean.shape[1])
+        first = t @ self.mean.T
+        variance = np.einsum("ka,jab,kb->kj", t, self.var, t)
+        return (((1.0 - first) ** 2 + variance) @ self.weights).reshape(alpha.shape[:-1])
+
+    def single(self, k: int) -> RowMargins:
+        """Source k alone (the others at 0), as section 9's `RowMargins`."""
+        i = k + 1
+        return RowMargins(self.mean[:, 0], self.mean[:, i], self.var[:, 0, 0], 2.0 * self.var[:, 0, i],
+                          self.var[:, i, i], self.weights, self.fixed_point)
+
+    def single_optima(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each source alone: its alpha* (K,) (section 9's search, `+-inf` possible) and the accuracy there (K,)."""
+        K = self.mean.shape[1] - 1
+        alphas = np.array([self.single(k).optimal_alpha() for k in range(K)])
+        accuracy = np.array([float(self.single(k).accuracy(alphas[k])) for k in range(K)])
+        return alphas, accuracy
+
+    def optimal_alpha(self, weights=None, constant: float = 0.0, starts=None) -> np.ndarray:
+        """alpha* (K,) maximising `accuracy` (module docstring): L-BFGS on `t = (z_0^2, z_1..z_K)` from several
+        starts, the best end point kept; `+-inf` entries when the best is the limit as `|alpha| -> inf`.
+
+        Args:
+            weights: (N,) row weights replacing `pi` (may be negative: a bootstrap replicate whose pseudo-label of
+                row j flipped counts `Phi(-r_j) = 1 - Phi(r_j)`, a weight `-d_j` plus the constant `d_j`).
+            constant: added to the objective (reported values only; it does not move alpha*).
+            starts: extra starting alphas (k, K), e.g. the data's alpha* for a bootstrap replicate; when given, only
+                these and the uniform mixture are used (the cheap path for replicates).
+        """
+        weights = self.weights if weights is None else np.asarray(weights, np.float64)
+        K = self.mean.shape[1] - 1
+        if starts is None:
+            singles, _ = self.single_optima()
+            candidates = [np.zeros(K), np.full(K, 1.0 / K), self._averaged_start()]
+            for k, value in enumerate(singles):
+                start = np.zeros(K)
+                start[k] = np.clip(value, -1e6, 1e6)
+                candidates.append(start)
+        else:
+            candidates = [np.full(K, 1.0 / K)] + [np.asarray(s, np.float64) for s in np.atleast_2d(starts)]
+        best_t, best_value = None, -np.inf
+        for start in candidates:
+            if not np.all(np.isfinite(start)):
+                continue
+            t, value = self._climb(np.r_[1.0, start], weights)
+            if value > best_value:
+                best_t, best_value = t, value
+        return _alpha_of(best_t)
+
+    def _averaged_start(self) -> np.ndarray:
+        """The Rayleigh maximiser of the row-averaged moments (`a = sum pi_j mean_j`, `B = sum pi_j var_j`)."""
+        alpha = rayleigh_maximiser(self.weights @ self.mean, np.einsum("j,jab->ab", self.weights, self.var))
+        return np.where(np.isfinite(alpha), alpha, 0.0)
+
+    def _climb(self, t0, weights) -> tuple[np.ndarray, float]:
+        """L-BFGS from `t0` (t0[0] = 1) on `z` with `t = (z_0^2, z_1..)`; returns the end point's t and value."""
+        mean, var = self.mean, self.var
+
+        def negative(z):
+            t = np.r_[z[0] ** 2, z[1:]]
+            scale = np.max(np.abs(t))
+            if scale == 0.0:
+                return 0.0, np.zeros_like(z)
+            u = t / scale
+            first = mean @ u                                             # (N,)
+            var_u = var @ u                                              # (N, K + 1)
+            variance = var_u @ u
+            sd = np.sqrt(np.maximum(variance, 1e-300))
+            ratio = first / sd
+            value = weights @ scipy.special.ndtr(ratio)
+            slope = weights * np.exp(-0.5 * ratio**2) / np.sqrt(2.0 * np.pi)
+            grad_u = slope @ (mean / sd[:, None] - (first / sd**3)[:, None] * var_u)
+            grad_t = grad_u / scale                         # the ratio is homogeneous of degree 0
+            grad_z = grad_t.copy()
+            grad_z[0] = grad_t[0] * 2.0 * z[0]
+            return -value, -grad_z
+
+        found = scipy.optimize.minimize(negative, t0, jac=True, method="L-BFGS-B",
+                                        options={"maxiter": 500, "gtol": 1e-10, "ftol": 1e-14})
+        z = found.x
+        return np.r_[z[0] ** 2, z[1:]], float(-found.fun)
+
+
+def _alpha_of(t) -> np.ndarray:
+    """alpha from `t = (t_0, alpha t_0)`; `+-inf` along `t[1:]` when `t_0` is negligible (the limit)."""
+    scale = np.max(np.abs(t))
+    if t[0] > INFINITE_DIRECTION * scale:
+        return t[1:] / t[0]
+    direction = t[1:] / scale
+    return np.where(np.abs(direction) > 1e-6, np.sign(direction) * np.inf, 0.0)
+
+
+def check_finite_or_infinite(alpha, K: int) -> np.ndarray:
+    """alpha as a float array of shape (..., K), finite or +-inf (no NaN)."""
+    if isinstance(alpha, jax.core.Tracer):
+        raise TypeError("alpha cannot be a traced JAX value with rows= (the semi-empirical theory runs in numpy)")
+    alpha = np.asarray(alpha, np.float64)
+    if alpha.ndim == 0 or alpha.shape[-1] != K:
+        raise ValueError(f"alpha must have shape (..., {K}) (one entry per source), got shape {alpha.shape}")
+    if np.any(np.isnan(alpha)):
+        raise ValueError("alpha must not contain NaN")
+    return alpha
+
+
+def source_row_margins(W, V, weights, n: int, gamma: float, *, initial=None) -> SourceRowMargins:
+    """`SourceRowMargins` of sources `W` (p, K) and rows `V = (y_j x_j, 1)` (`source_row_coefficients`)."""
+    mean, var, fixed_point = source_row_coefficients(W, V, weights, n, gamma, initial=initial)
+    return SourceRowMargins(mean, var, weights, fixed_point)
+
+
+class SemiEmpiricalSourcesProblem:
+    """K fixed source classifiers, the target's n and gamma, and labelled target rows taken as the target law
+    (the module docstring): `predicted_accuracy`, `predicted_risk`, `optimal_alpha` with alpha of shape (..., K),
+    and `row_margins`.
+
+    Args:
+        sources: a list or tuple of K fixed classifiers (1-D, length p).
+        target: a `TargetStats`; only `n` and `gamma` are used, the rows carry the law.
+        rows: `(X, y)` or `(X, y, weights)` as for one source (`rmt_alpha._semi_empirical.SemiEmpiricalProblem`).
+
+    Example:
+        >>> import numpy as np
+        >>> from rmt_alpha import TargetStats, prepare
+        >>> rng = np.random.default_rng(0)
+        >>> y = np.where(np.arange(400) % 2 == 0, 1.0, -1.0)
+        >>> X = y[:, None] * np.r_[1.0, np.zeros(49)] + rng.standard_normal((400, 50)) * rng.gamma(2.0, 0.5, (400, 1))
+        >>> w1, w2 = np.r_[0.5, 0.5, np.zeros(48)], np.r_[0.5, -0.5, np.zeros(48)]
+        >>> problem = prepare([w1, w2], TargetStats(np.ones(50), 20, 1.0), rows=(X, y))
+        >>> alpha = problem.optimal_alpha()
+        >>> bool(problem.predicted_accuracy(alpha) >= problem.predicted_accuracy([[1.0, 0.0], [0.0, 1.0]]).max())
+        True
+    """
+
+    def __init__(self, sources, target: TargetStats, rows):
+        if not isinstance(target, TargetStats):
+            raise TypeError(f"target must be a TargetStats (for n and gamma), got {type(target).__name__}")
+        self.W = check_sources(sources, target.p)
+        self.K = self.W.shape[1]
+        X, y, self.weights = check_labelled_rows(rows, self.W.shape[0])
+        if X.shape[0] <= target.n:
+            raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
+                             f"n = {target.n} (target.n) training points")
+        self.target = target
+        self.V = np.concatenate([y[:, None] * X, np.ones((X.shape[0], 1))], axis=1)
+        self._margins: dict = {}
+
+    def row_margins(self, gamma=None) -> SourceRowMargins:
+        """`SourceRowMargins` at one ridge strength (default `target.gamma`); the last two gammas are cached."""
+        gamma = self.target.gamma if gamma is None else check_positive_float("gamma", gamma)
+        if gamma not in self._margins:
+            if len(self._margins) >= 2:
+                self._margins.pop(next(iter(self._margins)))
+            self._margins[gamma] = source_row_margins(self.W, self.V, self.weights, self.target.n, gamma)
+        return self._margins[gamma]
+
+    def predicted_accuracy(self, alpha, gamma=None):
+        """The semi-empirical accuracy at alpha (..., K) and one gamma."""
+        return self.row_margins(self._gamma(gamma)).accuracy(alpha)[()]
+
+    def predicted_risk(self, alpha, gamma=None):
+        """The squared-loss risk averaged over the rows at alpha (..., K) and one gamma."""
+        return self.row_margins(self._gamma(gamma)).risk(alpha)[()]
+
+    def optimal_alpha(self, gamma=None) -> np.ndarray:
+        """alpha* (K,) maximising `predicted_accuracy` (module docstring) at one gamma."""
+        return self.row_margins(self._gamma(gamma)).optimal_alpha()
+
+    def _gamma(self, gamma):
+        if gamma is None:
+            return None
+        if isinstance(gamma, jax.Array) or np.ndim(gamma) != 0:
+            raise TypeError(f"gamma must be one concrete number with several sources and rows= (one fixed point per "
+                            f"value), got {gamma!r}")
+        return float(check_positive_array("gamma", gamma))
