@@ -56,7 +56,9 @@ class SourcesChoice(NamedTuple):
         covariance: the theory used ("isotropic", "covariance" or "semi-empirical").
         sources: {statistic: the data it came from}.
         target: a `TargetStats` whose mean reproduces the estimated `s_k` and `m` (all the isotropic theory sees;
-            with the covariance theory, the rest of the mean follows the estimate, and `cov` is the estimated C_t).
+            with the covariance theory, the rest of the mean follows the estimate, and `cov` is the estimated C_t;
+            with the semi-empirical theory, reported only: the statistics of the pseudo-labelled pool).
+        covariance_reason: why that theory (what "auto" saw).
     """
 
     alpha: np.ndarray

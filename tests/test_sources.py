@@ -179,7 +179,7 @@ def test_bad_input_names_the_parameter(pair, example):
         optimal_alpha([sources[0], sources[1][:10]], target)
     with pytest.raises(ValueError, match="non-empty list"):
         optimal_alpha([], target)
-    with pytest.raises(ValueError, match="rows .* one source"):
+    with pytest.raises(ValueError, match="the rows must outnumber the training points"):
         prepare(sources, target, rows=(np.ones((4, 200)), np.array([1, -1, 1, -1])))
     with pytest.raises(ValueError, match="alpha_bar takes one source"):
         alpha_bar(sources, target)
@@ -347,8 +347,10 @@ def test_choose_alpha_sources_bad_input():
     X, y = _target_rows(mean, 20, 1)
     with pytest.raises(ValueError, match=r"source\[1\] must not be all zeros"):
         choose_alpha([sources[0], np.zeros(200)], X, y)
-    with pytest.raises(ValueError, match="covariance must be 'auto', 'isotropic' or 'covariance' with several"):
+    with pytest.raises(ValueError, match="covariance='semi-empirical' needs unlabelled rows"):
         choose_alpha(sources, X, y, covariance="semi-empirical")
+    with pytest.raises(ValueError, match="covariance must be one of"):
+        choose_alpha(sources, X, y, covariance="gaussian")
     with pytest.raises(ValueError, match=r"source\[1\] must have length 200"):
         choose_alpha([sources[0], np.ones(3)], X, y)
     with pytest.raises(ValueError, match=r"source\[0\] must be a fixed classifier"):
