@@ -191,6 +191,11 @@ def test_several_source_weights_choose_a_vector(files, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert text.startswith("alpha = (") and "best single source" in text and "why: " in text
+    assert f"theory: {expected.covariance} ({expected.covariance_reason})" in text
+    semi = _json(capsys, argv + ["--covariance", "semi-empirical"])
+    expected = choose_alpha([w_s, w_2], X, y, unlabelled=U, bootstrap=30, covariance="semi-empirical")
+    assert semi["covariance"] == "semi-empirical" and semi["covariance_reason"] == expected.covariance_reason
+    assert semi["alpha"] == pytest.approx(expected.alpha.tolist(), rel=1e-9)
     with pytest.raises(SystemExit, match="2"):
         main(argv + ["--curve"])
     assert "leave out --curve" in capsys.readouterr().err

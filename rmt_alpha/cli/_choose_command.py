@@ -124,7 +124,8 @@ def _emit_sources(choice, as_json: bool) -> None:
                "single_alpha": choice.single_alpha.tolist(), "single_accuracy": choice.single_accuracy.tolist(),
                "gain": choice.gain, "gain_interval": list(choice.gain_interval), "confidence": choice.confidence,
                "fell_back": choice.fell_back, "reason": choice.reason, "uncertainty": choice.uncertainty,
-               "covariance": choice.covariance, "sources": choice.sources}
+               "covariance": choice.covariance, "covariance_reason": choice.covariance_reason,
+               "sources": choice.sources}
     low, high = (100 * value for value in choice.gain_interval)
     vector = ", ".join(f"{value:.4g}" for value in choice.alpha)
     emit(payload, as_json, [
@@ -135,6 +136,6 @@ def _emit_sources(choice, as_json: bool) -> None:
         f"{choice.single_accuracy[choice.best_source]:.4f}); the vector's gain over it {100 * choice.gain:+.2f} pt "
         f"({level} interval {low:+.2f} to {high:+.2f} pt)",
         f"why: {choice.reason}",
-        f"theory: {choice.covariance}",
+        f"theory: {choice.covariance} ({choice.covariance_reason})",
         f"uncertainty: {choice.uncertainty}",
         "data: " + "; ".join(f"{key}: {value}" for key, value in choice.sources.items())])
