@@ -2,6 +2,7 @@
 the library's optimum is, refuse bad input by name, and `rmt-alpha plot sources` writes a PNG."""
 
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -16,6 +17,8 @@ from rmt_alpha.cli import main
 from rmt_alpha.cli._plot_command import example_sources
 from rmt_alpha.plots import plot_sources_plane, plot_sources_simplex
 from rmt_alpha.plots._sources import simplex_xy
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +87,22 @@ def test_cli_writes_the_sources_figure(tmp_path, capsys):
     target = TargetStats.from_alignment(source, 0.8, 0.6, 100, 1.0)
     W = example_sources(np.asarray(target.mean))
     np.testing.assert_allclose(summary["alpha_star_two_sources"], optimal_alpha(W[:2], target), rtol=1e-12)
+
+
+@pytest.mark.headline
+def test_the_results_page_caption_is_the_figures_command(tmp_path, capsys):
+    """docs/results.md's caption of docs/figures/sources.png: the command benchmarks/make_figures.py runs for it, the
+    alpha* it marks and the largest Monte-Carlo gap in standard errors, as that command prints them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_figures", ROOT / "benchmarks" / "make_figures.py")
+    make_figures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_figures)
+    [extra] = [extra for kind, _, extra in make_figures.FIGURES if kind == "sources"]
+    assert main(["plot", "sources", "--out", str(tmp_path / "sources.png"), *extra, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8").replace("\n", " ")
+    star = ", ".join(f"{value:.2f}" for value in summary["alpha_star_two_sources"])
+    assert f"(`rmt-alpha plot sources {' '.join(extra)}`)" in page
+    assert f"α* = ({star}) marked" in page
+    assert f"the largest gap is {summary['largest_gap_stderr']:.1f} s.e." in page
