@@ -159,6 +159,19 @@ def ridge_classifier_moments(source: SourceStats) -> ClassifierMoments:
     return ClassifierMoments(basis @ mean, basis @ second.dense() @ basis.T)
 
 
+def source_moments_in(source, spectrum: Spectrum):
+    """The source classifier's mean (p,) and second moment (`_SecondMoment`) in the eigenbasis of `spectrum` (the
+    target's): a ridge source (`SourceStats`, section 8's deterministic equivalents) or a fixed classifier `w_s`
+    (1-D array; its second moment is `w_s w_s^T`)."""
+    basis = spectrum.eigenvectors
+    if isinstance(source, SourceStats):
+        w_mean, second, source_basis = _ridge_source_moments(source, _spectrum_or_identity(source, spectrum))
+        change = None if source_basis is basis else basis.T @ source_basis
+        return (w_mean if change is None else change @ w_mean), second.rotate(change)
+    mean = basis.T @ source
+    return mean, _SecondMoment(None, None, mean[:, None], np.ones((1, 1)))
+
+
 def _spectrum_or_identity(stats, basis_from=None) -> Spectrum:
     if stats.cov is not None:
         return stats.cov
@@ -189,19 +202,12 @@ class CovarianceProblem(ProblemMethods):
         self.eigenvalues, basis = spectrum
         self.basis = basis
         self.mean = basis.T @ target.mean
-        if isinstance(source, SourceStats):
-            check_same_dimension(source.mean, target)
-            w_mean, second, source_basis = _ridge_source_moments(source, _spectrum_or_identity(source, spectrum))
-            change = None if source_basis is basis else basis.T @ source_basis
-            self.source_mean = w_mean if change is None else change @ w_mean
-            self.source_second = second.rotate(change)
-        else:
-            if isinstance(source, TargetStats):
-                raise TypeError("source must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
-            w_s = check_vector("source (the classifier w_s)", source)
-            check_same_dimension(w_s, target)
-            self.source_mean = basis.T @ w_s
-            self.source_second = _SecondMoment(None, None, self.source_mean[:, None], np.ones((1, 1)))
+        if isinstance(source, TargetStats):
+            raise TypeError("source must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
+        if not isinstance(source, SourceStats):
+            source = check_vector("source (the classifier w_s)", source)
+        check_same_dimension(source.mean if isinstance(source, SourceStats) else source, target)
+        self.source_mean, self.source_second = source_moments_in(source, spectrum)
         self._source_diagonal = self.source_second.diagonal()
 
     def margin_terms(self, gamma=None) -> MarginTerms:

@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._covariance import CovarianceProblem, has_covariance
+from rmt_alpha._covariance import CovarianceProblem, has_covariance, source_moments_in
 from rmt_alpha._rayleigh import accuracy_at, nonnegative_maximiser, rayleigh_maximiser, rayleigh_ratio
-from rmt_alpha._stats import SourceStats, TargetStats
+from rmt_alpha._stats import SourceStats, Spectrum, TargetStats
 from rmt_alpha._theory import Moments, resolve_gamma, ridge_scalars, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
 
@@ -128,14 +128,16 @@ def _assemble(e0, e1, v0, half_v1, block):
     return a, np.concatenate([top[..., None, :], lower], axis=-2)
 
 
-def covariance_source_coefficients(problem: CovarianceProblem, X: np.ndarray, gamma):
-    """`(a, B)` of section 10.2 for fixed sources `X` (p, K) in the target's eigenbasis; `margin_terms` once::
+def covariance_source_coefficients(problem: CovarianceProblem, X: np.ndarray, gamma, seconds=None):
+    """`(a, B)` of section 10.2 for sources with means `X` (p, K) in the target's eigenbasis; `margin_terms` once::
 
         a_k = gamma t eps <beta, x_k>,  B0k = gamma eps ((1 + theta) <nu, x_k> - H eps <beta, x_k>),
         Bkl = gamma^2 ((1 + theta) (x_k^T diag(c q^2) x_l - eps (<nu, x_k><beta, x_l> + <beta, x_k><nu, x_l>))
                        + H eps^2 <beta, x_k><beta, x_l>)
 
-    (section 8's `e1`, `v1 / 2` and `v2` with `w_s w_s^T` replaced by the symmetrised `x_k x_l^T`).
+    (section 8's `e1`, `v1 / 2` and `v2` with `w_s w_s^T` replaced by the symmetrised `x_k x_l^T`). An independent
+    ridge source k (`seconds[k] = (S_k, f)`: its `_SecondMoment` and a scale) has `E[x_k x_l^T] = x_k x_l^T` for
+    `l != k` (independent) and `E[x_k x_k^T] = f S_k` on the diagonal, which takes section 8's `v2` with `f S_k`.
     """
     gamma, t, eps, theta, h, beta, nu, weight, e0, v0, _ = problem.margin_terms(gamma)
     beta_x, nu_x = beta @ X, nu @ X                          # (..., K)
@@ -145,6 +147,11 @@ def covariance_source_coefficients(problem: CovarianceProblem, X: np.ndarray, ga
     mixed = nu_x[..., :, None] * beta_x[..., None, :]
     block = (gamma**2)[..., None] * ((1.0 + theta)[..., None] * (diagonal - eps[..., None] * (mixed + np.swapaxes(
         mixed, -1, -2))) + (h * eps**2)[..., None] * beta_x[..., :, None] * beta_x[..., None, :])
+    for k, (second, scale) in (seconds or {}).items():
+        s_beta = scale * second.apply(beta)
+        block[..., k, k] = gamma[..., 0]**2 * ((1.0 + theta[..., 0]) * (
+            scale * (weight @ second.diagonal()) - 2.0 * eps[..., 0] * (s_beta * nu).sum(-1))
+            + h[..., 0] * eps[..., 0]**2 * (s_beta * beta).sum(-1))
     return _assemble(e0, gamma * t * eps * beta_x, v0, half_v1, block)
 
 
@@ -170,9 +177,9 @@ class SourcesProblem:
     take `alpha` of shape (..., K) and broadcast its leading axes with gamma.
 
     Args:
-        sources: a list or tuple of K sources: fixed classifiers (1-D, length p) or, isotropic theory only,
-            independent ridge sources (`SourceStats`: `w_k -> mu_k / lam_k` plus noise independent of everything,
-            section 10.1).
+        sources: a list or tuple of K sources: fixed classifiers (1-D, length p) or independent ridge sources
+            (`SourceStats`: isotropic, `w_k -> mu_k / lam_k` plus noise independent of everything, section 10.1;
+            with a covariance on either side, section 8's mean and second moment, section 10.2).
         target: the `TargetStats`.
         gamma: optional ridge strength overriding `target.gamma` as the methods' default.
 
@@ -196,14 +203,15 @@ class SourcesProblem:
         self.gamma = resolve_gamma(target, gamma)
         self.K = V.shape[1]
         covariance = has_covariance(None, target) or any(sources[k].cov is not None for k in ridge)
-        if ridge and covariance:
-            raise ValueError(f"source[{ridge[0]}] is a SourceStats: ridge sources in a list are supported by the "
-                             "isotropic theory only (no covariance on the target or the sources); pass fixed "
-                             "classifiers for the covariance-aware theory")
-        if covariance:
-            self.unit, self.norms = unit_columns(V)
-            self._covariance = CovarianceProblem(self.unit[:, 0], target)
-            self._rotated = self._covariance.basis.T @ self.unit
+        if covariance:  # section 10.2: every source's mean and second moment in the target's eigenbasis
+            self._covariance = CovarianceProblem(np.ones(target.p), target)
+            spectrum = Spectrum(self._covariance.eigenvalues, self._covariance.basis)
+            moments = [source_moments_in(sources[k] if k in ridge else V[:, k], spectrum) for k in range(self.K)]
+            self.norms = np.array([np.sqrt(second.diagonal().sum()) if k in ridge else np.linalg.norm(V[:, k])
+                                   for k, (_, second) in enumerate(moments)])
+            self.norms = np.where(self.norms > 0, self.norms, 1.0)
+            self._rotated = np.stack([mean for mean, _ in moments], axis=1) / self.norms
+            self._seconds = {k: (moments[k][1], 1.0 / self.norms[k] ** 2) for k in ridge}
             return
         self._covariance = None
         scale, noise = np.ones(self.K), np.zeros(self.K)
@@ -253,7 +261,8 @@ class SourcesProblem:
         """
         gamma = self.gamma if gamma is None else check_positive_array("gamma", gamma)
         if self._covariance is not None:
-            return SourcesCoefficients(*covariance_source_coefficients(self._covariance, self._rotated, gamma))
+            return SourcesCoefficients(*covariance_source_coefficients(self._covariance, self._rotated, gamma,
+                                                                       self._seconds))
         m = self.target.mean_norm_sq
         if m <= 0:
             raise ValueError(f"the target mean must be non-zero (|mu_t|^2 > 0), got {m!r}")

@@ -369,16 +369,27 @@ def test_one_ridge_source_in_a_list_is_todays_ridge_source(example):
     np.testing.assert_allclose(optimal_alpha([source], target), [optimal_alpha(source, target)], rtol=1e-12)
 
 
-def test_ridge_sources_match_monte_carlo():
+@pytest.mark.parametrize("with_covariance", [False, True])
+def test_ridge_sources_match_monte_carlo(with_covariance):
     """Two independent ridge sources (aligned and opposed means, N = 2p) and one fixed classifier, drawn afresh per
-    trial, p = 200, n = 50, 200 trials: within 3 standard errors; with a covariance they are refused."""
+    trial, p = 200, n = 50, 200 trials: within 3 standard errors; isotropic, and with covariances (section 10.2: an
+    anisotropic C_t, eigenvalues 0.5 to 2 in a random basis, shared by the first source; the second source's own
+    C_s, eigenvalues 0.3 to 3 in another basis)."""
     p, n, trials = 200, 50, 200
     e = _basis(p, 0)
     mu_t = MU_NORM * e[0]
     means = [0.8 * mu_t + e[1], -0.5 * mu_t + e[2]]
-    ridge = [SourceStats(mean, 2 * p, 1.0) for mean in means]
+    roots, covs = [None, None], [None, None]
+    target_root = target_cov = None
+    if with_covariance:
+        bases = [np.linalg.qr(np.random.default_rng(seed).standard_normal((p, p)))[0] for seed in (3, 4)]
+        spectra = [np.linspace(0.5, 2.0, p), np.linspace(0.3, 3.0, p)]
+        covs = [(basis * spectrum) @ basis.T for basis, spectrum in zip(bases, spectra)]
+        roots = [(basis * np.sqrt(spectrum)) @ basis.T for basis, spectrum in zip(bases, spectra)]
+        target_root, target_cov = roots[0], covs[0]
+    ridge = [SourceStats(mean, 2 * p, 1.0, cov=cov) for mean, cov in zip(means, covs)]
     fixed = _fixed_source(p, e[3], 0.3, seed=30)
-    target = TargetStats(mu_t, n, 1.0)
+    target = TargetStats(mu_t, n, 1.0, cov=target_cov)
     problem = prepare(ridge + [fixed], target)
     alphas = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, 0.0, 1.0], [1.0, -1.0, 1.0]])
     alphas = np.vstack([alphas, problem.optimal_alpha()])
@@ -386,19 +397,35 @@ def test_ridge_sources_match_monte_carlo():
     accuracy = []
     for _ in range(trials):
         drawn = []
-        for mean in means:
+        for mean, root in zip(means, roots):
             y_s = np.where(rng.random(2 * p) < 0.5, 1.0, -1.0)
-            X_s = y_s[:, None] * mean + rng.standard_normal((2 * p, p))
+            noise = rng.standard_normal((2 * p, p))
+            X_s = y_s[:, None] * mean + (noise if root is None else noise @ root)
             drawn.append(np.linalg.solve(X_s.T @ X_s / (2 * p) + np.eye(p), X_s.T @ y_s / (2 * p)))
-        parts = _monte_carlo(drawn + [fixed], target, 1, seed=int(rng.integers(2**31)))
-        accuracy.append(_exact_accuracy(parts, alphas, mu_t, None)[0])
+        parts = _monte_carlo(drawn + [fixed], target, 1, seed=int(rng.integers(2**31)), cov_root=target_root)
+        accuracy.append(_exact_accuracy(parts, alphas, mu_t, target_cov)[0])
     accuracy = np.array(accuracy)
     gaps = np.abs(problem.predicted_accuracy(alphas) - accuracy.mean(0)) / standard_error(accuracy)
-    print(f"ridge sources p={p}: gaps in standard errors {np.round(gaps, 2)}")
+    print(f"ridge sources p={p}, covariance {with_covariance}: gaps in standard errors {np.round(gaps, 2)}")
     assert np.all(gaps <= 3.0), np.round(gaps, 2)
-    with pytest.raises(ValueError, match=r"source\[0\] is a SourceStats: ridge sources in a list are supported by the "
-                                         "isotropic theory only"):
-        prepare(ridge, TargetStats(mu_t, n, 1.0, cov=np.eye(p)))
+
+
+def test_one_ridge_source_with_covariances_in_a_list_is_todays():
+    """K = 1, a ridge source with its own C_s and a target with C_t (and each alone): section 8's ridge source
+    to 1e-12."""
+    p = 120
+    rng = np.random.default_rng(2)
+    basis = np.linalg.qr(rng.standard_normal((p, p)))[0]
+    cov = (basis * np.linspace(0.5, 2.0, p)) @ basis.T
+    mean = np.zeros(p)
+    mean[0] = 1.5
+    alpha = np.array([0.0, 1.0, 3.0])
+    for source_cov, target_cov in ((cov, cov), (cov, None), (None, cov)):
+        source = SourceStats(0.8 * mean + np.eye(p)[1], 2 * p, 1.0, cov=source_cov)
+        target = TargetStats(mean, 40, 1.0, cov=target_cov)
+        np.testing.assert_allclose(predicted_accuracy([source], target, alpha[:, None]),
+                                   predicted_accuracy(source, target, alpha), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(optimal_alpha([source], target), [optimal_alpha(source, target)], rtol=1e-10)
 
 
 def test_choose_alpha_sources_target_reproduces_its_statistics():
