@@ -167,13 +167,31 @@ def test_theory_several_sources_text_table_quotes_the_stored_run():
 
     choice = mean("vector choice (choose_alpha)")
     text = theory.replace("\n", " ")
-    assert f"every target ({stored['summary']['mean_gain_pt']:+.2f} point on average)" in text
+    gains = [100 * target["vector_minus_best_predicted_single"]["mean"] for target in targets]
+    assert (f"every target ({stored['summary']['mean_gain_pt']:+.2f} point on average, the worst target "
+            f"{min(gains):+.2f}; do no harm fell back in {sum(t['fell_back'] for t in targets)} of the 140 "
+            "splits)") in text
     assert stored["summary"]["targets_where_vector_choice_wins"] == len(targets) == 7
-    assert f"the uniform mixture is {mean('uniform mixture (alpha_k = 1/K)') - choice:.2f} point above" in text
+    assert all(target["theory"] == {"semi-empirical": 20} for target in targets)
+    assert f"the uniform mixture by {choice - mean('uniform mixture (alpha_k = 1/K)'):.2f} point" in text
+    isotropic = choice - mean("vector choice, isotropic theory")
+    assert f"the isotropic theory's vector choice by {isotropic:.2f} points" in text
+    assert (f"stays {mean('ceiling: best fixed single-source alpha') - choice:.2f} point below the best fixed "
+            f"single-source alpha and {mean('ceiling: best fixed alpha vector') - choice:.2f} below") in text
     combined = mean("combined directions, isotropic noise (in the manner of Zhang et al.)") - choice
-    assert f"isotropic noise {combined:.2f} points, above even the best fixed alpha vector" in text
+    assert f"isotropic noise are {combined:.2f} points above it, above even the best fixed alpha vector" in text
     assert mean("combined directions, isotropic noise (in the manner of Zhang et al.)") > mean(
         "ceiling: best fixed alpha vector")
+
+
+def test_theory_quotes_the_several_sources_monte_carlo_run():
+    """THEORY section 10.2's semi-empirical several-sources check quotes the stored Monte-Carlo grid."""
+    stored = json.loads((RESULTS / "semi_empirical_sources_mc.json").read_text())["summary"]
+    text = (ROOT / "theory" / "THEORY.md").read_text(encoding="utf-8").replace("\n", " ")
+    assert (f"the largest gap {stored['largest_gap_pt']:.2f} point, {stored['largest_gap_stderr']:.2f} standard "
+            "errors") in text
+    assert f"(at least {stored['worst_star_minus_best_random_pt']:+.2f} point above it;" in text
+    assert stored["largest_gap_stderr"] <= 3.0 and stored["worst_star_minus_best_random_pt"] >= -0.4
 
 
 def test_the_results_page_quotes_the_stored_several_sources_run():
