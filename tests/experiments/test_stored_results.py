@@ -213,3 +213,22 @@ def test_the_results_page_quotes_the_stored_several_sources_run():
     assert (f"reaches {isotropic:.2f}% with isotropic noise ({mean('vector choice (choose_alpha)') - isotropic:.2f} pt "
             "below the") in page
     assert f"and {mean('combined directions, pool noise (in the manner of Zhang et al.)'):.2f}% with the pool" in page
+
+
+def test_the_results_page_quotes_the_stored_text_several_sources_run():
+    stored = json.loads((RESULTS / "several_sources_text_n20.json").read_text())
+
+    def mean(method):
+        return 100 * np.mean([target["mean_accuracy"][method] for target in stored["targets"]])
+
+    page = (ROOT / "docs" / "results.md").read_text(encoding="utf-8").replace("\n", " ")
+    assert (f"reaches {mean('vector choice (choose_alpha)'):.2f}% on average over the seven targets, against "
+            f"{mean('best-predicted single source'):.2f}% for the best-predicted single source (better on "
+            f"{stored['summary']['targets_where_vector_choice_wins']} of 7)") in page
+    assert (f"{mean('uniform mixture (alpha_k = 1/K)'):.2f}% for the uniform mixture and "
+            f"{mean('vector choice, isotropic theory'):.2f}% for the isotropic theory's vector choice") in page
+    assert (f"the ceilings are {mean('ceiling: best fixed single-source alpha'):.2f}% and "
+            f"{mean('ceiling: best fixed alpha vector'):.2f}%") in page
+    combined = mean("combined directions, isotropic noise (in the manner of Zhang et al.)")
+    assert f"isotropic noise reach {combined:.2f}%, above both ceilings" in page
+    assert combined > mean("ceiling: best fixed alpha vector")
