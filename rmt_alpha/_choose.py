@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rmt_alpha._choose_sources import SourcesChoice, choose_sources, choose_sources_semi_empirical
+from rmt_alpha._choose_sources import SourcesChoice, choose_from_sources
 from rmt_alpha._covariance import CovarianceProblem
 from rmt_alpha._estimation import (
     bootstrap_weights,
@@ -42,7 +42,6 @@ from rmt_alpha._estimation import (
 )
 from rmt_alpha._problem import IsotropicProblem, MarginCoefficients, argmax_from_stationary
 from rmt_alpha._semi_empirical_choice import choose_theory, semi_empirical_choice
-from rmt_alpha._sources import check_sources
 from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._theory import ridge_scalars, ridge_source_invariants, standard_normal_cdf
 from rmt_alpha._validation import (
@@ -259,8 +258,10 @@ def choose_alpha(source, X, y, *, unlabelled=None, gamma: float = 1.0, covarianc
         (1.75, 0.0049, (0.0041, 0.0055))
     """
     if _is_source_list(source):
-        return _choose_from_sources(source, X, y, unlabelled, gamma, covariance, bootstrap, confidence, rounds,
-                                    random_state)
+        if covariance not in COVARIANCE_MODES:
+            raise ValueError(f"covariance must be one of {COVARIANCE_MODES}, got {covariance!r}")
+        return choose_from_sources(source, X, y, unlabelled, covariance,
+                                   *_check_settings(gamma, bootstrap, rounds, confidence), random_state)
     return _choose_alpha(source, X, y, unlabelled, gamma, covariance, source_gamma, grid, bootstrap, confidence,
                          rounds, random_state, target_only=False)
 
@@ -270,51 +271,6 @@ def _is_source_list(source) -> bool:
     if isinstance(source, list):
         return True
     return isinstance(source, tuple) and len(source) > 0 and np.ndim(source[0]) != 2
-
-
-def _choose_from_sources(sources, X, y, unlabelled, gamma, covariance, bootstrap, confidence, rounds, random_state):
-    """`choose_alpha` for a list of fixed classifiers: inputs checked here, the work in `choose_sources`."""
-    X = check_rows("X", X, minimum=4)
-    n, p = X.shape
-    y = check_binary_labels("y", y, n, "X")
-    U = None if unlabelled is None else check_rows("unlabelled", unlabelled, p, minimum=2, width_of="X")
-    W = check_sources(sources, p)
-    zero = np.flatnonzero(~np.any(W != 0, axis=0))
-    if zero.size:
-        raise ValueError(f"source[{int(zero[0])}] must not be all zeros: its alpha would have no effect")
-    mode, reason = sources_theory_mode(covariance, n, p, U)
-    gamma, bootstrap, rounds, confidence = _check_settings(gamma, bootstrap, rounds, confidence)
-    rng = np.random.default_rng(random_state)
-    if mode == "semi-empirical":
-        return choose_sources_semi_empirical(W, X, y, U, gamma, bootstrap, confidence, rounds, rng,
-                                             theory_reason=reason)
-    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, rng, covariance=mode == "covariance",
-                          theory_reason=reason)
-
-
-def sources_theory_mode(covariance: str, n: int, p: int, U) -> tuple[str, str]:
-    """The theory `choose_alpha` uses for several sources and why: as `theory_mode`, except that where one source
-    would take the covariance-aware theory "auto" keeps the isotropic one (theory/THEORY.md section 10.4: in a
-    synthetic check the covariance-aware vector choice lost to it)."""
-    if covariance not in COVARIANCE_MODES:
-        raise ValueError(f"covariance must be one of {COVARIANCE_MODES}, got {covariance!r}")
-    if covariance == "isotropic":
-        return "isotropic", "asked for: the closed forms with white target noise (C_t = I, section 10.1)"
-    if covariance == "covariance":
-        return "covariance", "asked for: C_t estimated from the labelled and unlabelled rows (section 10.2)"
-    if covariance == "semi-empirical":
-        if U is None or U.shape[0] <= n:
-            raise ValueError(f"covariance='semi-empirical' needs unlabelled rows, more than the n = {n} labelled "
-                             f"ones (the pool is the target law), got {0 if U is None else U.shape[0]}")
-        return "semi-empirical", "asked for: the unlabelled rows, pseudo-labelled, as the target law (sections 9, 10.2)"
-    if U is None or U.shape[0] < max(p, n + 1):
-        return "isotropic", (f"auto: {0 if U is None else U.shape[0]} unlabelled rows, fewer than p = {p} (or than "
-                             f"the n = {n} labelled ones): the isotropic theory (section 10.1)")
-    choice = choose_theory(U)
-    if choice.theory == "semi-empirical":
-        return "semi-empirical", choice.reason
-    return "isotropic", (f"{choice.reason.split(';')[0]}; not the semi-empirical case, and with several sources the "
-                         "isotropic theory (section 10.4)")
 
 
 def _check_settings(gamma, bootstrap, rounds, confidence) -> tuple:

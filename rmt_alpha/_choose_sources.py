@@ -28,11 +28,12 @@ from rmt_alpha._estimation import (
 )
 from rmt_alpha._pool_law import signed_rows
 from rmt_alpha._rayleigh import rayleigh_maximiser, rayleigh_ratio
-from rmt_alpha._semi_empirical_choice import replicate_laws
+from rmt_alpha._semi_empirical_choice import choose_theory, replicate_laws
 from rmt_alpha._semi_empirical_sources import margin_ratios, source_row_margins, with_one
-from rmt_alpha._sources import SourcesProblem, isotropic_source_coefficients, unit_columns
+from rmt_alpha._sources import SourcesProblem, check_sources, isotropic_source_coefficients, unit_columns
 from rmt_alpha._stats import TargetStats
 from rmt_alpha._theory import standard_normal_cdf
+from rmt_alpha._validation import check_binary_labels, check_rows
 
 
 class SourcesChoice(NamedTuple):
@@ -221,6 +222,52 @@ def choose_sources(W, X, y, U, gamma: float, bootstrap: int, confidence: float, 
                          single_accuracy[0], float(at_vector[0] - at_single[0]), decision.gain_interval, confidence,
                          decision.fell_back, decision.reason, decision.uncertainty, theory, sources, target,
                          theory_reason)
+
+
+def choose_from_sources(sources, X, y, unlabelled, covariance: str, gamma: float, bootstrap: int, rounds: int,
+                        confidence: float, random_state) -> SourcesChoice:
+    """`choose_alpha` for a list of fixed classifiers: the rows and sources checked here (`covariance`, one of
+    `choose_alpha`'s modes, and the settings already), the theory picked (`sources_theory_mode`), the work in
+    `choose_sources` or `choose_sources_semi_empirical`."""
+    X = check_rows("X", X, minimum=4)
+    n, p = X.shape
+    y = check_binary_labels("y", y, n, "X")
+    U = None if unlabelled is None else check_rows("unlabelled", unlabelled, p, minimum=2, width_of="X")
+    W = check_sources(sources, p)
+    zero = np.flatnonzero(~np.any(W != 0, axis=0))
+    if zero.size:
+        raise ValueError(f"source[{int(zero[0])}] must not be all zeros: its alpha would have no effect")
+    mode, reason = sources_theory_mode(covariance, n, p, U)
+    rng = np.random.default_rng(random_state)
+    if mode == "semi-empirical":
+        return choose_sources_semi_empirical(W, X, y, U, gamma, bootstrap, confidence, rounds, rng,
+                                             theory_reason=reason)
+    return choose_sources(W, X, y, U, gamma, bootstrap, confidence, rounds, rng, covariance=mode == "covariance",
+                          theory_reason=reason)
+
+
+def sources_theory_mode(covariance: str, n: int, p: int, U) -> tuple[str, str]:
+    """The theory `choose_alpha` uses for several sources and why: as one source's `theory_mode`
+    (`rmt_alpha._choose`), except that where one source would take the covariance-aware theory "auto" keeps the
+    isotropic one (theory/THEORY.md section 10.4: in a synthetic check the covariance-aware vector choice lost to
+    it)."""
+    if covariance == "isotropic":
+        return "isotropic", "asked for: the closed forms with white target noise (C_t = I, section 10.1)"
+    if covariance == "covariance":
+        return "covariance", "asked for: C_t estimated from the labelled and unlabelled rows (section 10.2)"
+    if covariance == "semi-empirical":
+        if U is None or U.shape[0] <= n:
+            raise ValueError(f"covariance='semi-empirical' needs unlabelled rows, more than the n = {n} labelled "
+                             f"ones (the pool is the target law), got {0 if U is None else U.shape[0]}")
+        return "semi-empirical", "asked for: the unlabelled rows, pseudo-labelled, as the target law (sections 9, 10.2)"
+    if U is None or U.shape[0] < max(p, n + 1):
+        return "isotropic", (f"auto: {0 if U is None else U.shape[0]} unlabelled rows, fewer than p = {p} (or than "
+                             f"the n = {n} labelled ones): the isotropic theory (section 10.1)")
+    choice = choose_theory(U)
+    if choice.theory == "semi-empirical":
+        return "semi-empirical", choice.reason
+    return "isotropic", (f"{choice.reason.split(';')[0]}; not the semi-empirical case, and with several sources the "
+                         "isotropic theory (section 10.4)")
 
 
 class _Decision(NamedTuple):
