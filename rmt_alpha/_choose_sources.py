@@ -9,6 +9,10 @@ section 10.1, on the data and on every bootstrap replicate (one vectorised call)
 2. The best single source `k*` is the one whose own alpha* gives the highest predicted accuracy.
 3. Do no harm: the vector is kept when at least `confidence` of the replicates predict a gain over `k*` at its
    alpha* (the others at 0); otherwise the choice falls back to that single source. The result says which and why.
+
+`choose_sources_semi_empirical` does the same three steps with the semi-empirical theory (sections 9 and 10.2): the
+pool, labelled towards the isotropic choice, is the target law. `choose_from_sources` checks `choose_alpha`'s
+inputs and picks the theory (`sources_theory_mode`: the one-source rule of theory/choose_alpha_rule.md).
 """
 
 from __future__ import annotations
