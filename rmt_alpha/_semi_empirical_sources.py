@@ -101,19 +101,25 @@ class SourceRowMargins(NamedTuple):
         accuracy = np.array([float(self.single(k).accuracy(alphas[k])) for k in range(K)])
         return alphas, accuracy
 
-    def optimal_alpha(self, weights=None, constant: float = 0.0, starts=None) -> np.ndarray:
-        """alpha* (K,) maximising `accuracy` (module docstring): L-BFGS on `t = (z_0^2, z_1..z_K)` from several
+    def optimal_alpha(self, weights=None, starts=None, *, nonnegative: bool = False, subset=None) -> np.ndarray:
+        """alpha* (K,) maximising `accuracy` (module docstring): L-BFGS-B on `t = (z_0^2, z_1..z_K)` from several
         starts, the best end point kept; `+-inf` entries when the best is the limit as `|alpha| -> inf`.
 
         Args:
             weights: (N,) row weights replacing `pi` (may be negative: a bootstrap replicate whose pseudo-label of
-                row j flipped counts `Phi(-r_j) = 1 - Phi(r_j)`, a weight `-d_j` plus the constant `d_j`).
-            constant: added to the objective (reported values only; it does not move alpha*).
+                row j flipped counts `Phi(-r_j) = 1 - Phi(r_j)`, a weight `-d_j` plus a constant `d_j`, which does
+                not move alpha*).
             starts: extra starting alphas (k, K), e.g. the data's alpha* for a bootstrap replicate; when given, only
                 these and the uniform mixture are used (the cheap path for replicates).
+            nonnegative: constrain every alpha_k >= 0 (bounds `z_k >= 0`; `t_0 >= 0` already).
+            subset: indices of the sources allowed a nonzero alpha (the others held at 0); default all.
         """
         weights = self.weights if weights is None else np.asarray(weights, np.float64)
         K = self.mean.shape[1] - 1
+        allowed = np.zeros(K, bool)
+        allowed[list(range(K)) if subset is None else list(subset)] = True
+        low = np.where(allowed, 0.0 if nonnegative else -np.inf, 0.0)
+        high = np.where(allowed, np.inf, 0.0)
         if starts is None:
             singles, _ = self.single_optima()
             candidates = [np.zeros(K), np.full(K, 1.0 / K), self._averaged_start()]
@@ -123,11 +129,12 @@ class SourceRowMargins(NamedTuple):
                 candidates.append(start)
         else:
             candidates = [np.full(K, 1.0 / K)] + [np.asarray(s, np.float64) for s in np.atleast_2d(starts)]
+        bounds = [(None, None)] + [(None if np.isinf(a) else a, None if np.isinf(b) else b) for a, b in zip(low, high)]
         best_t, best_value = None, -np.inf
         for start in candidates:
             if not np.all(np.isfinite(start)):
                 continue
-            t, value = self._climb(np.r_[1.0, start], weights)
+            t, value = self._climb(np.r_[1.0, np.clip(start, low, high)], weights, bounds)
             if value > best_value:
                 best_t, best_value = t, value
         return _alpha_of(best_t)
@@ -137,7 +144,7 @@ class SourceRowMargins(NamedTuple):
         alpha = rayleigh_maximiser(self.weights @ self.mean, np.einsum("j,jab->ab", self.weights, self.var))
         return np.where(np.isfinite(alpha), alpha, 0.0)
 
-    def _climb(self, t0, weights) -> tuple[np.ndarray, float]:
+    def _climb(self, t0, weights, bounds) -> tuple[np.ndarray, float]:
         """L-BFGS from `t0` (t0[0] = 1) on `z` with `t = (z_0^2, z_1..)`; returns the end point's t and value."""
         mean, var = self.mean, self.var
 
@@ -160,7 +167,7 @@ class SourceRowMargins(NamedTuple):
             grad_z[0] = grad_t[0] * 2.0 * z[0]
             return -value, -grad_z
 
-        found = scipy.optimize.minimize(negative, t0, jac=True, method="L-BFGS-B",
+        found = scipy.optimize.minimize(negative, t0, jac=True, method="L-BFGS-B", bounds=bounds,
                                         options={"maxiter": 500, "gtol": 1e-10, "ftol": 1e-14})
         z = found.x
         return np.r_[z[0] ** 2, z[1:]], float(-found.fun)
@@ -246,9 +253,15 @@ class SemiEmpiricalSourcesProblem:
         """The squared-loss risk averaged over the rows at alpha (..., K) and one gamma."""
         return self.row_margins(self._gamma(gamma)).risk(alpha)[()]
 
-    def optimal_alpha(self, gamma=None) -> np.ndarray:
-        """alpha* (K,) maximising `predicted_accuracy` (module docstring) at one gamma."""
-        return self.row_margins(self._gamma(gamma)).optimal_alpha()
+    def optimal_alpha(self, gamma=None, *, nonnegative: bool = False, subset=None) -> np.ndarray:
+        """alpha* (K,) maximising `predicted_accuracy` (module docstring) at one gamma; with `nonnegative`, over
+        alpha >= 0; with `subset` (source indices), the other sources held at 0 (as `SourcesProblem.optimal_alpha`)."""
+        if subset is not None:
+            indices = np.asarray(subset)
+            if (indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu" or np.any(indices < 0)
+                    or np.any(indices >= self.K) or np.unique(indices).size != indices.size):
+                raise ValueError(f"subset must list distinct source indices in [0, {self.K}), got {subset!r}")
+        return self.row_margins(self._gamma(gamma)).optimal_alpha(nonnegative=nonnegative, subset=subset)
 
     def _gamma(self, gamma):
         if gamma is None:

@@ -185,3 +185,20 @@ def test_choose_alpha_several_sources_theory_rule():
     assert theories["none"].covariance == "isotropic"
     with pytest.raises(ValueError, match="covariance='semi-empirical' needs unlabelled rows"):
         choose_alpha(W, X[labelled], y[labelled], covariance="semi-empirical")
+
+
+def test_constrained_alpha_star(elliptical):
+    """alpha >= 0 and a subset of sources: the constrained alpha* respects the constraint and beats a grid of feasible
+    vectors; a subset of one source is section 9's alpha* for that source; bad subsets are named."""
+    X, y, W = elliptical
+    problem = prepare(W, TargetStats(np.ones(80), 30, 1.0), rows=(X, y))
+    grid = np.stack(np.meshgrid(np.linspace(0.0, 3.0, 31), np.linspace(0.0, 3.0, 31)), -1).reshape(-1, 2)
+    nonnegative = problem.optimal_alpha(nonnegative=True)
+    assert np.all(nonnegative >= 0)
+    assert problem.predicted_accuracy(nonnegative) >= problem.predicted_accuracy(grid).max() - 1e-9
+    assert problem.predicted_accuracy(problem.optimal_alpha()) >= problem.predicted_accuracy(nonnegative) - 1e-12
+    alone = problem.optimal_alpha(subset=[0])
+    assert alone[1] == 0.0
+    assert alone[0] == pytest.approx(optimal_alpha(W[0], TargetStats(np.ones(80), 30, 1.0), rows=(X, y)), abs=1e-5)
+    with pytest.raises(ValueError, match=r"subset must list distinct source indices in \[0, 2\)"):
+        problem.optimal_alpha(subset=[0, 2])
