@@ -9,7 +9,11 @@ shared: the load average (`os.getloadavg()`) is printed before and after, each t
 is timed twice: with the BLAS library's default threads and with one thread (on a machine busier than its cores,
 a multi-threaded BLAS waits for its threads: measured 2 to 5 times slower at a load average of 5 to 10 on 2 cores).
 
-Run: python benchmarks/choose_alpha_speed.py [--p 384] [--pool 1000] [--n 20] [--repeats 3]
+With `--sources K` (K > 1) it also times the vector choice for K sources (the given one and K - 1 perturbed copies):
+`choose_alpha([w_1, ..., w_K], ..., covariance="semi-empirical")` against the isotropic vector choice, which it runs
+first to label the pool (theory/THEORY.md section 10.4).
+
+Run: python benchmarks/choose_alpha_speed.py [--p 384] [--pool 1000] [--n 20] [--repeats 3] [--sources 3]
 """
 
 import argparse
@@ -46,8 +50,11 @@ def main():
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--exact", type=int, default=5, help="replicates timed with replicates='exact'")
+    parser.add_argument("--sources", type=int, default=1, help="also time the vector choice for this many sources")
     args = parser.parse_args()
     w_s, X, y, U = data(args.p, args.n, args.pool)
+    rng = np.random.default_rng(1)
+    W = [w_s] + [w_s + 0.3 * rng.standard_normal(args.p) / np.sqrt(args.p) for _ in range(args.sources - 1)]
     print(f"p = {args.p}, n = {args.n}, pool = {args.pool}, {args.bootstrap} replicates, {os.cpu_count()} CPUs")
     for threads in (None, 1):
         before = os.getloadavg()
@@ -58,6 +65,10 @@ def main():
             point = median_seconds(lambda: pool_alpha(w_s, X, y, U), args.repeats)
             exact = median_seconds(lambda: semi_empirical_choice(w_s, X, y, U, bootstrap=args.exact,
                                                                  replicates="exact"), 1)
+            if args.sources > 1:
+                vector = {theory: median_seconds(lambda theory=theory: choose_alpha(
+                    W, X, y, unlabelled=U, covariance=theory, bootstrap=args.bootstrap), args.repeats)
+                    for theory in ("semi-empirical", "isotropic")}
         after = os.getloadavg()
         print(f"\nBLAS threads: {'default' if threads is None else threads}; load average (1, 5, 15 min) before "
               f"{tuple(round(v, 2) for v in before)}, after {tuple(round(v, 2) for v in after)}")
@@ -68,6 +79,11 @@ def main():
         per_replicate = (exact - point) / args.exact
         print(f"  replicates='exact': {per_replicate:.3f} s per replicate (so {args.bootstrap} replicates: about "
               f"{point + args.bootstrap * per_replicate:.0f} s)")
+        if args.sources > 1:
+            print(f"  {args.sources} sources, semi-empirical vector choice: {vector['semi-empirical']:.3f} s; "
+                  f"isotropic: {vector['isotropic']:.3f} s; ratio "
+                  f"{vector['semi-empirical'] / vector['isotropic']:.1f}")
+
 
 if __name__ == "__main__":
     main()
