@@ -136,3 +136,74 @@ def test_a_stopped_case_resumes_with_the_same_tables(tmp_path):
     assert all(r["trainable"] == 385 and np.isfinite(r["frozen_alpha"]) for r in frozen)
     with pytest.raises(ValueError, match="holds the units of a run with other settings"):
         case_store(dataclasses.replace(plan, seeds=(10, 12)), str(units))
+
+
+def _stored_case():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    stored = json.loads((root / "theory" / "results" / "transformer_case.json").read_text())
+    return root, stored
+
+
+def test_the_stored_case_is_complete_and_recomputes_from_its_runs():
+    """theory/results/transformer_case.json: complete (every unit of the plan), and its tables are the registered
+    analysis of its own runs (recomputed here from the runs and predictions it holds)."""
+    _, stored = _stored_case()
+    assert stored["status"]["complete"] and stored["status"]["units_done"] == len(REGISTERED_PLAN.units()) == 1740
+    arms = [(arm.source, arm.target) for arm in REGISTERED_PLAN.arms]
+    again = case_tables(stored["runs"], arms, stored["predictions"])
+    for key in ("pooled", "paired"):
+        assert len(again[key]) == len(stored["tables"][key])
+        for ours, theirs in zip(again[key], stored["tables"][key]):
+            assert ours["mean_difference"] == pytest.approx(theirs["mean_difference"], abs=1e-12)
+            assert ours["ci_low"] == pytest.approx(theirs["ci_low"], abs=1e-12)
+
+
+def test_the_docs_state_the_registered_analysis():
+    """docs/results.md and the README quote the stored analysis: the pooled table, the primary comparison per pair
+    with Holm's p and the theory's sign, the frozen-feature check and the costs (notebook 4's statements are checked
+    by tests/test_notebooks.py)."""
+    root, stored = _stored_case()
+    page = " ".join((root / "docs" / "results.md").read_text(encoding="utf-8").split())
+    pooled = {(r["method"], r["baseline"]): r for r in stored["tables"]["pooled"]}
+    paired = stored["tables"]["paired"]
+
+    def pt(value, spec="+.2f"):
+        return format(100 * value, spec)
+
+    for row in pooled.values():
+        interval = f"[{pt(row['ci_low'])}, {pt(row['ci_high'])}]"
+        assert f"| {row['seeds_per_arm'][0]} | {pt(row['mean_difference'])} | {interval} |" in page
+    primary = pooled[("alpha_lora", "lora_more_data")]
+    assert primary["precision_met"] and f"half-width {pt(primary['half_width'], '.2f')} pt" in page
+    per_pair = [r for r in paired if (r["method"], r["baseline"]) == ("alpha_lora", "lora_more_data")]
+    assert all(r["ci_high"] < 0 and r["holm_p_value"] < 0.05 for r in per_pair)
+    assert f"every pair ({', '.join(pt(r['mean_difference']) for r in per_pair)} pt;" in page
+    assert [r["sign"] for r in per_pair] == ["contradicted", "contradicted", "supported"]
+    assert f"predicted {pt(per_pair[2]['predicted'])} pt) and is contradicted on the other two (predicted " \
+           f"{pt(per_pair[0]['predicted'])} and {pt(per_pair[1]['predicted'])} pt)" in page
+    frozen = [r for r in paired if (r["method"], r["baseline"]) == ("frozen_ridge_choose_alpha", "frozen_ridge_alpha1")]
+    assert all(r["sign"] == "supported" for r in frozen)
+    assert (f"on every pair ({', '.join(pt(r['mean_difference']) for r in frozen)} pt against the predicted "
+            f"{', '.join(pt(r['predicted']) for r in frozen)};") in page
+    versus = pooled[("frozen_ridge_choose_alpha", "lora")]
+    assert (f"by {pt(-versus['mean_difference'], '.2f')} pt (95% interval {pt(-versus['ci_high'], '.2f')} to "
+            f"{pt(-versus['ci_low'], '.2f')})") in page
+    methods = stored["tables"]["methods"]
+
+    def cost(method):
+        values = [r["wall_time_mean"] for r in methods if r["method"] == method]
+        return f"{min(values):.0f} to {max(values):.0f} s"
+
+    assert (f"for {cost('lora')} per run on a CPU and 74,498 trainable parameters against "
+            f"{cost('frozen_ridge_choose_alpha')} and 385") in page
+    assert f"it costs {cost('alpha_lora')} per run" in page
+    readme = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert (f"α-LoRA as configured loses to LoRA trained on all the labelled rows it uses "
+            f"({pt(primary['mean_difference'])} pt, 95% "
+            f"interval {pt(primary['ci_low'])} to {pt(primary['ci_high'])})") in readme
+    gain = pt(-versus["mean_difference"], ".2f")
+    assert f"LoRA beats the frozen encoder's ridge head at `choose_alpha`'s α by {gain} pt" in readme
+    choice = pt(pooled[("frozen_ridge_choose_alpha", "frozen_ridge_alpha1")]["mean_difference"])
+    assert f"`choose_alpha`'s α beats α = 1 by {choice} pt, as the theory predicts" in readme
