@@ -1,7 +1,7 @@
 """The maximiser of a generalised Rayleigh quotient, `Phi(a^T t / sqrt(t^T B t))` over `t = (1, alpha)` with
 `B` positive semi-definite: alpha* for several sources (theory/THEORY.md section 10.3), unconstrained, over
 `alpha >= 0`, and the accuracy at it (its limit when alpha* is at infinity). Pure numpy, batched over leading axes
-where stated.
+where stated (`rayleigh_ratio` also in JAX).
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ import itertools
 import numpy as np
 import scipy.optimize
 
-from rmt_alpha._theory import standard_normal_cdf
+from rmt_alpha._theory import array_namespace, standard_normal_cdf
 
 EXACT_SUPPORT_LIMIT = 12  # nonnegative alpha*: every support tried up to this many sources, SLSQP beyond
 ZERO_DIRECTION = 1e-12     # |u_0| below this times |u| counts as 0 (alpha* at infinity)
 
 
 def rayleigh_ratio(a, B, t):
-    """`a^T t / sqrt(t^T B t)`, with t scaled by `max(1, max |t|)` first (homogeneous of degree 0: no overflow)."""
-    largest = np.maximum(1.0, np.abs(t).max(axis=-1, keepdims=True))
+    """`a^T t / sqrt(t^T B t)`, with t scaled by `max(1, max |t|)` first (homogeneous of degree 0: no overflow);
+    numpy, or `jax.numpy` for JAX input (jit, vmap and grad in t)."""
+    xp = array_namespace(a, B, t)
+    largest = xp.maximum(1.0, xp.abs(t).max(axis=-1, keepdims=True))
     t = t / largest
-    return np.einsum("...i,...i->...", a, t) / np.sqrt(np.einsum("...i,...ij,...j->...", t, B, t))
+    return xp.einsum("...i,...i->...", a, t) / xp.sqrt(xp.einsum("...i,...ij,...j->...", t, B, t))
 
 
 def pinv_solve(B, a):

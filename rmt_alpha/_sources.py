@@ -27,12 +27,14 @@ from __future__ import annotations
 import copy
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from rmt_alpha._covariance import CovarianceProblem, has_covariance, source_moments_in
 from rmt_alpha._rayleigh import accuracy_at, nonnegative_maximiser, rayleigh_maximiser, rayleigh_ratio
 from rmt_alpha._stats import SourceStats, Spectrum, TargetStats
-from rmt_alpha._theory import Moments, resolve_gamma, ridge_scalars, standard_normal_cdf
+from rmt_alpha._theory import Moments, array_namespace, resolve_gamma, ridge_scalars, standard_normal_cdf
 from rmt_alpha._validation import check_finite_array, check_positive_array, check_vector
 
 
@@ -104,9 +106,11 @@ def isotropic_source_coefficients(m, eta, gamma, s, omega_perp):
     Returns:
         `(a, B)`, shapes (..., K + 1) and (..., K + 1, K + 1).
     """
+    xp = array_namespace(m, eta, gamma, s, omega_perp)
+    cast = (lambda value: np.asarray(value, dtype=np.float64)) if xp is np else xp.asarray   # JAX: its own dtype
     delta, kappa, h = ridge_scalars(eta, gamma)
-    m, eta, delta, kappa, h = (np.asarray(v, dtype=np.float64)[..., None] for v in (m, eta, delta, kappa, h))
-    s = np.asarray(s, dtype=np.float64)
+    m, eta, delta, kappa, h = (cast(v)[..., None] for v in (m, eta, delta, kappa, h))
+    s = cast(s)
     c = 1.0 + kappa
     lam = m + c
     spread = h * lam**2
@@ -117,15 +121,17 @@ def isotropic_source_coefficients(m, eta, gamma, s, omega_perp):
 
 
 def _assemble(e0, e1, v0, half_v1, block):
-    """`a = (e0, e1)` and `B = [[v0, half_v1^T], [half_v1, block]]`, broadcast to one batch shape."""
+    """`a = (e0, e1)` and `B = [[v0, half_v1^T], [half_v1, block]]`, broadcast to one batch shape (numpy, or
+    `jax.numpy` for JAX input)."""
+    xp = array_namespace(e0, e1, v0, half_v1, block)
     batch = np.broadcast_shapes(np.shape(e0)[:-1], np.shape(e1)[:-1], np.shape(v0)[:-1], np.shape(half_v1)[:-1],
                                 np.shape(block)[:-2])
     K = np.shape(block)[-1]
-    a = np.concatenate([np.broadcast_to(e0, batch + (1,)), np.broadcast_to(e1, batch + (K,))], axis=-1)
-    edge = np.broadcast_to(half_v1, batch + (K,))
-    top = np.concatenate([np.broadcast_to(v0, batch + (1,)), edge], axis=-1)
-    lower = np.concatenate([edge[..., :, None], np.broadcast_to(block, batch + (K, K))], axis=-1)
-    return a, np.concatenate([top[..., None, :], lower], axis=-2)
+    a = xp.concatenate([xp.broadcast_to(e0, batch + (1,)), xp.broadcast_to(e1, batch + (K,))], axis=-1)
+    edge = xp.broadcast_to(half_v1, batch + (K,))
+    top = xp.concatenate([xp.broadcast_to(v0, batch + (1,)), edge], axis=-1)
+    lower = xp.concatenate([edge[..., :, None], xp.broadcast_to(block, batch + (K, K))], axis=-1)
+    return a, xp.concatenate([top[..., None, :], lower], axis=-2)
 
 
 def covariance_source_coefficients(problem: CovarianceProblem, X: np.ndarray, gamma, seconds=None):
@@ -259,7 +265,10 @@ class SourcesProblem:
         Returns:
             SourcesCoefficients: `a` (..., K + 1), `B` (..., K + 1, K + 1).
         """
-        gamma = self.gamma if gamma is None else check_positive_array("gamma", gamma)
+        if gamma is None:
+            gamma = self.gamma
+        elif not isinstance(gamma, jax.Array):
+            gamma = check_positive_array("gamma", gamma)
         if self._covariance is not None:
             return SourcesCoefficients(*covariance_source_coefficients(self._covariance, self._rotated, gamma,
                                                                        self._seconds))
@@ -272,11 +281,15 @@ class SourcesProblem:
         return SourcesCoefficients(*isotropic_source_coefficients(np.full(shape, m), self.target.eta, gamma, s, omega))
 
     def _t(self, alpha):
-        alpha = check_finite_array("alpha", alpha)
+        """`t = (1, alpha * |w_k|)`; a JAX alpha (traced or not) stays JAX (isotropic theory: jit, vmap, grad)."""
+        traced = isinstance(alpha, jax.Array)
+        if not traced:
+            alpha = check_finite_array("alpha", alpha)
         if alpha.ndim == 0 or alpha.shape[-1] != self.K:
             raise ValueError(f"alpha must have shape (..., {self.K}) (one entry per source), got shape {alpha.shape}")
+        xp = jnp if traced else np
         scaled = alpha * self.norms
-        return np.concatenate([np.ones(scaled.shape[:-1] + (1,)), scaled], axis=-1)
+        return xp.concatenate([xp.ones(scaled.shape[:-1] + (1,)), scaled], axis=-1)
 
     def margin_moments(self, alpha, gamma=None) -> Moments:
         """`Moments(E[y g], E[g^2], Var[g])` at alpha (..., K): `a^T t`, `t^T B t` (section 10).
@@ -290,8 +303,9 @@ class SourcesProblem:
         """
         a, B = self.coefficients(gamma)
         t = self._t(alpha)
-        mean = np.einsum("...i,...i->...", a, t)
-        variance = np.einsum("...i,...ij,...j->...", t, B, t)
+        xp = array_namespace(a, t)
+        mean = xp.einsum("...i,...i->...", a, t)
+        variance = xp.einsum("...i,...ij,...j->...", t, B, t)
         return Moments(mean[()], (variance + mean**2)[()], variance[()])
 
     def predicted_accuracy(self, alpha, gamma=None):
@@ -305,7 +319,9 @@ class SourcesProblem:
             The accuracy, float64 (a numpy scalar for alpha of shape (K,)).
         """
         a, B = self.coefficients(gamma)
-        return np.asarray(standard_normal_cdf(rayleigh_ratio(a, B, self._t(alpha))), dtype=np.float64)[()]
+        t = self._t(alpha)
+        accuracy = standard_normal_cdf(rayleigh_ratio(a, B, t))
+        return accuracy if isinstance(accuracy, jax.Array) else np.asarray(accuracy, dtype=np.float64)[()]
 
     def predicted_risk(self, alpha, gamma=None):
         """Squared-loss risk `Var[g] + (1 - E[y g])^2`.
@@ -318,7 +334,8 @@ class SourcesProblem:
             The risk, broadcast over alpha's leading axes and gamma.
         """
         mean, _, variance = self.margin_moments(alpha, gamma)
-        return np.asarray(variance + (1.0 - mean) ** 2)[()]
+        risk = variance + (1.0 - mean) ** 2
+        return risk if isinstance(risk, jax.Array) else np.asarray(risk)[()]
 
     def optimal_alpha(self, gamma=None, *, nonnegative: bool = False, subset=None):
         """alpha* (section 10.3): the maximiser over R^K, over alpha >= 0, and/or over the sources in `subset`.

@@ -1,6 +1,8 @@
 """Several fixed sources (theory/THEORY.md section 10): K = 1 against today's functions, a literal transcription,
 alpha* as a Rayleigh quotient (and its constrained variants), theory against a plain numpy Monte-Carlo."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.special
@@ -467,3 +469,61 @@ def test_choose_alpha_sources_covariance_theory():
     np.testing.assert_allclose(prepare(sources, choice.target).optimal_alpha(), choice.alpha_estimate, rtol=1e-8)
     truth = prepare(sources, TargetStats(mean, 20, 1.0, cov=(basis * spectrum) @ basis.T))
     assert truth.predicted_accuracy(choice.alpha) >= truth.predicted_accuracy(truth.optimal_alpha()) - 0.01
+
+
+# ------------------------------------------------------------------------------------------------ JAX
+
+
+def test_jit_vmap_and_grad_in_alpha_and_gamma(pair):
+    """The isotropic theory for several sources is traceable in alpha and gamma: jit and vmap over a batch of alpha
+    vectors give the numpy values (float64: to rounding; JAX's default float32: to 2e-6), and d accuracy / d alpha
+    matches a central difference of the float64 formula."""
+    sources, target = pair
+    problem = prepare(sources, target)
+    alphas = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, -1.0], [0.3, 1.7]])
+    expected = problem.predicted_accuracy(alphas)
+    with jax.enable_x64(True):
+        jitted = jax.jit(problem.predicted_accuracy)(jnp.asarray(alphas))
+        mapped = jax.vmap(problem.predicted_accuracy)(jnp.asarray(alphas))
+        gamma = jax.jit(lambda g: problem.predicted_accuracy(jnp.asarray(alphas[1]), g))(jnp.float64(2.0))
+        grad = jax.grad(lambda a: problem.predicted_accuracy(a))(jnp.asarray(alphas[1]))
+        risk = jax.jit(problem.predicted_risk)(jnp.asarray(alphas))
+    np.testing.assert_allclose(np.asarray(jitted), expected, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(mapped), expected, rtol=1e-12)
+    assert float(gamma) == pytest.approx(problem.predicted_accuracy(alphas[1], 2.0), rel=1e-12)
+    np.testing.assert_allclose(np.asarray(risk), problem.predicted_risk(alphas), rtol=1e-12)
+    step = 1e-6
+    finite = [(problem.predicted_accuracy(alphas[1] + step * e) - problem.predicted_accuracy(alphas[1] - step * e))
+              / (2 * step) for e in np.eye(2)]
+    np.testing.assert_allclose(np.asarray(grad), finite, rtol=1e-6, atol=1e-10)
+    assert not jax.config.jax_enable_x64
+    single = jax.jit(problem.predicted_accuracy)(jnp.asarray(alphas, dtype=jnp.float32))
+    assert single.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(single), expected, atol=2e-6)
+
+
+def test_vmap_over_a_batch_of_targets(pair):
+    """Section 10.1's coefficients and the accuracy as a function of the target's statistics `(m, s)`: jit(vmap)
+    over a batch of targets gives, target by target, what `prepare` gives for that target (float64, to 1e-12)."""
+    from rmt_alpha._rayleigh import rayleigh_ratio
+    from rmt_alpha._sources import isotropic_source_coefficients, unit_columns
+
+    sources, target = pair
+    unit, norms = unit_columns(np.stack(sources, axis=1))
+    rng = np.random.default_rng(4)
+    means = target.mean + 0.3 * rng.standard_normal((5, target.p)) / np.sqrt(target.p)
+    alpha = np.array([1.2, -0.4])
+    t = np.r_[1.0, alpha * norms]
+
+    def accuracy(mean):
+        m = mean @ mean
+        s = unit.T @ mean
+        perp = unit - jnp.outer(mean, s / m)
+        a, B = isotropic_source_coefficients(m, target.eta, target.gamma, s, perp.T @ perp)
+        return jax.scipy.special.ndtr(rayleigh_ratio(a, B, jnp.asarray(t)))
+
+    with jax.enable_x64(True):
+        batched = jax.jit(jax.vmap(accuracy))(jnp.asarray(means))
+    one_by_one = [prepare(sources, TargetStats(mean, target.n, target.gamma)).predicted_accuracy(alpha)
+                  for mean in means]
+    np.testing.assert_allclose(np.asarray(batched), one_by_one, rtol=1e-12)
