@@ -43,7 +43,8 @@ class FineTuned(NamedTuple):
 
     Attributes:
         target_part: (p,) `Q X^T y / n`, the target-only ridge classifier (alpha = 0).
-        source_part: (p,) `gamma Q w_s`, the part multiplied by alpha.
+        source_part: (p,) `gamma Q w_s`, the part multiplied by alpha; (p, K) `gamma Q W` for K sources
+            (theory/THEORY.md section 10: `w_alpha = target_part + source_part @ alpha`, alpha of shape (K,)).
 
     Example:
         >>> import jax.numpy as jnp
@@ -165,13 +166,13 @@ def fit_affine(w_s, X, y, gamma) -> FineTuned:
     `gamma Q w_s = w_s - X^T K^-1 X w_s / n` (Woodbury). Pure and jax-traceable; inputs are not checked.
 
     Args:
-        w_s: (p,) the source (pre-trained) classifier.
+        w_s: (p,) the source (pre-trained) classifier, or (p, K) the columns of K sources (section 10).
         X: (n, p) target training features.
         y: (n,) target labels in {-1, +1}.
         gamma: ridge strength > 0 (traced: a new value does not recompile).
 
     Returns:
-        FineTuned: `target_part = Q X^T y / n` and `source_part = gamma Q w_s`, each of shape (p,).
+        FineTuned: `target_part = Q X^T y / n` (p,) and `source_part = gamma Q w_s`, shaped like `w_s`.
 
     Example:
         >>> import jax.numpy as jnp
@@ -183,15 +184,14 @@ def fit_affine(w_s, X, y, gamma) -> FineTuned:
         ([0.5, 0.5], [0.5, 0.0])
     """
     n, p = X.shape
+    W = w_s.reshape(p, -1)                                   # (p, K); K = 1 for one source
     if p <= n:
         gram = X.T @ X / n + gamma * jnp.eye(p, dtype=X.dtype)
-        rhs = jnp.stack([X.T @ y / n, gamma * w_s], axis=1)
-        target_part, source_part = spd_solve(gram, rhs).T
-        return FineTuned(target_part, source_part)
+        solved = spd_solve(gram, jnp.concatenate([(X.T @ y / n)[:, None], gamma * W], axis=1))
+        return FineTuned(solved[:, 0], solved[:, 1:].reshape(w_s.shape))
     kernel = X @ X.T / n + gamma * jnp.eye(n, dtype=X.dtype)
-    rhs = jnp.stack([y, X @ w_s], axis=1)
-    dual_y, dual_w = spd_solve(kernel, rhs).T
-    return FineTuned(X.T @ dual_y / n, w_s - X.T @ dual_w / n)
+    dual = spd_solve(kernel, jnp.concatenate([y[:, None], X @ W], axis=1))
+    return FineTuned(X.T @ dual[:, 0] / n, (W - X.T @ dual[:, 1:] / n).reshape(w_s.shape))
 
 
 def ridge_classifier(X, y, gamma):
@@ -224,9 +224,9 @@ def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
     so a grid of alphas never materialises the (k, p) classifiers.
 
     Args:
-        fine: the `FineTuned` parts, each of shape (p,).
+        fine: the `FineTuned` parts, each of shape (p,) (or `source_part` (p, K) for K sources).
         mean: (p,) the target mean `mu_t`.
-        alpha: (k,) the alphas.
+        alpha: (k,) the alphas (or (k, K) alpha vectors for K sources).
 
     Returns:
         Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
@@ -239,8 +239,12 @@ def exact_scores(fine: FineTuned, mean, alpha) -> Scores:
         [2.0]
     """
     t, s = fine
-    margin = t @ mean + alpha * (s @ mean)
-    norm_sq = t @ t + 2.0 * alpha * (t @ s) + alpha**2 * (s @ s)
+    if s.ndim == 2:   # K sources: w = t + s @ alpha_j for each row alpha_j
+        margin = t @ mean + alpha @ (s.T @ mean)
+        norm_sq = t @ t + 2.0 * alpha @ (s.T @ t) + jnp.einsum("jk,kl,jl->j", alpha, s.T @ s, alpha)
+    else:
+        margin = t @ mean + alpha * (s @ mean)
+        norm_sq = t @ t + 2.0 * alpha * (t @ s) + alpha**2 * (s @ s)
     accuracy = jax.scipy.special.ndtr(margin / jnp.sqrt(norm_sq))
     return Scores(accuracy, margin, norm_sq + margin**2)
 
@@ -252,10 +256,10 @@ def test_scores(fine: FineTuned, X_test, y_test, alpha) -> Scores:
     `g = X_test target_part + alpha X_test source_part`: two matrix-vector products for the whole grid.
 
     Args:
-        fine: the `FineTuned` parts, each of shape (p,).
+        fine: the `FineTuned` parts, each of shape (p,) (or `source_part` (p, K) for K sources).
         X_test: (n_test, p) test features.
         y_test: (n_test,) test labels in {-1, +1}.
-        alpha: (k,) the alphas.
+        alpha: (k,) the alphas (or (k, K) alpha vectors for K sources).
 
     Returns:
         Scores: accuracy, margin_mean and margin_second_moment, each of shape (k,).
@@ -268,7 +272,10 @@ def test_scores(fine: FineTuned, X_test, y_test, alpha) -> Scores:
         >>> test_scores(fine, X_test, y_test, jnp.array([0.0, 1.0])).accuracy.tolist()
         [1.0, 0.5]
     """
-    g = (X_test @ fine.target_part)[:, None] + (X_test @ fine.source_part)[:, None] * alpha[None, :]
+    if fine.source_part.ndim == 2:
+        g = (X_test @ fine.target_part)[:, None] + (X_test @ fine.source_part) @ alpha.T
+    else:
+        g = (X_test @ fine.target_part)[:, None] + (X_test @ fine.source_part)[:, None] * alpha[None, :]
     signed = y_test[:, None] * g
     return Scores(jnp.mean((signed > 0).astype(g.dtype), axis=0), jnp.mean(signed, axis=0), jnp.mean(g * g, axis=0))
 

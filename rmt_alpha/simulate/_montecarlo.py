@@ -43,9 +43,11 @@ import numpy as np
 from tqdm.std import tqdm  # a text bar on stderr: tqdm.auto warns in a notebook without ipywidgets
 
 from rmt_alpha._results import EmpiricalCurve, summarize
+from rmt_alpha._sources import is_source_list
 from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
 from rmt_alpha._validation import (
     check_count,
+    check_finite_array,
     check_seed,
     check_vector,
 )
@@ -192,12 +194,13 @@ def trial(key, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, 
     Args:
         key: a PRNG key.
         source: `mu_s` (p,) when `source_n` is an int (the source ridge classifier is fitted on `source_n` fresh
-            points with `source_gamma`), or the fixed classifier `w_s` (p,) when it is None.
+            points with `source_gamma`), or the fixed classifier `w_s` (p,) when it is None. Several sources
+            (theory/THEORY.md section 10): (K, p) rows, `source_gamma` (K,) and `source_n` a tuple of K entries.
         target_mean: `mu_t` (p,).
-        alpha: (k,) base-rescaling factors.
+        alpha: (k,) base-rescaling factors, or (k, K) alpha vectors for K sources.
         source_gamma: the source ridge strength.
         gamma: fine-tuning ridge strength.
-        source_n: source sample size, or None for a fixed `w_s`.
+        source_n: source sample size, or None for a fixed `w_s` (a tuple for K sources).
         n: target training size.
         n_test: None for exact scores, else the size of a fresh test set.
 
@@ -205,14 +208,21 @@ def trial(key, source, target_mean, alpha, source_gamma, gamma, *, source_n, n, 
         `Scores`, each of shape (k,).
     """
     source_key, target_key, test_key = jax.random.split(key, 3)
-    if source_n is None:
-        w_s = source
-    else:
-        w_s = source_classifier(source_key, source, source_n, source_gamma)
-    fine = fit_affine(w_s, *draw_mixture(target_key, n, target_mean), gamma)
+    fine = fit_affine(_draw_sources(source_key, source, source_gamma, source_n),
+                      *draw_mixture(target_key, n, target_mean), gamma)
     if n_test is None:
         return exact_scores(fine, target_mean, alpha)
     return test_scores(fine, *draw_mixture(test_key, n_test, target_mean), alpha)
+
+
+def _draw_sources(key, source, source_gamma, source_n):
+    """The source classifier of a trial: (p,) for one source, (p, K) for K (`trial`'s arguments); each ridge
+    source from its own key, independent of the others."""
+    if not isinstance(source_n, tuple):
+        return source if source_n is None else source_classifier(key, source, source_n, source_gamma)
+    keys = jax.random.split(key, len(source_n))
+    return jnp.stack([row if count is None else source_classifier(k, row, count, g)
+                      for k, row, count, g in zip(keys, source, source_n, source_gamma)], axis=1)
 
 
 @functools.partial(jax.jit, static_argnames=("source_n", "n", "n_test"))
@@ -249,9 +259,10 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
 
     Args:
         source: a `SourceStats` (a fresh source sample and ridge fit every trial) or a fixed classifier `w_s`
-            (1-D array of length p).
+            (1-D array of length p); or a list of K of them (theory/THEORY.md section 10: each ridge source drawn
+            afresh and independently every trial, `w_alpha = Q (X^T y / n + gamma W alpha)`).
         target: the `TargetStats` (mean, n, gamma).
-        alpha: scalar or 1-D array of alphas, shape (k,).
+        alpha: scalar or 1-D array of alphas, shape (k,); with K sources, alpha vectors of shape (k, K).
         trials: number of independent trials (>= 1).
         seed: integer in [0, 2**32).
         n_test: None for the exact conditional scores, else the size of a fresh test set per trial.
@@ -281,14 +292,20 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
     """
     if not isinstance(target, TargetStats):
         raise TypeError(f"target must be a TargetStats, got {type(target).__name__}")
-    if isinstance(source, SourceStats):
-        source_vector, source_n, source_gamma = source.mean, source.n, source.gamma
+    if is_source_list(source):
+        if len(source) == 0:
+            raise ValueError("source must be a non-empty list of sources (SourceStats or classifiers w_k)")
+        drawn = [_one_source(item, f"source[{k}]", target) for k, item in enumerate(source)]
+        source_vector = np.stack([vector for vector, _, _ in drawn])
+        source_n = tuple(count for _, count, _ in drawn)
+        source_gamma = np.array([value for _, _, value in drawn])
+        alpha = np.atleast_2d(check_finite_array("alpha", alpha))
+        if alpha.ndim != 2 or alpha.shape[1] != len(source):
+            raise ValueError(f"alpha must have shape (k, {len(source)}) (one row per alpha vector, one column per "
+                             f"source), got shape {np.shape(alpha)}")
     else:
-        if isinstance(source, TargetStats):
-            raise TypeError("source must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
-        source_vector, source_n, source_gamma = check_vector("source (the classifier w_s)", source), None, 1.0
-    check_same_dimension(source_vector, target)
-    alpha = alpha_grid(alpha)
+        source_vector, source_n, source_gamma = _one_source(source, "source", target)
+        alpha = alpha_grid(alpha)
     trials = check_count("trials", trials)
     n_test = None if n_test is None else check_count("n_test", n_test)
     seed = check_seed(seed)
@@ -297,8 +314,9 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
     if progress is None:
         progress = sys.stderr.isatty()
     p = target.p
-    per_trial_values = (p * (source_n or 0) + min(p, source_n or 1) ** 2 + target.n * p + min(p, target.n) ** 2
-                        + (n_test or 0) * (p + alpha.size))
+    counts = source_n if isinstance(source_n, tuple) else (source_n,)
+    per_trial_values = (sum(p * (count or 0) + min(p, count or 1) ** 2 for count in counts) + target.n * p
+                        + min(p, target.n) ** 2 + (n_test or 0) * (p + alpha.size))
     if chunk_trials is None:
         chunk = _default_chunk(per_trial_values, dtype.itemsize, trials, mesh, progress)
     else:
@@ -317,10 +335,30 @@ def simulate(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, 
             bar.update(min(chunk, trials - start))
     per_trial = Scores(*(np.concatenate(values)[:trials].astype(np.float64) for values in zip(*pieces)))
     if not all(np.all(np.isfinite(values)) for values in per_trial):
+        ridge = ", ".join(f"{value:g}" for value, count in zip(np.atleast_1d(source_gamma), counts)
+                          if count is not None)
         raise ValueError(f"the simulation produced non-finite values in {dtype} (gamma={target.gamma:g}"
-                         f"{'' if source_n is None else f', source gamma={source_gamma:g}'} is too small for "
+                         f"{f', source gamma={ridge}' if ridge else ''} is too small for "
                          f"this precision); use dtype='float64' or a larger gamma")
     return Simulation(*(summarize(alpha, values) for values in per_trial))
+
+
+def _one_source(source, name: str, target: TargetStats):
+    """`(vector, n, gamma)` of one source: a `SourceStats` (its mean, drawn afresh each trial) or a fixed classifier
+    (n None)."""
+    if isinstance(source, SourceStats):
+        if name == "source":
+            check_same_dimension(source.mean, target)
+        elif source.p != target.p:
+            raise ValueError(f"{name} must have dimension {target.p} (the target's p), got {source.p}")
+        return source.mean, source.n, source.gamma
+    if isinstance(source, TargetStats):
+        raise TypeError(f"{name} must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
+    if name == "source":
+        vector = check_vector("source (the classifier w_s)", source)
+        check_same_dimension(vector, target)
+        return vector, None, 1.0
+    return check_vector(f"{name} (the classifier w_s)", source, length=target.p), None, 1.0
 
 
 def empirical_accuracy(source, target: TargetStats, alpha, *, trials: int, seed: int = 0, n_test: int | None = None,

@@ -45,6 +45,11 @@ FORMS = {
 }
 BOTH_DUAL = ((200, 2.0, 150, 1.0), (0.6, 0.5, 100, 1.0), None)
 MULTI_PROCESS_FORM = "source N<p (dual), target n>p (primal)"
+# several sources (theory/THEORY.md section 10): two ridge sources (N > p: the bidiagonal draw) and a fixed one
+_E = np.eye(60)
+SEVERAL = {"means": [(0.8 * 1.5 * _E[0] + _E[1]).tolist(), (-0.5 * 1.5 * _E[0] + _E[2]).tolist()], "N": 120,
+           "fixed": (0.3 * _E[3] + 0.2 * _E[0]).tolist(), "target_mean": (1.5 * _E[0]).tolist(), "n": 40,
+           "alpha": [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [2.0, -1.0, 1.0]]}
 
 CHILD = textwrap.dedent("""
     import json, sys
@@ -65,8 +70,16 @@ CHILD = textwrap.dedent("""
         result = simulate(source, TargetStats.from_alignment(source, *target), request["alpha"],
                           trials=request["trials"], seed=request["seed"], n_test=n_test)
         runs.append({name: curve.per_trial.tolist() for name, curve in result._asdict().items()})
+    several = None
+    if request.get("sources"):
+        spec = request["sources"]
+        sources = [SourceStats(np.asarray(mean), spec["N"], 1.0) for mean in spec["means"]]
+        sources.append(np.asarray(spec["fixed"]))
+        result = simulate(sources, TargetStats(np.asarray(spec["target_mean"]), spec["n"], 1.0), spec["alpha"],
+                          trials=request["trials"], seed=request["seed"])
+        several = result.accuracy.per_trial.tolist()
     print(json.dumps({"devices": jax.device_count(), "local_devices": jax.local_device_count(),
-                      "processes": jax.process_count(), "shards": shards, "runs": runs}))
+                      "processes": jax.process_count(), "shards": shards, "runs": runs, "several": several}))
     if request["coordinator"]:
         jax.distributed.shutdown()
 """)
@@ -77,7 +90,7 @@ class _Children:
     their JSON reports. Several processes form one JAX cluster on 127.0.0.1 (coordinator on a free port, gloo
     collectives). Children still running TIMEOUT_S after their start are killed and the test fails."""
 
-    def __init__(self, devices: int, forms, *, trials: int, seed: int, processes: int = 1):
+    def __init__(self, devices: int, forms, *, trials: int, seed: int, processes: int = 1, sources=None):
         self.label = f"{processes} process(es) with {devices} CPU device(s) each"
         coordinator = None
         if processes > 1:
@@ -90,7 +103,7 @@ class _Children:
         self.processes = []
         for process_id in range(processes):
             request = {"coordinator": coordinator, "processes": processes, "process_id": process_id,
-                       "forms": list(forms), "alpha": ALPHA, "trials": trials, "seed": seed}
+                       "forms": list(forms), "alpha": ALPHA, "trials": trials, "seed": seed, "sources": sources}
             self.processes.append(subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(request)],
                                                    env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                                    text=True))
@@ -121,7 +134,7 @@ def children():
     started = {
         "one device, both dual": _Children(1, [BOTH_DUAL], trials=300, seed=11),
         2: _Children(2, FORMS.values(), trials=TRIALS, seed=SEED),
-        4: _Children(4, FORMS.values(), trials=TRIALS, seed=SEED),
+        4: _Children(4, FORMS.values(), trials=TRIALS, seed=SEED, sources=SEVERAL),
         "two processes": _Children(2, [FORMS[MULTI_PROCESS_FORM]], trials=TRIALS, seed=SEED, processes=2),
     }
     yield started
@@ -166,6 +179,17 @@ def test_forced_cpu_devices_give_the_same_numbers_as_one_device(children, device
     assert report["devices"] == report["shards"] == devices
     for run, name in zip(report["runs"], FORMS):
         _assert_same_numbers(run, name)
+
+
+@pytest.mark.integration
+def test_several_sources_on_four_devices_give_the_same_numbers_as_one(children):
+    """K = 3 sources (two ridge sources drawn afresh per trial, one fixed classifier), alpha vectors: 4 forced CPU
+    devices give the per-trial numbers of one device."""
+    (report,) = children[4].reports()
+    sources = [SourceStats(np.asarray(mean), SEVERAL["N"], 1.0) for mean in SEVERAL["means"]]
+    one = simulate(sources + [np.asarray(SEVERAL["fixed"])], TargetStats(np.asarray(SEVERAL["target_mean"]),
+                   SEVERAL["n"], 1.0), SEVERAL["alpha"], trials=TRIALS, seed=SEED, devices=1)
+    np.testing.assert_allclose(report["several"], one.accuracy.per_trial, rtol=0, atol=1e-6)
 
 
 @pytest.mark.integration
