@@ -270,7 +270,7 @@ def test_several_fixed_sources_are_the_combined_source_trial_by_trial():
 def test_several_ridge_sources_match_the_theory():
     """Two independent ridge sources drawn afresh every trial (N = 2p, aligned and opposed means) and a fixed one,
     p = 200, n = 50, 400 trials: accuracy, E[y g] and E[g^2] within K_SE standard errors of section 10.1 at five alpha
-    vectors, alpha* included (measured: within 1.1 for the accuracy)."""
+    vectors, alpha* included (measured: within 1.37; printed with -s)."""
     p = 200
     e = np.eye(p)
     mu = 1.5 * e[0]
@@ -283,7 +283,10 @@ def test_several_ridge_sources_match_the_theory():
     moments = problem.margin_moments(alphas)
     for field, predicted in [("accuracy", problem.predicted_accuracy(alphas)), ("margin_mean", moments.mean),
                              ("margin_second_moment", moments.second_moment)]:
-        assert_within_standard_errors(predicted, getattr(result, field).per_trial, field)
+        curve = getattr(result, field)
+        print(f"several ridge sources, {field}: gaps in standard errors "
+              f"{np.round(np.abs(predicted - curve.mean) / curve.stderr, 2)}")
+        assert_within_standard_errors(predicted, curve.per_trial, field)
 
 
 def test_several_sources_bad_input_names_the_parameter():
