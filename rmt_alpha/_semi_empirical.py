@@ -385,6 +385,30 @@ def _conjugate_gradients(apply, b, *, tolerance: float = CG_TOLERANCE, max_itera
     return u
 
 
+class RowLaw:
+    """Labelled target rows `(X, y)` or `(X, y, weights)` taken as the target law (checked; more rows than the
+    target's n training points), as the rows `V = (y_j x_j, 1)` and their weights, with the per-row margins of the
+    last two ridge strengths cached (`margins`). Shared by the one-source and the several-sources problems."""
+
+    def __init__(self, rows, p: int, target: TargetStats):
+        X, y, self.weights = check_labelled_rows(rows, p)
+        if X.shape[0] <= target.n:
+            raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
+                             f"n = {target.n} (target.n) training points")
+        self.target = target
+        self.V = np.concatenate([y[:, None] * X, np.ones((X.shape[0], 1))], axis=1)
+        self._cache: dict = {}
+
+    def margins(self, gamma, compute):
+        """`compute(V, weights, n, gamma)` at `gamma` (default `target.gamma`), cached for the last two gammas."""
+        gamma = self.target.gamma if gamma is None else check_positive_float("gamma", gamma)
+        if gamma not in self._cache:
+            if len(self._cache) >= 2:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[gamma] = compute(self.V, self.weights, self.target.n, gamma)
+        return self._cache[gamma]
+
+
 class SemiEmpiricalProblem:
     """A fixed source classifier, the target's n and gamma, and labelled target rows taken as the target law,
     prepared for the semi-empirical theory (module docstring). Same method names as the other prepared problems
@@ -417,22 +441,12 @@ class SemiEmpiricalProblem:
         if not isinstance(target, TargetStats):
             raise TypeError(f"target must be a TargetStats (for n and gamma), got {type(target).__name__}")
         self.w_s = check_vector("source (the classifier w_s)", source)
-        X, y, self.weights = check_labelled_rows(rows, self.w_s.size)
-        if X.shape[0] <= target.n:
-            raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
-                             f"n = {target.n} (target.n) training points")
+        self.law = RowLaw(rows, self.w_s.size, target)
         self.target = target
-        self.V = np.concatenate([y[:, None] * X, np.ones((X.shape[0], 1))], axis=1)
-        self._margins: dict = {}
 
     def row_margins(self, gamma=None) -> RowMargins:
         """`RowMargins` at one ridge strength (default `target.gamma`); the last two gammas are cached."""
-        gamma = self.target.gamma if gamma is None else check_positive_float("gamma", gamma)
-        if gamma not in self._margins:
-            if len(self._margins) >= 2:
-                self._margins.pop(next(iter(self._margins)))
-            self._margins[gamma] = row_margins(self.w_s, self.V, self.weights, self.target.n, gamma)
-        return self._margins[gamma]
+        return self.law.margins(gamma, lambda V, weights, n, value: row_margins(self.w_s, V, weights, n, value))
 
     def predicted_accuracy(self, alpha, gamma=None):
         """The semi-empirical accuracy (module docstring) at alpha (any shape) and gamma, broadcast together."""

@@ -28,15 +28,10 @@ import scipy.optimize
 import scipy.special
 
 from rmt_alpha._rayleigh import rayleigh_maximiser
-from rmt_alpha._semi_empirical import (
-    RowFixedPoint,
-    RowMargins,
-    check_labelled_rows,
-    source_row_coefficients,
-)
+from rmt_alpha._semi_empirical import RowFixedPoint, RowLaw, RowMargins, source_row_coefficients
 from rmt_alpha._sources import check_sources
 from rmt_alpha._stats import TargetStats
-from rmt_alpha._validation import check_finite_array, check_positive_array, check_positive_float
+from rmt_alpha._validation import check_finite_array, check_positive_array
 
 INFINITE_DIRECTION = 1e-9   # t_0 below this times |t| at the optimum: alpha* at infinity along t[1:]
 
@@ -228,22 +223,12 @@ class SemiEmpiricalSourcesProblem:
             raise TypeError(f"target must be a TargetStats (for n and gamma), got {type(target).__name__}")
         self.W = check_sources(sources, target.p)
         self.K = self.W.shape[1]
-        X, y, self.weights = check_labelled_rows(rows, self.W.shape[0])
-        if X.shape[0] <= target.n:
-            raise ValueError(f"the rows must outnumber the training points: got N = {X.shape[0]} rows for "
-                             f"n = {target.n} (target.n) training points")
+        self.law = RowLaw(rows, self.W.shape[0], target)
         self.target = target
-        self.V = np.concatenate([y[:, None] * X, np.ones((X.shape[0], 1))], axis=1)
-        self._margins: dict = {}
 
     def row_margins(self, gamma=None) -> SourceRowMargins:
         """`SourceRowMargins` at one ridge strength (default `target.gamma`); the last two gammas are cached."""
-        gamma = self.target.gamma if gamma is None else check_positive_float("gamma", gamma)
-        if gamma not in self._margins:
-            if len(self._margins) >= 2:
-                self._margins.pop(next(iter(self._margins)))
-            self._margins[gamma] = source_row_margins(self.W, self.V, self.weights, self.target.n, gamma)
-        return self._margins[gamma]
+        return self.law.margins(gamma, lambda V, weights, n, value: source_row_margins(self.W, V, weights, n, value))
 
     def predicted_accuracy(self, alpha, gamma=None):
         """The semi-empirical accuracy at alpha (..., K) and one gamma."""
