@@ -44,7 +44,7 @@ from tqdm.std import tqdm  # a text bar on stderr: tqdm.auto warns in a notebook
 
 from rmt_alpha._results import EmpiricalCurve, summarize
 from rmt_alpha._sources import is_source_list
-from rmt_alpha._stats import SourceStats, TargetStats, check_same_dimension
+from rmt_alpha._stats import SourceStats, TargetStats
 from rmt_alpha._validation import (
     check_count,
     check_finite_array,
@@ -347,17 +347,11 @@ def _one_source(source, name: str, target: TargetStats):
     """`(vector, n, gamma)` of one source: a `SourceStats` (its mean, drawn afresh each trial) or a fixed classifier
     (n None)."""
     if isinstance(source, SourceStats):
-        if name == "source":
-            check_same_dimension(source.mean, target)
-        elif source.p != target.p:
+        if source.p != target.p:
             raise ValueError(f"{name} must have dimension {target.p} (the target's p), got {source.p}")
         return source.mean, source.n, source.gamma
     if isinstance(source, TargetStats):
         raise TypeError(f"{name} must be a SourceStats or a 1-D classifier array w_s, got a TargetStats")
-    if name == "source":
-        vector = check_vector("source (the classifier w_s)", source)
-        check_same_dimension(vector, target)
-        return vector, None, 1.0
     return check_vector(f"{name} (the classifier w_s)", source, length=target.p), None, 1.0
 
 
