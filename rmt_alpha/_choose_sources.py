@@ -332,7 +332,7 @@ def choose_sources_semi_empirical(W, X, y, U, gamma: float, bootstrap: int, conf
     its rows and labels; its alpha* is re-optimised from the data's. Do no harm as `choose_sources`. Inputs already
     checked; U has more rows than X.
     """
-    n, p = X.shape
+    n = X.shape[0]
     K = W.shape[1]
     unit, norms = unit_columns(W)
     counts = bootstrap_weights(y, U.shape[0], bootstrap, rng)
@@ -340,8 +340,8 @@ def choose_sources_semi_empirical(W, X, y, U, gamma: float, bootstrap: int, conf
     toward = W @ isotropic.alpha
     law_X, law_y, weights = replicate_laws(toward, X, y, U, gamma, counts)
     margins = source_row_margins(unit, signed_rows(law_X, law_y[0]), weights[0], n, gamma)
-    vector = margins.optimal_alpha()
     single_alpha, single_accuracy = margins.single_optima()
+    vector = margins.optimal_alpha(starts=margins.default_starts(single_alpha))
     best = int(np.argmax(single_accuracy))
     single = np.zeros(K)
     single[best] = np.clip(single_alpha[best], -1e12, 1e12)

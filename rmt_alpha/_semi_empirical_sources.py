@@ -96,6 +96,15 @@ class SourceRowMargins(NamedTuple):
         accuracy = np.array([float(self.single(k).accuracy(alphas[k])) for k in range(K)])
         return alphas, accuracy
 
+    def default_starts(self, singles=None) -> np.ndarray:
+        """The starting alphas of `optimal_alpha` (besides the uniform mixture): zero, the maximiser of the
+        row-averaged moments, and each source alone at its own alpha* (`singles`, (K,), from `single_optima`;
+        computed when not given)."""
+        K = self.mean.shape[1] - 1
+        singles = self.single_optima()[0] if singles is None else singles
+        alone = np.diag(np.clip(np.nan_to_num(singles, posinf=1e6, neginf=-1e6), -1e6, 1e6))
+        return np.vstack([np.zeros(K), self._averaged_start(), alone])
+
     def optimal_alpha(self, weights=None, starts=None, *, nonnegative: bool = False, subset=None) -> np.ndarray:
         """alpha* (K,) maximising `accuracy` (module docstring): L-BFGS-B on `t = (z_0^2, z_1..z_K)` from several
         starts, the best end point kept; `+-inf` entries when the best is the limit as `|alpha| -> inf`.
@@ -104,8 +113,8 @@ class SourceRowMargins(NamedTuple):
             weights: (N,) row weights replacing `pi` (may be negative: a bootstrap replicate whose pseudo-label of
                 row j flipped counts `Phi(-r_j) = 1 - Phi(r_j)`, a weight `-d_j` plus a constant `d_j`, which does
                 not move alpha*).
-            starts: extra starting alphas (k, K), e.g. the data's alpha* for a bootstrap replicate; when given, only
-                these and the uniform mixture are used (the cheap path for replicates).
+            starts: starting alphas (k, K) besides the uniform mixture (default `default_starts()`); a bootstrap
+                replicate starts from the data's alpha* alone (the cheap path).
             nonnegative: constrain every alpha_k >= 0 (bounds `z_k >= 0`; `t_0 >= 0` already).
             subset: indices of the sources allowed a nonzero alpha (the others held at 0); default all.
         """
@@ -115,15 +124,8 @@ class SourceRowMargins(NamedTuple):
         allowed[list(range(K)) if subset is None else list(subset)] = True
         low = np.where(allowed, 0.0 if nonnegative else -np.inf, 0.0)
         high = np.where(allowed, np.inf, 0.0)
-        if starts is None:
-            singles, _ = self.single_optima()
-            candidates = [np.zeros(K), np.full(K, 1.0 / K), self._averaged_start()]
-            for k, value in enumerate(singles):
-                start = np.zeros(K)
-                start[k] = np.clip(value, -1e6, 1e6)
-                candidates.append(start)
-        else:
-            candidates = [np.full(K, 1.0 / K)] + [np.asarray(s, np.float64) for s in np.atleast_2d(starts)]
+        starts = self.default_starts() if starts is None else np.atleast_2d(np.asarray(starts, np.float64))
+        candidates = [np.full(K, 1.0 / K), *starts]
         bounds = [(None, None)] + [(None if np.isinf(a) else a, None if np.isinf(b) else b) for a, b in zip(low, high)]
         best_t, best_value = None, -np.inf
         for start in candidates:
