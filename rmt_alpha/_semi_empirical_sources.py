@@ -67,13 +67,12 @@ class SourceRowMargins(NamedTuple):
     weights: np.ndarray
     fixed_point: RowFixedPoint | None
 
-    def accuracy(self, alpha, weights=None) -> np.ndarray:
+    def accuracy(self, alpha) -> np.ndarray:
         """`sum_j pi_j Phi(mean_j^T t / sqrt(t^T var_j t))` at alpha (..., K) (an infinite entry: the limit along
-        it); `weights` (N,) replaces `pi` (signed weights allowed: see `optimal_alpha`)."""
+        it)."""
         t = with_one(check_finite_or_infinite(alpha, self.mean.shape[1] - 1))
         ratio = margin_ratios(self.mean, self.var, t.reshape(-1, t.shape[-1]))
-        weights = self.weights if weights is None else weights
-        return (weights @ scipy.special.ndtr(ratio)).reshape(t.shape[:-1])
+        return (self.weights @ scipy.special.ndtr(ratio)).reshape(t.shape[:-1])
 
     def risk(self, alpha) -> np.ndarray:
         """Squared-loss risk `sum_j pi_j ((1 - mean_j^T t)^2 + t^T var_j t)` at finite alpha (..., K)."""
