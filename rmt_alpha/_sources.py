@@ -210,7 +210,7 @@ class SourcesProblem:
         self.K = V.shape[1]
         covariance = has_covariance(None, target) or any(sources[k].cov is not None for k in ridge)
         if covariance:  # section 10.2: every source's mean and second moment in the target's eigenbasis
-            self._covariance = CovarianceProblem(np.ones(target.p), target)
+            self._covariance = CovarianceProblem(np.ones(target.p), target)   # its source-free terms and basis only
             spectrum = Spectrum(self._covariance.eigenvalues, self._covariance.basis)
             moments = [source_moments_in(sources[k] if k in ridge else V[:, k], spectrum) for k in range(self.K)]
             self.norms = np.array([np.sqrt(second.diagonal().sum()) if k in ridge else np.linalg.norm(V[:, k])
